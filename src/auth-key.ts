@@ -1,0 +1,216 @@
+import { DIGEST_BYTES, KEY_BYTES, engine } from './wasm.js';
+import { DIGEST_AT, RECORD_BYTES, arena } from './records.js';
+import { checkBytes, describe } from './validate.js';
+
+/** 2**2048: auth keys are below it. */
+const KEY_LIMIT = 1n << 2048n;
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
+/** Offset of the auth key id (the 64 lower-order bits of the digest) in a record. */
+const ID_AT = DIGEST_AT + 12;
+
+/** Token for the internal constructor path that adopts a record already hashed. */
+export const ADOPT: unique symbol = Symbol('AuthKey.adopt');
+
+function readU64(data: Uint8Array, at: number): bigint {
+  const hi = ((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]) >>> 0;
+  const lo = ((data[at + 4] << 24) | (data[at + 5] << 16) | (data[at + 6] << 8) | data[at + 7]) >>> 0;
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+/** Lowercase hex of `n` bytes of `data` from `at`. */
+function hexOf(data: Uint8Array, at: number, n: number): string {
+  let s = '';
+  for (let i = at; i < at + n; i++) s += (data[i] < 16 ? '0' : '') + data[i].toString(16);
+  return s;
+}
+
+/**
+ * Rejects an all-zero key. SHA-1 of 256 zero bytes begins b376885a; only a key whose digest
+ * begins so needs the full look, so the common case costs four compares.
+ */
+function checkNotZero(data: Uint8Array, at: number): void {
+  const d = at + DIGEST_AT;
+  if (data[d] !== 0xb3 || data[d + 1] !== 0x76 || data[d + 2] !== 0x88 || data[d + 3] !== 0x5a) return;
+  let or = 0;
+  for (let i = at; i < at + KEY_BYTES; i++) or |= data[i];
+  if (or === 0) throw new RangeError('auth key: expected a value in [1, 2**2048), got 0 (256 zero bytes)');
+}
+
+/**
+ * An MTProto authorization key: a 2048-bit number, its SHA-1 and the values derived from it
+ * (auth_key_id, aux_hash). Immutable: hashed once at construction, and every byte array it
+ * returns is a fresh copy. Its string forms show the id only, never key material.
+ *
+ * @example
+ * const key = new AuthKey(bytes256);      // or new AuthKey(2048-bit bigint)
+ * key.id;       // 64 lower-order bits of SHA-1(key), a bigint
+ * key.idBytes;  // the same 8 bytes as they appear at the start of an encrypted packet
+ */
+export class AuthKey {
+  // Key bytes at [#at, #at + 256) of #data, digest right after; see records.ts.
+  readonly #data: Uint8Array;
+  readonly #at: number;
+  #value: bigint | undefined;
+
+  /**
+   * @param value the key as a `bigint` in [1, 2**2048), or as exactly 256 big-endian bytes
+   *   (copied; later changes to the caller's array do not reach the key)
+   * @throws TypeError if `value` is neither a bigint nor a Uint8Array
+   * @throws RangeError if the bigint is out of range, the bytes are not 256, or the key is zero
+   */
+  constructor(value: bigint | Uint8Array);
+  /** @internal adopts a record that is already hashed and never written again */
+  constructor(value: typeof ADOPT, data: Uint8Array, at: number);
+  constructor(value: bigint | Uint8Array | typeof ADOPT, data?: Uint8Array, at?: number) {
+    if (value === ADOPT) {
+      this.#data = data!;
+      this.#at = at!;
+      return;
+    }
+    if (typeof value === 'bigint') {
+      if (value < 1n || value >= KEY_LIMIT) {
+        throw new RangeError(
+          `auth key: expected a bigint in [1, 2**2048), got ${value < 1n ? (value === 0n ? '0' : 'a negative value') : `a value of ${value.toString(2).length} bits`}`,
+        );
+      }
+      const slot = arena.take();
+      this.#data = arena.page;
+      this.#at = slot;
+      engine.keyFromBigint(value, this.#data, slot);
+      this.#value = value;
+      return;
+    }
+    if (!(value instanceof Uint8Array)) {
+      throw new TypeError(`auth key: expected a bigint or a Uint8Array of 256 bytes, got ${describe(value)}`);
+    }
+    if (value.length !== KEY_BYTES) {
+      throw new RangeError(`auth key: expected 256 bytes, got ${value.length}`);
+    }
+    const slot = arena.take();
+    const page = arena.page;
+    page.set(value, slot);
+    engine.hashKeysInto(page, slot, 1, page, slot + DIGEST_AT, DIGEST_BYTES);
+    checkNotZero(page, slot);
+    this.#data = page;
+    this.#at = slot;
+  }
+
+  /**
+   * A key from its hexadecimal form (`0x` prefix optional, at most 512 digits, case-insensitive).
+   * @throws TypeError if `hex` is not a string
+   * @throws RangeError if it is empty, not hexadecimal, longer than 512 digits, or zero
+   */
+  static fromHex(hex: string): AuthKey {
+    if (typeof hex !== 'string') throw new TypeError(`AuthKey.fromHex: expected a string, got ${describe(hex)}`);
+    const digits = hex.startsWith('0x') || hex.startsWith('0X') ? hex.slice(2) : hex;
+    if (digits.length === 0 || digits.length > 2 * KEY_BYTES || !/^[0-9a-fA-F]+$/.test(digits)) {
+      throw new RangeError(
+        `AuthKey.fromHex: expected 1 to 512 hexadecimal digits, got ${digits.length} characters${/^[0-9a-fA-F]*$/.test(digits) ? '' : ' with non-hex characters'}`,
+      );
+    }
+    return new AuthKey(BigInt('0x' + digits));
+  }
+
+  /** The key as a 2048-bit number (computed on first use when the key was made from bytes). */
+  get value(): bigint {
+    return (this.#value ??= engine.keyToBigint(this.#data, this.#at));
+  }
+
+  /** The 256 big-endian key bytes, a fresh copy. */
+  get bytes(): Uint8Array {
+    return this.#data.slice(this.#at, this.#at + KEY_BYTES);
+  }
+
+  /** SHA-1 of the 256 key bytes, as a 160-bit big-endian integer. */
+  get hash(): bigint {
+    const d = this.#at + DIGEST_AT;
+    // bytes 0..7, 8..15 and 16..19 of the digest, most significant first.
+    return (readU64(this.#data, d) << 96n) | (readU64(this.#data, d + 8) << 32n) | (readU64(this.#data, d + 12) & 0xffffffffn);
+  }
+
+  /** auth_key_id: the 64 lower-order bits of `hash` (digest bytes 12..19 read big-endian). */
+  get id(): bigint {
+    return readU64(this.#data, this.#at + ID_AT);
+  }
+
+  /** aux_hash: the 64 higher-order bits of `hash` (digest bytes 0..7 read big-endian). */
+  get auxHash(): bigint {
+    return readU64(this.#data, this.#at + DIGEST_AT);
+  }
+
+  /** The 20-byte SHA-1 digest of the key, a fresh copy. */
+  get hashBytes(): Uint8Array {
+    const d = this.#at + DIGEST_AT;
+    return this.#data.slice(d, d + DIGEST_BYTES);
+  }
+
+  /** The 8 auth_key_id bytes exactly as a client writes them at the start of an encrypted packet. */
+  get idBytes(): Uint8Array {
+    return this.#data.slice(this.#at + ID_AT, this.#at + ID_AT + 8);
+  }
+
+  /** The 8 aux_hash bytes (digest bytes 0..7), as appended to new_nonce in the handshake. */
+  get auxHashBytes(): Uint8Array {
+    const d = this.#at + DIGEST_AT;
+    return this.#data.slice(d, d + 8);
+  }
+
+  /**
+   * new_nonce_hash1/2/3 of the MTProto handshake (dh_gen_ok, dh_gen_retry, dh_gen_fail): the 128
+   * lower-order bits of SHA-1(new_nonce ‖ byte n ‖ aux_hash).
+   * @param newNonce the 32-byte new_nonce
+   * @param n 1 for dh_gen_ok, 2 for dh_gen_retry, 3 for dh_gen_fail
+   * @returns 16 bytes
+   * @throws TypeError if `newNonce` is not a Uint8Array or `n` not a number
+   * @throws RangeError if `newNonce` is not 32 bytes or `n` is not 1, 2 or 3
+   */
+  calcNewNonceHash(newNonce: Uint8Array, n: 1 | 2 | 3): Uint8Array {
+    checkBytes(newNonce, 'calcNewNonceHash newNonce', 32);
+    if (typeof n !== 'number') throw new TypeError(`calcNewNonceHash n: expected 1, 2 or 3, got ${describe(n)}`);
+    if (n !== 1 && n !== 2 && n !== 3) throw new RangeError(`calcNewNonceHash n: expected 1, 2 or 3, got ${n}`);
+    const message = new Uint8Array(41);
+    message.set(newNonce, 0);
+    message[32] = n;
+    const d = this.#at + DIGEST_AT;
+    message.set(this.#data.subarray(d, d + 8), 33);
+    const digest = new Uint8Array(DIGEST_BYTES);
+    engine.sha1Into(message, digest, 0);
+    message.fill(0);
+    return digest.slice(4);
+  }
+
+  /**
+   * Whether `other` is the same key, in time that does not depend on where the bytes differ.
+   * @throws TypeError if `other` is not an AuthKey
+   */
+  equals(other: AuthKey): boolean {
+    if (!(other instanceof AuthKey)) throw new TypeError(`AuthKey.equals: expected an AuthKey, got ${describe(other)}`);
+    const a = this.#data;
+    const b = other.#data;
+    const d = other.#at - this.#at;
+    let diff = 0;
+    for (let i = this.#at, end = this.#at + KEY_BYTES; i < end; i++) diff |= a[i] ^ b[i + d];
+    return diff === 0;
+  }
+
+  /** `AuthKey(id=0x…)`: the id only; the key itself is secret. */
+  toString(): string {
+    return `AuthKey(id=0x${hexOf(this.#data, this.#at + ID_AT, 8)})`;
+  }
+
+  /** `{ "id": "0x…" }`: the id only; the key itself is secret. */
+  toJSON(): { id: string } {
+    return { id: `0x${hexOf(this.#data, this.#at + ID_AT, 8)}` };
+  }
+
+  [INSPECT](): string {
+    return this.toString();
+  }
+
+  /** @internal the record (key bytes then digest) of `key`: its page and offset. */
+  static recordOf(key: AuthKey): { data: Uint8Array; at: number } {
+    return { data: key.#data, at: key.#at };
+  }
+}
+
+export { RECORD_BYTES };

@@ -1,0 +1,10 @@
+/**
+ * mtproto-authkey: MTProto authorization keys (SHA-1, auth_key_id, aux_hash) computed in
+ * WebAssembly, and managers that store them.
+ * @packageDocumentation
+ */
+export { sha1, Sha1 } from './sha1.js';
+export { AuthKey } from './auth-key.js';
+export { AuthKeyManager } from './manager.js';
+export type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './manager.js';
+export { AuthKeyCollision, AuthKeyDoesNotExist } from './errors.js';

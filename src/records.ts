@@ -1,0 +1,41 @@
+/**
+ * Auth key records: the 256 key bytes followed by their 20-byte SHA-1 digest, stored at an
+ * offset inside a shared page. A record is written once, when its key is made, and never
+ * changed after; so an `AuthKey` can point into a page instead of owning a buffer, which keeps
+ * construction free of a per-key ArrayBuffer allocation and keys compact in memory.
+ * @internal
+ */
+import { DIGEST_BYTES, KEY_BYTES } from './wasm.js';
+
+/** Bytes of one record: key, then digest. */
+export const RECORD_BYTES = KEY_BYTES + DIGEST_BYTES;
+/** Offset of the digest inside a record. */
+export const DIGEST_AT = KEY_BYTES;
+
+/**
+ * Hands out fresh, never-reused record slots from pages of `perPage` records. A page is
+ * released to the garbage collector when no key points into it any more.
+ */
+export class RecordArena {
+  page: Uint8Array;
+  #next: number;
+  readonly #perPage: number;
+
+  constructor(perPage: number) {
+    this.#perPage = perPage;
+    this.page = new Uint8Array(0);
+    this.#next = perPage;
+  }
+
+  /** Reserves the next slot; returns its byte offset in `this.page` (read `page` after). */
+  take(): number {
+    if (this.#next === this.#perPage) {
+      this.page = new Uint8Array(this.#perPage * RECORD_BYTES);
+      this.#next = 0;
+    }
+    return this.#next++ * RECORD_BYTES;
+  }
+}
+
+/** Arena for keys made one by one; 64 records (17 KiB) a page. */
+export const arena = new RecordArena(64);

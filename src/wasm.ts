@@ -1,0 +1,198 @@
+/**
+ * The single boundary between TypeScript and the WebAssembly core: the typed list of its
+ * exports and the only code that reads or writes its linear memory. Everything crossing it is
+ * copied in, computed, and copied out; no view into wasm memory ever leaves this module.
+ * Inputs are validated by the callers in src/ before they get here.
+ * @internal
+ */
+import { SCALAR_WASM, SIMD_WASM } from './generated/wasm-bytes.js';
+
+/** Every export of `assembly/scalar.ts` and `assembly/simd.ts`. */
+interface CoreExports {
+  readonly memory: WebAssembly.Memory;
+  readonly SIMD: WebAssembly.Global;
+  readonly INPUT_BYTES: WebAssembly.Global;
+  readonly KEYS_PER_CALL: WebAssembly.Global;
+  readonly STATE_BYTES: WebAssembly.Global;
+  inputPtr(): number;
+  outputPtr(): number;
+  statePtr(): number;
+  hexPtr(): number;
+  sha1Init(): void;
+  sha1Update(len: number): void;
+  sha1Final(): void;
+  sha1Digest(len: number): void;
+  sha1AuthKeys(n: number): void;
+  hexToKey(len: number): void;
+  keyToHex(): void;
+  wipe(len: number): void;
+}
+
+/** Bytes of an auth key. */
+export const KEY_BYTES = 256;
+/** Bytes of a SHA-1 digest. */
+export const DIGEST_BYTES = 20;
+
+function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** One instantiated core with its buffers. */
+export class Engine {
+  /** Whether this core hashes auth keys four at a time with WebAssembly SIMD. */
+  readonly simd: boolean;
+  /** Bytes of the streaming state that `Sha1` keeps between calls. */
+  readonly stateBytes: number;
+  readonly #x: CoreExports;
+  // The core has no allocator, so its memory never grows and this view stays valid.
+  readonly #mem: Uint8Array;
+  readonly #input: number;
+  readonly #output: number;
+  readonly #state: number;
+  readonly #hex: number;
+  readonly #inputBytes: number;
+  readonly #keysPerCall: number;
+
+  constructor(wasm: Uint8Array<ArrayBuffer>) {
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm), {});
+    this.#x = instance.exports as unknown as CoreExports;
+    this.#mem = new Uint8Array(this.#x.memory.buffer);
+    this.#input = this.#x.inputPtr();
+    this.#output = this.#x.outputPtr();
+    this.#state = this.#x.statePtr();
+    this.#hex = this.#x.hexPtr();
+    this.#inputBytes = this.#x.INPUT_BYTES.value as number;
+    this.#keysPerCall = this.#x.KEYS_PER_CALL.value as number;
+    this.stateBytes = this.#x.STATE_BYTES.value as number;
+    this.simd = (this.#x.SIMD.value as number) !== 0;
+  }
+
+  /** SHA-1 of `data`, written into `out` at `at`. */
+  sha1Into(data: Uint8Array, out: Uint8Array, at: number): void {
+    const x = this.#x;
+    if (data.length <= this.#inputBytes) {
+      this.#mem.set(data, this.#input);
+      x.sha1Digest(data.length);
+      this.#wipeInput(data.length);
+    } else {
+      x.sha1Init();
+      this.#feed(data);
+      x.sha1Final();
+    }
+    out.set(this.#mem.subarray(this.#output, this.#output + DIGEST_BYTES), at);
+  }
+
+  /** Starts a streamed message in `state` (`stateBytes` long, owned by the caller). */
+  streamInit(state: Uint8Array): void {
+    this.#x.sha1Init();
+    state.set(this.#mem.subarray(this.#state, this.#state + this.stateBytes));
+  }
+
+  /** Adds `data` to the streamed message saved in `state`. */
+  streamUpdate(state: Uint8Array, data: Uint8Array): void {
+    this.#mem.set(state, this.#state);
+    this.#feed(data);
+    state.set(this.#mem.subarray(this.#state, this.#state + this.stateBytes));
+    this.#mem.fill(0, this.#state, this.#state + this.stateBytes);
+  }
+
+  /** Finishes the streamed message saved in `state`; returns its 20-byte digest. */
+  streamFinal(state: Uint8Array): Uint8Array {
+    this.#mem.set(state, this.#state);
+    this.#x.sha1Final();
+    this.#mem.fill(0, this.#state, this.#state + this.stateBytes);
+    state.fill(0);
+    return this.#mem.slice(this.#output, this.#output + DIGEST_BYTES);
+  }
+
+  #feed(data: Uint8Array): void {
+    const step = this.#inputBytes;
+    for (let at = 0; at < data.length; at += step) {
+      const chunk = data.subarray(at, Math.min(at + step, data.length));
+      this.#mem.set(chunk, this.#input);
+      this.#x.sha1Update(chunk.length);
+    }
+    this.#wipeInput(Math.min(step, data.length));
+  }
+
+  /**
+   * Hashes `count` 256-byte keys stored back to back in `keys` from byte `keysAt`, writing each
+   * 20-byte digest into `out` from byte `outAt` with stride `outStride`.
+   */
+  hashKeysInto(keys: Uint8Array, keysAt: number, count: number, out: Uint8Array, outAt: number, outStride: number): void {
+    const x = this.#x;
+    const mem = this.#mem;
+    const per = this.#keysPerCall;
+    for (let done = 0; done < count; done += per) {
+      const n = Math.min(per, count - done);
+      const from = keysAt + done * KEY_BYTES;
+      mem.set(keys.subarray(from, from + n * KEY_BYTES), this.#input);
+      x.sha1AuthKeys(n);
+      const o = this.#output;
+      if (outStride === DIGEST_BYTES) {
+        out.set(mem.subarray(o, o + n * DIGEST_BYTES), outAt + done * DIGEST_BYTES);
+      } else {
+        for (let k = 0; k < n; k++) {
+          out.set(mem.subarray(o + k * DIGEST_BYTES, o + (k + 1) * DIGEST_BYTES), outAt + (done + k) * outStride);
+        }
+      }
+      this.#wipeInput(n * KEY_BYTES);
+    }
+  }
+
+  /**
+   * Writes the 256-byte big-endian form of `value` (in [0, 2**2048)) into `out` at `at` and its
+   * SHA-1 digest right after it (at `at + 256`).
+   */
+  keyFromBigint(value: bigint, out: Uint8Array, at: number): void {
+    const digits = value.toString(16);
+    const mem = this.#mem;
+    const h = this.#hex;
+    for (let i = 0; i < digits.length; i++) mem[h + i] = digits.charCodeAt(i);
+    this.#x.hexToKey(digits.length);
+    this.#x.sha1AuthKeys(1);
+    out.set(mem.subarray(this.#input, this.#input + KEY_BYTES), at);
+    out.set(mem.subarray(this.#output, this.#output + DIGEST_BYTES), at + KEY_BYTES);
+    this.#wipeInput(KEY_BYTES);
+  }
+
+  /** The 256 big-endian bytes of `key` from `at`, as a bigint. */
+  keyToBigint(key: Uint8Array, at: number): bigint {
+    const mem = this.#mem;
+    mem.set(key.subarray(at, at + KEY_BYTES), this.#input);
+    this.#x.keyToHex();
+    let s = '0x';
+    // String.fromCharCode over a 512-byte view in one call; no intermediate array.
+    s += String.fromCharCode.apply(null, mem.subarray(this.#hex, this.#hex + 2 * KEY_BYTES) as unknown as number[]);
+    this.#wipeInput(KEY_BYTES);
+    return BigInt(s);
+  }
+
+  #wipeInput(len: number): void {
+    this.#x.wipe(len);
+  }
+}
+
+let simdBytes: Uint8Array<ArrayBuffer> | undefined;
+let scalarBytes: Uint8Array<ArrayBuffer> | undefined;
+
+/** The SIMD core's bytes. */
+export function simdWasm(): Uint8Array<ArrayBuffer> {
+  return (simdBytes ??= decodeBase64(SIMD_WASM));
+}
+
+/** The scalar core's bytes. */
+export function scalarWasm(): Uint8Array<ArrayBuffer> {
+  return (scalarBytes ??= decodeBase64(SCALAR_WASM));
+}
+
+/** Whether this runtime accepts the SIMD core. */
+export function simdSupported(): boolean {
+  return WebAssembly.validate(simdWasm());
+}
+
+/** The engine every API call uses: the SIMD core where the runtime supports it, else scalar. */
+export const engine: Engine = new Engine(simdSupported() ? simdWasm() : scalarWasm());
