@@ -45,7 +45,10 @@ function rounds(ops, wk) {
       }
       w = ops.add(`w${j}`, ops.konst(K[(i / 20) | 0]));
     }
-    out.push(`  ${e} = ${ops.add(ops.add(e, ops.rotl(a, 5)), ops.add(f(i, b, c, d, ops), w))}; ${b} = ${ops.rotl(b, 30)};`);
+    const sum = process.env.GEN_ORDER === 'late'
+      ? ops.add(ops.rotl(a, 5), ops.add(ops.add(e, w), f(i, b, c, d, ops)))
+      : ops.add(ops.add(e, ops.rotl(a, 5)), ops.add(f(i, b, c, d, ops), w));
+    out.push(`  ${e} = ${sum}; ${b} = ${ops.rotl(b, 30)};`);
   }
   return out.join('\n');
 }
@@ -127,7 +130,10 @@ const x4 = {
   konst: (n) => (VARIANT.konst === 'mem' ? `v128.load32_splat(KX4, ${konstSlot(n)})` : `i32x4.splat(${hex(n)})`),
   add: (x, y) => `i32x4.add(${x}, ${y})`,
   xor: (x, y) => `v128.xor(${x}, ${y})`,
-  rotl: (x, n) => `v128.or(i32x4.shl(${x}, ${n}), i32x4.shr_u(${x}, ${32 - n}))`,
+  rotl: (x, n) =>
+    n === 1 && process.env.GEN_ROT1 === 'add'
+      ? `v128.or(i32x4.add(${x}, ${x}), i32x4.shr_u(${x}, 31))`
+      : `v128.or(i32x4.shl(${x}, ${n}), i32x4.shr_u(${x}, ${32 - n}))`,
   // Ch picks c where b is set and d elsewhere: exactly bitselect with b as the mask.
   ch: (b, c, d) => `v128.bitselect(${c}, ${d}, ${b})`,
   parity: (b, c, d) => `v128.xor(v128.xor(${b}, ${c}), ${d})`,

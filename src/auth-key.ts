@@ -1,20 +1,16 @@
 import { DIGEST_BYTES, KEY_BYTES, engine } from './wasm.js';
-import { DIGEST_AT, RECORD_BYTES, arena } from './records.js';
+import { DIGEST_AT, ID_AT, arena, u32be } from './records.js';
 import { checkBytes, describe } from './validate.js';
 
 /** 2**2048: auth keys are below it. */
 const KEY_LIMIT = 1n << 2048n;
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
-/** Offset of the auth key id (the 64 lower-order bits of the digest) in a record. */
-const ID_AT = DIGEST_AT + 12;
 
 /** Token for the internal constructor path that adopts a record already hashed. */
 export const ADOPT: unique symbol = Symbol('AuthKey.adopt');
 
 function readU64(data: Uint8Array, at: number): bigint {
-  const hi = ((data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3]) >>> 0;
-  const lo = ((data[at + 4] << 24) | (data[at + 5] << 16) | (data[at + 6] << 8) | data[at + 7]) >>> 0;
-  return (BigInt(hi) << 32n) | BigInt(lo);
+  return (BigInt(u32be(data, at)) << 32n) | BigInt(u32be(data, at + 4));
 }
 
 /** Lowercase hex of `n` bytes of `data` from `at`. */
@@ -213,4 +209,3 @@ export class AuthKey {
   }
 }
 
-export { RECORD_BYTES };

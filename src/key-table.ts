@@ -7,19 +7,13 @@
  * @internal
  */
 import { ADOPT, AuthKey } from './auth-key.js';
-import { DIGEST_AT, RECORD_BYTES } from './records.js';
+import { ID_AT, RECORD_BYTES, u32be } from './records.js';
 import { KEY_BYTES } from './wasm.js';
 
 const PAGE_SHIFT = 8;
 const PAGE_RECORDS = 1 << PAGE_SHIFT;
 const EMPTY = -1;
 const DELETED = -2;
-const ID_AT = DIGEST_AT + 12;
-
-/** Big-endian u32 at `at`. */
-export function u32be(b: Uint8Array, at: number): number {
-  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
-}
 
 /** Outcomes of `KeyTable.insert`. */
 export const ADDED = 0;

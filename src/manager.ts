@@ -1,6 +1,7 @@
 import { AuthKey } from './auth-key.js';
 import { AuthKeyCollision, AuthKeyDoesNotExist } from './errors.js';
-import { COLLISION, KeyTable, u32be } from './key-table.js';
+import { COLLISION, KeyTable } from './key-table.js';
+import { ID_AT, u32be } from './records.js';
 import { describe } from './validate.js';
 
 /**
@@ -32,10 +33,10 @@ export interface AuthKeyManagerProtocol {
   /** Whether a key with this id (or the id of this AuthKey) is stored. */
   hasKey(value: AuthKey | AuthKeyId): Promise<boolean>;
   /**
-   * The key stored under this id.
+   * The key stored under this id (an AuthKey is accepted too, for its id).
    * @throws AuthKeyDoesNotExist (rejects) if there is none
    */
-  getKey(id: AuthKeyId): Promise<AuthKey>;
+  getKey(id: AuthKeyId | AuthKey): Promise<AuthKey>;
   /**
    * Removes the key with this id (or the id of this AuthKey).
    * @throws AuthKeyDoesNotExist (rejects) if there is none
@@ -53,11 +54,10 @@ export let idLo = 0;
 /**
  * Parses an id argument into `idHi`/`idLo`.
  * @param what the method name, for messages
- * @param keys whether an AuthKey is accepted
  * @throws TypeError for a wrong type (a `number` is refused: it loses precision above 2**53)
  * @throws RangeError for a bigint outside [0, 2**64) or id bytes that are not 8
  */
-export function parseId(value: unknown, what: string, keys: boolean): void {
+export function parseId(value: unknown, what: string): void {
   if (typeof value === 'bigint') {
     if (value < 0n || value >= U64_LIMIT) {
       throw new RangeError(`${what}: expected an auth key id in [0, 2**64), got ${value < 0n ? 'a negative value' : `a value of ${value.toString(2).length} bits`}`);
@@ -72,13 +72,13 @@ export function parseId(value: unknown, what: string, keys: boolean): void {
     idLo = u32be(value, 4);
     return;
   }
-  if (keys && value instanceof AuthKey) {
+  if (value instanceof AuthKey) {
     const { data, at } = AuthKey.recordOf(value);
-    idHi = u32be(data, at + 268);
-    idLo = u32be(data, at + 272);
+    idHi = u32be(data, at + ID_AT);
+    idLo = u32be(data, at + ID_AT + 4);
     return;
   }
-  const expected = keys ? 'an AuthKey, a bigint id or 8 id bytes' : 'a bigint id or 8 id bytes';
+  const expected = 'an AuthKey, a bigint id or 8 id bytes';
   if (typeof value === 'number') {
     throw new TypeError(`${what}: expected ${expected}, got a number, which loses precision above 2**53; pass a bigint (${Number.isInteger(value) ? `${value}n` : 'e.g. 123n'}) or the 8 id bytes`);
   }
@@ -141,13 +141,13 @@ export class AuthKeyManager implements AuthKeyManagerProtocol {
 
   /** {@inheritDoc AuthKeyManagerProtocol.hasKey} */
   async hasKey(value: AuthKey | AuthKeyId): Promise<boolean> {
-    parseId(value, 'hasKey', true);
+    parseId(value, 'hasKey');
     return this.#table.has(idHi, idLo);
   }
 
   /** {@inheritDoc AuthKeyManagerProtocol.getKey} */
-  async getKey(id: AuthKeyId): Promise<AuthKey> {
-    parseId(id, 'getKey', false);
+  async getKey(id: AuthKeyId | AuthKey): Promise<AuthKey> {
+    parseId(id, 'getKey');
     const key = this.#table.get(idHi, idLo);
     if (key === undefined) throw new AuthKeyDoesNotExist(parsedId());
     return key;
@@ -155,7 +155,7 @@ export class AuthKeyManager implements AuthKeyManagerProtocol {
 
   /** {@inheritDoc AuthKeyManagerProtocol.delKey} */
   async delKey(value: AuthKey | AuthKeyId): Promise<void> {
-    parseId(value, 'delKey', true);
+    parseId(value, 'delKey');
     if (!this.#table.delete(idHi, idLo)) throw new AuthKeyDoesNotExist(parsedId());
   }
 

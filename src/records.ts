@@ -11,6 +11,13 @@ import { DIGEST_BYTES, KEY_BYTES } from './wasm.js';
 export const RECORD_BYTES = KEY_BYTES + DIGEST_BYTES;
 /** Offset of the digest inside a record. */
 export const DIGEST_AT = KEY_BYTES;
+/** Offset of the auth key id (digest bytes 12..19, the 64 lower-order bits) inside a record. */
+export const ID_AT = DIGEST_AT + 12;
+
+/** Big-endian u32 at `at`. */
+export function u32be(b: Uint8Array, at: number): number {
+  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+}
 
 /**
  * Hands out fresh, never-reused record slots from pages of `perPage` records. A page is
