@@ -28,8 +28,8 @@ function f(i, b, c, d, ops) {
 }
 
 /**
- * One unrolled compression. `word(i)` is the expression for W[i] + K (or undefined when the
- * schedule is to be computed), `ops` renders the operations for a lane type.
+ * One unrolled compression. `wk` is W[t] + K[t] for t = 0..79 when precomputed (undefined when
+ * the schedule is computed from w0..w15), `ops` renders the operations for a lane type.
  */
 function rounds(ops, wk) {
   const out = [];
@@ -45,9 +45,7 @@ function rounds(ops, wk) {
       }
       w = ops.add(`w${j}`, ops.konst(K[(i / 20) | 0]));
     }
-    const sum = process.env.GEN_ORDER === 'late'
-      ? ops.add(ops.rotl(a, 5), ops.add(ops.add(e, w), f(i, b, c, d, ops)))
-      : ops.add(ops.add(e, ops.rotl(a, 5)), ops.add(f(i, b, c, d, ops), w));
+    const sum = ops.roundSum(e, ops.rotl(a, 5), f(i, b, c, d, ops), w);
     out.push(`  ${e} = ${sum}; ${b} = ${ops.rotl(b, 30)};`);
   }
   return out.join('\n');
@@ -67,6 +65,8 @@ const scalar = {
   add: (x, y) => `${x} + ${y}`,
   xor: (x, y) => `(${x} ^ ${y})`,
   rotl: (x, n) => `rotl<u32>(${x}, ${n})`,
+  // T = e + rotl(a, 5) + f + W + K (FIPS 180-4 §6.1.2 step 4, order rearranged).
+  roundSum: (e, rotA, f, w) => `${e} + ${rotA} + ${f} + ${w}`,
   ch: (b, c, d) => `(${d} ^ (${b} & (${c} ^ ${d})))`,
   parity: (b, c, d) => `(${b} ^ ${c} ^ ${d})`,
   maj: (b, c, d) => `((${b} & ${c}) | (${d} & (${b} | ${c})))`,
@@ -104,18 +104,24 @@ const file = join(root, 'assembly/generated/rounds.ts');
 mkdirSync(dirname(file), { recursive: true });
 writeFileSync(file, src);
 
-// ---- Four auth keys at once, one per i32x4 lane (WebAssembly SIMD) ----
+// ---- Four auth keys at once: assembly/generated/rounds-x4.ts (WebAssembly SIMD) ----
+//
+// The same rounds over v128 values, lane k of every variable belonging to key k. Choices below
+// were measured with V8 (Node 20) on Zen 4, where these rounds are bound by vector ALU throughput:
+// - message words: four 16-byte row loads and a 4x4 transpose by two interleave steps, then a byte
+//   swap; as fast as 32-bit lane loads (the transpose is ~3% of the work) and fewer instructions;
+// - byte swap as i8x16.swizzle with a constant mask: V8 keeps the mask in a register and emits
+//   one pshufb, where the equivalent i8x16.shuffle became six instructions (~5% slower overall);
+// - K and the padding block's W + K splatted from a table by load32_splat (a broadcast load)
+//   rather than v128 constants, which V8 rebuilds from general registers at each use;
+// - rotl(a, 5) added last, so a round depends on the previous one through 3 operations, not 4;
+// - one loop over the four data blocks: unrolled, the code outgrows the instruction cache and
+//   ran ~35% slower.
 
-const VARIANT = {
-  load: process.env.GEN_LOAD || 'shuffle',
-  konst: process.env.GEN_KONST || 'splat',
-  unroll: process.env.GEN_UNROLL === '1',
-  maj: process.env.GEN_MAJ || 'select',
-};
-
-// Constants the x4 rounds read from memory (when VARIANT.konst == 'mem'): value -> table index.
+/** The constants the x4 rounds splat from memory, in first-use order; see konstSlot. */
 const konstTable = [];
 const konstIndex = new Map();
+/** Byte offset in KX4 of the constant `n`, adding it on first use. */
 function konstSlot(n) {
   if (!konstIndex.has(n)) {
     konstIndex.set(n, konstTable.length);
@@ -124,93 +130,70 @@ function konstSlot(n) {
   return konstIndex.get(n) * 4;
 }
 
-// The same operations on v128 values: lane k of every variable belongs to key k.
-// Wasm SIMD has no rotate, so a rotation is two shifts and an or.
+// Wasm SIMD has no rotate: a rotation is two shifts and an or.
 const x4 = {
-  konst: (n) => (VARIANT.konst === 'mem' ? `v128.load32_splat(KX4, ${konstSlot(n)})` : `i32x4.splat(${hex(n)})`),
+  konst: (n) => `v128.load32_splat(KX4, ${konstSlot(n)})`,
   add: (x, y) => `i32x4.add(${x}, ${y})`,
   xor: (x, y) => `v128.xor(${x}, ${y})`,
-  rotl: (x, n) =>
-    n === 1 && process.env.GEN_ROT1 === 'add'
-      ? `v128.or(i32x4.add(${x}, ${x}), i32x4.shr_u(${x}, 31))`
-      : `v128.or(i32x4.shl(${x}, ${n}), i32x4.shr_u(${x}, ${32 - n}))`,
-  // Ch picks c where b is set and d elsewhere: exactly bitselect with b as the mask.
+  rotl: (x, n) => `v128.or(i32x4.shl(${x}, ${n}), i32x4.shr_u(${x}, ${32 - n}))`,
+  // Ch takes c where b is set and d elsewhere: bitselect with b as the mask.
   ch: (b, c, d) => `v128.bitselect(${c}, ${d}, ${b})`,
   parity: (b, c, d) => `v128.xor(v128.xor(${b}, ${c}), ${d})`,
-  // Maj is b (= c) where b and c agree, and d where they differ.
-  maj: (b, c, d) =>
-    VARIANT.maj === 'select'
-      ? `v128.bitselect(${d}, ${b}, v128.xor(${b}, ${c}))`
-      : `v128.or(v128.and(${b}, ${c}), v128.and(${d}, v128.or(${b}, ${c})))`,
+  // Maj is b (= c) where b and c agree and d where they differ.
+  maj: (b, c, d) => `v128.bitselect(${d}, ${b}, v128.xor(${b}, ${c}))`,
+  // V8 keeps wasm's order of adds: rotl(a, 5), the only term waiting on the previous round, last.
+  roundSum: (e, rotA, f, w) => `i32x4.add(${rotA}, i32x4.add(i32x4.add(${e}, ${w}), ${f}))`,
 };
 
-// Byte lanes that reverse each 32-bit word: message words and digests are big-endian.
-const BSWAP = '3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12';
-// Takes a variable name: the operand is used twice (a one-input shuffle, i.e. a swizzle).
-const bswapX4 = (v) =>
-  process.env.GEN_BSWAP === 'swizzle'
-    ? `${v} = i8x16.swizzle(${v}, i8x16(${BSWAP}));`
-    : `${v} = i8x16.shuffle(${v}, ${v}, ${BSWAP});`;
+/** Assigns to variable `v` its value with the bytes of each 32-bit lane reversed (big-endian). */
+const bswapX4 = (v) => `${v} = i8x16.swizzle(${v}, BSWAP);`;
 
-/**
- * Loads W[0..15] of block `blk` of the four keys at p, p + 256, p + 512, p + 768 as lanes.
- * 'shuffle': four 16-byte rows per group of four words, 4x4 transpose by two interleave steps.
- * 'lanes':   one 32-bit lane load per key and word.
- */
+/** The 4x4 transpose of the rows in r0..r3 into the named variables, with t0..t3 as scratch. */
+function transposeX4(dst, indent) {
+  return [
+    // Interleave the words of rows 0, 1 and of rows 2, 3 ...
+    `t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5); t1 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);`,
+    `t2 = i32x4.shuffle(r2, r3, 0, 4, 1, 5); t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);`,
+    // ... then the pairs: column m holds word m of all four rows.
+    `${dst[0]} = i64x2.shuffle(t0, t2, 0, 2); ${dst[1]} = i64x2.shuffle(t0, t2, 1, 3);`,
+    `${dst[2]} = i64x2.shuffle(t1, t3, 0, 2); ${dst[3]} = i64x2.shuffle(t1, t3, 1, 3);`,
+    ...dst.map(bswapX4),
+  ].map((line) => indent + line).join('\n');
+}
+
+/** Loads W[0..15] of the current block of the four keys at p, p + 256, p + 512, p + 768. */
 function loadWordsX4() {
   const out = [];
-  if (VARIANT.load === 'lanes') {
-    for (let j = 0; j < 16; j++) {
-      let v = `v128.load32_zero(p, ${j * 4})`;
-      for (let k = 1; k < 4; k++) v = `v128.load32_lane(p, ${v}, ${k}, ${k * 256 + j * 4})`;
-      out.push(`    w${j} = ${v}; ${bswapX4(`w${j}`)}`);
-    }
-    return out.join('\n');
-  }
   for (let g = 0; g < 4; g++) {
-    for (let k = 0; k < 4; k++) out.push(`    r${k} = v128.load(p, ${k * 256 + g * 16});`);
-    // Rows are (key k: w[4g], w[4g+1], w[4g+2], w[4g+3]); interleave keys 0,1 and 2,3 by word ...
-    out.push(`    t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5); t1 = i32x4.shuffle(r0, r1, 2, 6, 3, 7);`);
-    out.push(`    t2 = i32x4.shuffle(r2, r3, 0, 4, 1, 5); t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);`);
-    // ... then the pairs, giving one word of all four keys per vector; swap bytes last.
-    ['t0, t2, 0, 2', 't0, t2, 1, 3', 't1, t3, 0, 2', 't1, t3, 1, 3'].forEach((args, m) => {
-      const w = `w${4 * g + m}`;
-      out.push(`    ${w} = i64x2.shuffle(${args}); ${bswapX4(w)}`);
-    });
+    // Row k: words 4g..4g+3 of key k; offsets stay below 4 * 256, inside the four keys.
+    out.push('    ' + [0, 1, 2, 3].map((k) => `r${k} = v128.load(p, ${k * 256 + g * 16});`).join(' '));
+    out.push(transposeX4([0, 1, 2, 3].map((m) => `w${4 * g + m}`), '    '));
   }
   return out.join('\n');
 }
 
-const indent = (text) => text.replace(/^/gm, '  ');
 const ABCDE = ['a', 'b', 'c', 'd', 'e'];
 const beginX4 = ABCDE.map((v, k) => `${v} = h${k};`).join(' ');
 const endX4 = ABCDE.map((v, k) => `h${k} = i32x4.add(h${k}, ${v});`).join(' ');
-const blockX4 = [
-  loadWordsX4(),
-  `    ${beginX4}`,
-  indent(rounds(x4)),
-  `    ${endX4}`,
-].join('\n');
+const indent = (text) => text.replace(/^/gm, '  ');
+const dataRoundsX4 = indent(rounds(x4));
+const paddingRoundsX4 = rounds(x4, paddingSchedule(256));
 
-// FIPS 180-4 §5.3.1 initial hash value, one copy per lane.
+// FIPS 180-4 §5.3.1 initial hash value, in every lane.
 const H0 = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0];
-const paddingX4 = rounds(x4, paddingSchedule(256));
-
-const blocksX4 = VARIANT.unroll
-  ? [0, 1, 2, 3].map((blk) => `  // Block ${blk}.\n  {\n${blockX4}\n  }\n  p += 64;`).join('\n')
-  : `  // The four 64-byte blocks of each key; p walks through key 0, the others are 256 bytes on.
-  for (let blk = 0; blk < 4; blk++) {
-${blockX4}
-    p += 64;
-  }`;
 
 const srcX4 = `// Generated by scripts/gen-rounds.mjs - do not edit.
-// SHA-1 (FIPS 180-4 §6.1.2) of four 256-byte auth keys at once, key k in lane k of i32x4
-// values; rounds unrolled, state and schedule in locals (so no key-derived scratch in memory).
-${VARIANT.konst === 'mem' ? `
-// Round constants and padding-block W + K (FIPS 180-4 §4.2.1, §5.1.1), splatted on load.
+// SHA-1 (FIPS 180-4 §6.1.2) of four 256-byte auth keys at once, key k in lane k of i32x4 values:
+// rounds unrolled, state and schedule in locals, so no key-derived data is left in memory.
+
+// K (FIPS 180-4 §4.2.1), then W[t] + K[t] of the padding block (§5.1.1: 0x80, zeros, bit
+// length 2048), which is the same for every auth key; each is splatted to four lanes on load.
+// Every load32_splat offset below is the slot of its constant in this table, so in range.
 const KX4: usize = memory.data<u32>([${konstTable.map(hex).join(', ')}]);
-` : ''}
+
+// Byte indexes that reverse each 32-bit lane: message words and digests are big-endian.
+const BSWAP = i8x16(3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
+
 /**
  * Hashes the four 256-byte keys at \`p\`, \`p\` + 256, \`p\` + 512, \`p\` + 768 and writes their
  * 20-byte big-endian digests at \`out\`, \`out\` + 20, \`out\` + 40, \`out\` + 60.
@@ -220,28 +203,27 @@ export function hashFourKeys(p: usize, out: usize): void {
   let a = h0, b = h1, c = h2, d = h3, e = h4;
   let ${Array.from({ length: 16 }, (_, j) => `w${j} = a`).join(', ')};
   let r0 = a, r1 = a, r2 = a, r3 = a, t0 = a, t1 = a, t2 = a, t3 = a;
-${blocksX4}
-  // The final block is 0x80, zeros and the bit length 2048 for every key: its W + K is constant.
+  // The four 64-byte data blocks: p walks through key 0, the other keys are 256 bytes on.
+  for (let blk = 0; blk < 4; blk++) {
+${loadWordsX4()}
+    ${beginX4}
+${dataRoundsX4}
+    ${endX4}
+    p += 64;
+  }
+  // The padding block, from its precomputed W + K.
   ${beginX4}
-${paddingX4}
+${paddingRoundsX4}
   ${endX4}
-  // Back from lanes to keys: 4x4 transpose of h0..h3, then h4 one lane per key.
-  t0 = i32x4.shuffle(h0, h1, 0, 4, 1, 5); t1 = i32x4.shuffle(h0, h1, 2, 6, 3, 7);
-  t2 = i32x4.shuffle(h2, h3, 0, 4, 1, 5); t3 = i32x4.shuffle(h2, h3, 2, 6, 3, 7);
-  r0 = i64x2.shuffle(t0, t2, 0, 2); ${bswapX4('r0')}
-  r1 = i64x2.shuffle(t0, t2, 1, 3); ${bswapX4('r1')}
-  r2 = i64x2.shuffle(t1, t3, 0, 2); ${bswapX4('r2')}
-  r3 = i64x2.shuffle(t1, t3, 1, 3); ${bswapX4('r3')}
-  // Key k's digest is 20 bytes at out + 20k: words 0..3 from row k, word 4 from lane k of h4.
-  v128.store(out, r0, 0);
-  v128.store(out, r1, 20);
-  v128.store(out, r2, 40);
-  v128.store(out, r3, 60);
+  // Lanes back to keys: rows r0..r3 are words 0..3 of keys 0..3, and lane k of h4 is word 4.
+  r0 = h0; r1 = h1; r2 = h2; r3 = h3;
+${transposeX4(['r0', 'r1', 'r2', 'r3'], '  ')}
   ${bswapX4('h4')}
-  v128.store32_lane(out, h4, 0, 16);
-  v128.store32_lane(out, h4, 1, 36);
-  v128.store32_lane(out, h4, 2, 56);
-  v128.store32_lane(out, h4, 3, 76);
+  // Key k's digest is the 20 bytes at out + 20k.
+  v128.store(out, r0, 0); v128.store32_lane(out, h4, 0, 16);
+  v128.store(out, r1, 20); v128.store32_lane(out, h4, 1, 36);
+  v128.store(out, r2, 40); v128.store32_lane(out, h4, 2, 56);
+  v128.store(out, r3, 60); v128.store32_lane(out, h4, 3, 76);
 }
 `;
 

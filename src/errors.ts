@@ -24,3 +24,40 @@ export class AuthKeyCollision extends Error {
     this.authKeyId = authKeyId;
   }
 }
+
+/**
+ * A stored value that is not a valid key for its id: not 256 bytes, not sealed by this
+ * manager's secrets (or sealed for another id), or key bytes whose SHA-1 gives another id. The
+ * store was damaged or tampered with; the value is never handed out as a key, and `setKey`
+ * leaves it in place rather than overwriting it.
+ */
+export class AuthKeyCorrupted extends Error {
+  override readonly name = 'AuthKeyCorrupted';
+  /** The id the damaged value is stored under. */
+  readonly authKeyId: bigint;
+  /**
+   * @param authKeyId the id the value is stored under
+   * @param problem what is wrong with the value, e.g. `expected 256 bytes, got 255`; never its
+   *   contents
+   */
+  constructor(authKeyId: bigint, problem: string) {
+    super(`the value stored for auth key id 0x${authKeyId.toString(16).padStart(16, '0')} is corrupted (${problem}); it was not used`);
+    this.authKeyId = authKeyId;
+  }
+}
+
+/**
+ * The store behind a manager (Redis, say) is down, unreachable, or did not answer in time. The
+ * underlying error is in `cause`. For `setKey` and `delKey` the outcome is unknown: the command
+ * may or may not have been applied.
+ */
+export class AuthKeyStoreUnavailable extends Error {
+  override readonly name = 'AuthKeyStoreUnavailable';
+  /**
+   * @param what the method that failed and why, e.g. `getKey: no answer within 2000 ms`
+   * @param cause the error of the store's client, if any
+   */
+  constructor(what: string, cause?: unknown) {
+    super(`auth key store unavailable: ${what}`, cause === undefined ? undefined : { cause });
+  }
+}

@@ -33,6 +33,10 @@ export const KEY_BYTES = 256;
 /** Bytes of a SHA-1 digest. */
 export const DIGEST_BYTES = 20;
 
+const encoder = new TextEncoder();
+// Only ASCII hex digits are ever decoded, which every single-byte decoder maps alike.
+const decoder = new TextDecoder('latin1');
+
 function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
   const bin = atob(b64);
   const out = new Uint8Array(bin.length);
@@ -52,7 +56,8 @@ export class Engine {
   readonly #input: number;
   readonly #output: number;
   readonly #state: number;
-  readonly #hex: number;
+  // The 512 hex digits of a key, for the bigint routes.
+  readonly #hexView: Uint8Array;
   readonly #inputBytes: number;
   readonly #keysPerCall: number;
 
@@ -63,7 +68,8 @@ export class Engine {
     this.#input = this.#x.inputPtr();
     this.#output = this.#x.outputPtr();
     this.#state = this.#x.statePtr();
-    this.#hex = this.#x.hexPtr();
+    const hex = this.#x.hexPtr();
+    this.#hexView = this.#mem.subarray(hex, hex + 2 * KEY_BYTES);
     this.#inputBytes = this.#x.INPUT_BYTES.value as number;
     this.#keysPerCall = this.#x.KEYS_PER_CALL.value as number;
     this.stateBytes = this.#x.STATE_BYTES.value as number;
@@ -145,30 +151,27 @@ export class Engine {
 
   /**
    * Writes the 256-byte big-endian form of `value` (in [0, 2**2048)) into `out` at `at` and its
-   * SHA-1 digest right after it (at `at + 256`).
+   * SHA-1 digest right after it (at `at + 256`). Route (bench/serialize.bench.ts measures the
+   * others): V8's `toString(16)`, copied as ASCII into wasm by `encodeInto`, decoded there.
    */
   keyFromBigint(value: bigint, out: Uint8Array, at: number): void {
     const digits = value.toString(16);
-    const mem = this.#mem;
-    const h = this.#hex;
-    for (let i = 0; i < digits.length; i++) mem[h + i] = digits.charCodeAt(i);
+    encoder.encodeInto(digits, this.#hexView);
     this.#x.hexToKey(digits.length);
     this.#x.sha1AuthKeys(1);
+    const mem = this.#mem;
     out.set(mem.subarray(this.#input, this.#input + KEY_BYTES), at);
     out.set(mem.subarray(this.#output, this.#output + DIGEST_BYTES), at + KEY_BYTES);
     this.#wipeInput(KEY_BYTES);
   }
 
-  /** The 256 big-endian bytes of `key` from `at`, as a bigint. */
+  /** The 256 big-endian bytes of `key` from `at`, as a bigint: hex digits made in wasm, parsed by V8. */
   keyToBigint(key: Uint8Array, at: number): bigint {
-    const mem = this.#mem;
-    mem.set(key.subarray(at, at + KEY_BYTES), this.#input);
+    this.#mem.set(key.subarray(at, at + KEY_BYTES), this.#input);
     this.#x.keyToHex();
-    let s = '0x';
-    // String.fromCharCode over a 512-byte view in one call; no intermediate array.
-    s += String.fromCharCode.apply(null, mem.subarray(this.#hex, this.#hex + 2 * KEY_BYTES) as unknown as number[]);
+    const value = BigInt('0x' + decoder.decode(this.#hexView));
     this.#wipeInput(KEY_BYTES);
-    return BigInt(s);
+    return value;
   }
 
   #wipeInput(len: number): void {
