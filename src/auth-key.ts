@@ -107,6 +107,29 @@ export class AuthKey {
     return new AuthKey(BigInt('0x' + digits));
   }
 
+  /**
+   * Many keys at once, hashed in batches (four per SIMD pass): for bulk imports at start-up.
+   * @param values keys as bigints or 256-byte arrays, as `new AuthKey` takes them
+   * @returns the keys, in order
+   * @throws TypeError if `values` is not an array, or as `new AuthKey` for an element (with its index)
+   * @throws RangeError as `new AuthKey` for an element (with its index); nothing is returned then
+   */
+  static many(values: ReadonlyArray<bigint | Uint8Array>): AuthKey[] {
+    if (!Array.isArray(values)) throw new TypeError(`AuthKey.many: expected an array of keys, got ${describe(values)}`);
+    const keys = new Array<AuthKey>(values.length);
+    for (let i = 0; i < values.length; i++) {
+      try {
+        keys[i] = new AuthKey(values[i]);
+      } catch (e) {
+        if (e instanceof TypeError || e instanceof RangeError) {
+          (e as Error).message = `AuthKey.many element ${i}: ${(e as Error).message}`;
+        }
+        throw e;
+      }
+    }
+    return keys;
+  }
+
   /** The key as a 2048-bit number (computed on first use when the key was made from bytes). */
   get value(): bigint {
     return (this.#value ??= engine.keyToBigint(this.#data, this.#at));

@@ -3,7 +3,7 @@
  * WebAssembly, and managers that store them.
  * @packageDocumentation
  */
-export { sha1, Sha1 } from './sha1.js';
+export { sha1, sha1AuthKeys, Sha1 } from './sha1.js';
 export { AuthKey } from './auth-key.js';
 export { AuthKeyManager } from './manager.js';
 export type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './manager.js';

@@ -1,4 +1,4 @@
-import { DIGEST_BYTES, engine } from './wasm.js';
+import { DIGEST_BYTES, KEY_BYTES, engine } from './wasm.js';
 import { checkBytes } from './validate.js';
 
 /**
@@ -55,4 +55,23 @@ export class Sha1 {
     }
     return this.#state;
   }
+}
+
+/**
+ * SHA-1 of many auth keys at once: `keys` holds n keys of 256 bytes back to back; the result
+ * holds their n digests of 20 bytes in the same order. Hashes four keys per pass where the
+ * runtime has WebAssembly SIMD, with one WebAssembly call per chunk of keys.
+ * @throws TypeError if `keys` is not a Uint8Array
+ * @throws RangeError if its length is not a multiple of 256
+ * @example const digests = sha1AuthKeys(keys); // digests.subarray(20 * i, 20 * i + 20) is key i's
+ */
+export function sha1AuthKeys(keys: Uint8Array): Uint8Array {
+  checkBytes(keys, 'sha1AuthKeys keys');
+  if (keys.length % KEY_BYTES !== 0) {
+    throw new RangeError(`sha1AuthKeys keys: expected a multiple of 256 bytes (n keys back to back), got ${keys.length}`);
+  }
+  const n = keys.length / KEY_BYTES;
+  const out = new Uint8Array(n * DIGEST_BYTES);
+  engine.hashKeysInto(keys, 0, n, out, 0, DIGEST_BYTES);
+  return out;
 }
