@@ -1,5 +1,5 @@
 import { DIGEST_BYTES, KEY_BYTES, engine } from './wasm.js';
-import { DIGEST_AT, ID_AT, arena, u32be } from './records.js';
+import { DIGEST_AT, ID_AT, RECORD_BYTES, arena, u32be } from './records.js';
 import { checkBytes, describe } from './validate.js';
 
 /** 2**2048: auth keys are below it. */
@@ -85,7 +85,7 @@ export class AuthKey {
     const slot = arena.take();
     const page = arena.page;
     page.set(value, slot);
-    engine.hashKeysInto(page, slot, 1, page, slot + DIGEST_AT, DIGEST_BYTES);
+    engine.hashRecords(page, slot, 1);
     checkNotZero(page, slot);
     this.#data = page;
     this.#at = slot;
@@ -116,16 +116,50 @@ export class AuthKey {
    */
   static many(values: ReadonlyArray<bigint | Uint8Array>): AuthKey[] {
     if (!Array.isArray(values)) throw new TypeError(`AuthKey.many: expected an array of keys, got ${describe(values)}`);
-    const keys = new Array<AuthKey>(values.length);
-    for (let i = 0; i < values.length; i++) {
-      try {
-        keys[i] = new AuthKey(values[i]);
-      } catch (e) {
-        if (e instanceof TypeError || e instanceof RangeError) {
+    const n = values.length;
+    // Check every element before any work, so a bad one is reported with its index.
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (v instanceof Uint8Array ? v.length !== KEY_BYTES : typeof v !== 'bigint' || v < 1n || v >= KEY_LIMIT) {
+        try {
+          new AuthKey(v);
+        } catch (e) {
           (e as Error).message = `AuthKey.many element ${i}: ${(e as Error).message}`;
+          throw e;
         }
-        throw e;
       }
+    }
+    // One run of records: byte keys are copied in and hashed together (four per SIMD pass);
+    // bigint keys are converted and hashed one by one, as their conversion dominates anyway.
+    const start = arena.takeRun(n);
+    const page = arena.page;
+    let bytesKeys = 0;
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (v instanceof Uint8Array) {
+        page.set(v, start + i * RECORD_BYTES);
+        bytesKeys++;
+      } else {
+        engine.keyFromBigint(v, page, start + i * RECORD_BYTES);
+      }
+    }
+    if (bytesKeys === n) {
+      engine.hashRecords(page, start, n);
+    } else if (bytesKeys > 0) {
+      for (let i = 0; i < n; i++) if (values[i] instanceof Uint8Array) engine.hashRecords(page, start + i * RECORD_BYTES, 1);
+    }
+    const keys = new Array<AuthKey>(n);
+    for (let i = 0; i < n; i++) {
+      const at = start + i * RECORD_BYTES;
+      if (values[i] instanceof Uint8Array) {
+        try {
+          checkNotZero(page, at);
+        } catch (e) {
+          (e as Error).message = `AuthKey.many element ${i}: ${(e as Error).message}`;
+          throw e;
+        }
+      }
+      keys[i] = new AuthKey(ADOPT, page, at);
     }
     return keys;
   }

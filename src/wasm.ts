@@ -150,6 +150,17 @@ export class Engine {
   }
 
   /**
+   * Hashes `count` records (256 key bytes, then 20 bytes for the digest) stored back to back in
+   * `records` from byte `at`, writing each digest into its own record.
+   */
+  hashRecords(records: Uint8Array, at: number, count: number): void {
+    for (let k = 0; k < count; k++) {
+      const rec = at + k * (KEY_BYTES + DIGEST_BYTES);
+      this.hashKeysInto(records, rec, 1, records, rec + KEY_BYTES, DIGEST_BYTES);
+    }
+  }
+
+  /**
    * Writes the 256-byte big-endian form of `value` (in [0, 2**2048)) into `out` at `at` and its
    * SHA-1 digest right after it (at `at + 256`). Route (bench/serialize.bench.ts measures the
    * others): V8's `toString(16)`, copied as ASCII into wasm by `encodeInto`, decoded there.

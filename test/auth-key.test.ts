@@ -170,3 +170,38 @@ describe('AuthKey', () => {
     });
   });
 });
+
+describe('AuthKey.many', () => {
+  it('equals new AuthKey for each element, for byte, bigint and mixed arrays of many sizes', () => {
+    for (const n of [0, 1, 3, 4, 5, 63, 64, 65, 300, 1000]) {
+      const bytes = Array.from({ length: n }, (_, i) => seededBytes(256, 40_000 + n * 7 + i));
+      const values = bytes.map((b) => BigInt('0x' + hex(b)));
+      const mixed = bytes.map((b, i) => (i % 3 === 0 ? values[i] : b));
+      for (const input of [bytes, values, mixed]) {
+        const keys = AuthKey.many(input);
+        expect(keys).toHaveLength(n);
+        keys.forEach((k, i) => {
+          expect(hex(k.bytes)).toBe(hex(bytes[i]));
+          expect(hex(k.hashBytes), `key ${i} of ${n}`).toBe(hex(nodeSha1(bytes[i])));
+        });
+      }
+    }
+  });
+
+  it('copies its inputs', () => {
+    const b = seededBytes(256, 77);
+    const [k] = AuthKey.many([b]);
+    b.fill(1);
+    expect(hex(k.bytes)).toBe(hex(seededBytes(256, 77)));
+  });
+
+  it('names the index of a bad element, with the class new AuthKey would throw', () => {
+    const good = seededBytes(256, 1);
+    expect(() => AuthKey.many([good, good, new Uint8Array(255)])).toThrow(/element 2: auth key: expected 256 bytes, got 255/);
+    expect(() => AuthKey.many([good, 'x' as never])).toThrow(TypeError);
+    expect(() => AuthKey.many([good, 'x' as never])).toThrow(/element 1/);
+    expect(() => AuthKey.many([0n])).toThrow(RangeError);
+    expect(() => AuthKey.many([good, new Uint8Array(256)])).toThrow(/element 1: .*got 0/);
+    expect(() => AuthKey.many(good as never)).toThrow(/expected an array of keys, got 256 bytes/);
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Sha1, sha1 } from '../src/index.ts';
+import { Sha1, sha1, sha1AuthKeys } from '../src/index.ts';
 import { engines, hex, nodeSha1, seededBytes } from './helpers.ts';
 
 const text = (s: string) => new TextEncoder().encode(s);
@@ -137,5 +137,24 @@ describe('Sha1 (streaming)', () => {
     expect(() => h.update('c' as never)).toThrow(TypeError);
     expect(() => h.update(new Uint32Array(1) as never)).toThrow(TypeError);
     expect(hex(h.update(text('c')).digest())).toBe('a9993e364706816aba3e25717850c26c9cd0d89d');
+  });
+});
+
+describe('sha1AuthKeys', () => {
+  it('hashes n keys back to back into n digests, like node:crypto, for n not a multiple of 4', () => {
+    for (const n of [0, 1, 2, 3, 5, 6, 7, 255, 256, 257, 1001]) {
+      const keys = seededBytes(256 * n, 500 + n);
+      const digests = sha1AuthKeys(keys);
+      expect(digests).toHaveLength(20 * n);
+      for (let i = 0; i < n; i++) {
+        expect(hex(digests.subarray(20 * i, 20 * i + 20)), `key ${i} of ${n}`).toBe(hex(nodeSha1(keys.subarray(256 * i, 256 * i + 256))));
+      }
+    }
+  });
+
+  it('rejects a length that is not a multiple of 256 (RangeError) and a non-Uint8Array (TypeError)', () => {
+    expect(() => sha1AuthKeys(new Uint8Array(255))).toThrow(/multiple of 256 bytes.*got 255/);
+    expect(() => sha1AuthKeys(new Uint8Array(257))).toThrow(RangeError);
+    expect(() => sha1AuthKeys([1, 2] as never)).toThrow(TypeError);
   });
 });
