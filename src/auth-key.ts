@@ -226,8 +226,7 @@ export class AuthKey {
     message[32] = n;
     const d = this.#at + DIGEST_AT;
     message.set(this.#data.subarray(d, d + 8), 33);
-    const digest = new Uint8Array(DIGEST_BYTES);
-    engine.sha1Into(message, digest, 0);
+    const digest = engine.sha1(message);
     message.fill(0);
     return digest.slice(4);
   }

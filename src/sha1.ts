@@ -9,9 +9,7 @@ import { checkBytes } from './validate.js';
  */
 export function sha1(data: Uint8Array): Uint8Array {
   checkBytes(data, 'sha1 data');
-  const out = new Uint8Array(DIGEST_BYTES);
-  engine.sha1Into(data, out, 0);
-  return out;
+  return engine.sha1(data);
 }
 
 /**

@@ -76,10 +76,15 @@ export class Engine {
     this.simd = (this.#x.SIMD.value as number) !== 0;
   }
 
-  /** SHA-1 of `data`, written into `out` at `at`. */
-  sha1Into(data: Uint8Array, out: Uint8Array, at: number): void {
+  /** SHA-1 of `data` as a new 20-byte array. */
+  sha1(data: Uint8Array): Uint8Array {
     const x = this.#x;
-    if (data.length <= this.#inputBytes) {
+    if (data.length === KEY_BYTES) {
+      // The length of an auth key: its padding block is precomputed in the fused entry.
+      this.#mem.set(data, this.#input);
+      x.sha1AuthKeys(1);
+      this.#wipeInput(KEY_BYTES);
+    } else if (data.length <= this.#inputBytes) {
       this.#mem.set(data, this.#input);
       x.sha1Digest(data.length);
       this.#wipeInput(data.length);
@@ -88,7 +93,7 @@ export class Engine {
       this.#feed(data);
       x.sha1Final();
     }
-    out.set(this.#mem.subarray(this.#output, this.#output + DIGEST_BYTES), at);
+    return this.#mem.slice(this.#output, this.#output + DIGEST_BYTES);
   }
 
   /** Starts a streamed message in `state` (`stateBytes` long, owned by the caller). */
