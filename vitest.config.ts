@@ -4,5 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
+    // Starts redis-server processes for the Redis suites (or skips them); see the file.
+    globalSetup: ['test/setup/redis.ts'],
   },
 });

@@ -61,10 +61,10 @@ export type RedisAuthKeyManagerOptions = RedisAuthKeyManagerCommonOptions &
   (
     | {
         /**
-         * An ioredis `Redis` or `Cluster` client. The manager never closes it. Its own settings
-         * decide what happens to a command that timed out here: with the offline queue on and
-         * many retries, such a command may still run when Redis comes back; a low
-         * `maxRetriesPerRequest` (0 or 1) avoids that.
+         * An ioredis `Redis` or `Cluster` client. The manager never closes it. While the client
+         * is reconnecting, commands wait in the manager (never in the client's offline queue), so
+         * one that timed out is never sent later; a command already sent when the connection broke
+         * may still be resent by the client on reconnect (ioredis's `autoResendUnfulfilledCommands`).
          */
         client: Redis | Cluster;
         url?: undefined;
@@ -126,7 +126,8 @@ class Sealer {
   seal(idBytes: Uint8Array, keyBytes: Uint8Array): Buffer {
     const out = Buffer.allocUnsafe(SEALED_BYTES);
     out[0] = this.#current;
-    // A random IV per value: 2**-32 collision odds only after ~2**32 values under one secret.
+    // A random 96-bit IV per value. NIST SP 800-38D allows 2**32 of them under one secret; a gateway
+    // writes far fewer keys than that between rotations.
     const iv = randomBytes(IV_BYTES);
     iv.copy(out, 1);
     const cipher = createCipheriv('aes-256-gcm', this.#secrets.get(this.#current)!, iv);
@@ -166,7 +167,12 @@ class Sealer {
  * `setKey` is `SET … NX GET [PXAT]` (stores, or returns what is already there, never both);
  * `delKey` is `DEL`; `hasKey` is `EXISTS`; `getKey` is `GET`, and the key bytes read are hashed
  * again and must give the id asked for. Arguments are checked before anything is sent, so bad
- * input changes nothing.
+ * input changes nothing. Needs Redis 7.0 or later (`SET` with both `NX` and `GET`); in a Redis
+ * Cluster the ids spread over all slots.
+ *
+ * Every method answers within `timeoutMs` (default 2000 ms) or rejects with
+ * AuthKeyStoreUnavailable; while the client reconnects, calls wait for it up to that time and
+ * are not sent at all if it does not come back, and once Redis is back the same manager works.
  *
  * @example
  * import { Redis } from 'ioredis';
@@ -188,6 +194,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
   readonly #timeoutMs: number;
   readonly #sealer: Sealer | undefined;
   #closed = false;
+  #readyWait: Promise<void> | undefined;
 
   /**
    * @throws TypeError if options are missing or of a wrong type, if both or neither of `client`
@@ -332,7 +339,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     return this.#prefix + hex8(hi) + hex8(lo);
   }
 
-  /** The key bytes of a stored value (a fresh buffer the caller wipes), or AuthKeyCorrupted. */
+  /** The key bytes of a stored value, in a buffer the caller owns and wipes, or AuthKeyCorrupted. */
   #open(hi: number, lo: number, idBytes: Uint8Array, value: Buffer): Buffer {
     if (this.#sealer === undefined) {
       if (value.length !== KEY_BYTES) throw new AuthKeyCorrupted(idOf(hi, lo), `expected ${KEY_BYTES} key bytes, got ${value.length}`);
@@ -343,18 +350,68 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     return opened;
   }
 
-  /** One Redis command, bounded by `timeoutMs`, with the client's failures as named errors. */
+  /**
+   * One Redis command, bounded by `timeoutMs`, with the client's failures as named errors.
+   *
+   * While the client is (re)connecting, the command waits here for it to be ready instead of in
+   * the client's offline queue: a command that timed out in that queue would still run once Redis
+   * is back, long after its caller was told it failed (a late DEL would remove a key set since).
+   * Waiting here, a command whose time is up is never sent.
+   */
   async #send(what: string, hi: number, lo: number, command: string, args: Array<string | Buffer | number>): Promise<unknown> {
     if (this.#closed) throw new AuthKeyStoreUnavailable(`${what}: the manager was closed`);
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        reject(TIMED_OUT);
+      }, this.#timeoutMs);
+    });
+    const ready = this.#whenReady();
+    const send = () => this.#client.callBuffer(command, ...args);
+    const reply =
+      ready === undefined
+        ? send()
+        : ready.then(() => {
+            if (timedOut || this.#closed) throw TIMED_OUT;
+            return send();
+          });
     try {
-      return await withDeadline(this.#client.callBuffer(command, ...args), this.#timeoutMs);
+      return await Promise.race([reply, deadline]);
     } catch (error) {
-      if (error === TIMED_OUT) throw new AuthKeyStoreUnavailable(`${what}: Redis did not answer within ${this.#timeoutMs} ms`);
+      if (error === TIMED_OUT) {
+        throw new AuthKeyStoreUnavailable(this.#closed ? `${what}: the manager was closed` : `${what}: Redis did not answer within ${this.#timeoutMs} ms`);
+      }
       const cause = scrub(error);
       const message = cause instanceof Error ? cause.message : String(cause);
       if (message.startsWith('WRONGTYPE')) throw new AuthKeyCorrupted(idOf(hi, lo), 'it is not a Redis string');
       throw new AuthKeyStoreUnavailable(`${what}: ${message}`, cause);
+    } finally {
+      clearTimeout(timer);
     }
+  }
+
+  /**
+   * Undefined when a command can go to the client now; otherwise a promise (one per manager, so
+   * waiting commands add one listener, not one each) that settles when the client is ready or has
+   * ended. `wait` (lazyConnect: the first command connects) and `end` (commands fail at once)
+   * need no wait.
+   */
+  #whenReady(): Promise<void> | undefined {
+    const client = this.#client;
+    const status = client.status;
+    if (status === 'ready' || status === 'wait' || status === 'end' || status === undefined) return undefined;
+    return (this.#readyWait ??= new Promise<void>((resolve) => {
+      const settle = () => {
+        client.off('ready', settle);
+        client.off('end', settle);
+        this.#readyWait = undefined;
+        resolve();
+      };
+      client.on('ready', settle);
+      client.on('end', settle);
+    }));
   }
 }
 
@@ -373,11 +430,13 @@ function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
  * ioredis attaches the failed command and its arguments to reply errors; for SET those are the
  * key bytes. They are removed so that logging the error (or its `cause`) cannot leak a key.
  */
-function scrub(error: unknown): unknown {
-  if (error !== null && typeof error === 'object' && 'command' in error) {
-    const command = (error as { command?: { name?: unknown } }).command;
-    (error as { command?: unknown }).command = { name: command?.name };
-  }
+function scrub(error: unknown, depth = 0): unknown {
+  if (error === null || typeof error !== 'object' || depth > 4) return error;
+  const e = error as { command?: { name?: unknown }; lastNodeError?: unknown; cause?: unknown };
+  if (e.command !== undefined) e.command = { name: e.command?.name };
+  // Errors that wrap others (Cluster's ClusterAllFailedError, say) are scrubbed through.
+  scrub(e.lastNodeError, depth + 1);
+  scrub(e.cause, depth + 1);
   return error;
 }
 

@@ -1,0 +1,373 @@
+/** What the Redis manager does beyond the conformance suite: storage format, integrity, encryption, options. */
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthKey, AuthKeyCollision, AuthKeyDoesNotExist } from '../src/index.ts';
+import { AuthKeyCorrupted, AuthKeyStoreUnavailable, RedisAuthKeyManager, type RedisAuthKeyManagerOptions } from '../src/redis.ts';
+import { hex, randomKey } from './helpers.ts';
+import { connect, dropPrefix, redisUrl, uniquePrefix } from './redis-helpers.ts';
+
+/** Asserts that `promise` rejects with an instance of `type` and returns the error. */
+async function rejection<T extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => T): Promise<T> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, `expected a rejection with ${type.name}`).toBeInstanceOf(type);
+  return error as T;
+}
+
+const nameOf = (prefix: string, key: AuthKey) => prefix + hex(key.idBytes);
+const secret = () => new Uint8Array(randomBytes(32));
+
+/**
+ * A duck-typed client that records commands and answers with `reply` (never, if it returns a
+ * promise that never settles): for what must happen without a server.
+ */
+function fakeClient(reply: (command: string, args: unknown[]) => Promise<unknown>) {
+  const calls: string[] = [];
+  const client = {
+    callBuffer: (command: string, ...args: unknown[]) => {
+      calls.push(command);
+      return reply(command, args);
+    },
+  };
+  return { client: client as unknown as Redis, calls };
+}
+
+describe('RedisAuthKeyManager without a server', () => {
+  it.each<[string, unknown, typeof TypeError | typeof RangeError]>([
+    ['no options', undefined, TypeError],
+    ['null', null, TypeError],
+    ['neither client nor url', {}, TypeError],
+    ['both client and url', { client: fakeClient(async () => null).client, url: 'redis://127.0.0.1:1' }, TypeError],
+    ['a client that is not ioredis', { client: {} }, TypeError],
+    ['a client null', { client: null }, TypeError],
+    ['url a number', { url: 6379 }, TypeError],
+    ['url not a URL', { url: 'localhost:6379' }, RangeError],
+    ['url http://', { url: 'http://127.0.0.1:6379' }, RangeError],
+    ['prefix a number', { url: 'redis://127.0.0.1:1', prefix: 5 }, TypeError],
+    ['timeoutMs a string', { url: 'redis://127.0.0.1:1', timeoutMs: '100' }, TypeError],
+    ['timeoutMs 0', { url: 'redis://127.0.0.1:1', timeoutMs: 0 }, RangeError],
+    ['timeoutMs negative', { url: 'redis://127.0.0.1:1', timeoutMs: -5 }, RangeError],
+    ['timeoutMs NaN', { url: 'redis://127.0.0.1:1', timeoutMs: Number.NaN }, RangeError],
+    ['timeoutMs 2**31', { url: 'redis://127.0.0.1:1', timeoutMs: 2 ** 31 }, RangeError],
+    ['encryption null', { url: 'redis://127.0.0.1:1', encryption: null }, TypeError],
+    ['encryption.secrets missing', { url: 'redis://127.0.0.1:1', encryption: { current: 1 } }, TypeError],
+    ['encryption.secrets an Array', { url: 'redis://127.0.0.1:1', encryption: { secrets: [secret()], current: 0 } }, TypeError],
+    ['encryption.secrets empty', { url: 'redis://127.0.0.1:1', encryption: { secrets: {}, current: 1 } }, RangeError],
+    ['a secret of 31 bytes', { url: 'redis://127.0.0.1:1', encryption: { secrets: { 1: new Uint8Array(31) }, current: 1 } }, RangeError],
+    ['a secret as a string', { url: 'redis://127.0.0.1:1', encryption: { secrets: { 1: 'x'.repeat(32) }, current: 1 } }, TypeError],
+    ['version 256', { url: 'redis://127.0.0.1:1', encryption: { secrets: { 256: secret() }, current: 256 } }, RangeError],
+    ['version -1', { url: 'redis://127.0.0.1:1', encryption: { secrets: { '-1': secret() }, current: -1 } }, RangeError],
+    ['version a name', { url: 'redis://127.0.0.1:1', encryption: { secrets: { v1: secret() }, current: 1 } }, RangeError],
+    ['current missing', { url: 'redis://127.0.0.1:1', encryption: { secrets: { 1: secret() } } }, TypeError],
+    ['current not among the secrets', { url: 'redis://127.0.0.1:1', encryption: { secrets: { 1: secret() }, current: 2 } }, RangeError],
+  ])('the constructor refuses %s', (_label, options, type) => {
+    expect(() => new RedisAuthKeyManager(options as RedisAuthKeyManagerOptions)).toThrow(type);
+  });
+
+  it('a refused URL is not repeated in the message (it may carry a password)', () => {
+    expect(() => new RedisAuthKeyManager({ url: 'http://user:hunter2@127.0.0.1:6379' })).toThrow(/^(?!.*hunter2).*redis:\/\//);
+  });
+
+  it('bad arguments reject before any command is sent', async () => {
+    const { client, calls } = fakeClient(async () => null);
+    const manager = new RedisAuthKeyManager({ client });
+    await rejection(manager.setKey(5n as never, { expiresAt: 0 }), RangeError);
+    await rejection(manager.setKey(randomKey(), { expiresAt: Number.NaN }), RangeError);
+    await rejection(manager.setKey('key' as never), TypeError);
+    await rejection(manager.getKey(1 as never), TypeError);
+    await rejection(manager.hasKey(new Uint8Array(7)), RangeError);
+    await rejection(manager.delKey(-1n), RangeError);
+    expect(calls).toEqual([]);
+  });
+
+  it('a server that never answers: every method rejects with AuthKeyStoreUnavailable after the default 2000 ms', async () => {
+    const { client } = fakeClient(() => new Promise(() => {}));
+    const manager = new RedisAuthKeyManager({ client });
+    const key = randomKey();
+    const start = performance.now();
+    const errors = await Promise.all([manager.setKey(key), manager.hasKey(key), manager.getKey(key), manager.delKey(key)].map((p) => rejection(p, AuthKeyStoreUnavailable)));
+    const elapsed = performance.now() - start;
+    expect(elapsed).toBeGreaterThanOrEqual(1900);
+    expect(elapsed).toBeLessThan(2600);
+    for (const e of errors) {
+      expect(e.name).toBe('AuthKeyStoreUnavailable');
+      expect(e.message).toMatch(/(setKey|hasKey|getKey|delKey): Redis did not answer within 2000 ms/);
+    }
+  });
+
+  it('a client failure becomes AuthKeyStoreUnavailable with the cause, stripped of the command arguments (key bytes)', async () => {
+    const key = randomKey();
+    const { client } = fakeClient(async (command, args) => {
+      // What ioredis does with a reply error: the command and its arguments ride along.
+      throw Object.assign(new Error('OOM command not allowed when used memory > maxmemory'), { command: { name: command.toLowerCase(), args } });
+    });
+    const manager = new RedisAuthKeyManager({ client });
+    const error = await rejection(manager.setKey(key), AuthKeyStoreUnavailable);
+    expect(error.message).toBe('auth key store unavailable: setKey: OOM command not allowed when used memory > maxmemory');
+    expect(error.cause).toBeInstanceOf(Error);
+    expect((error.cause as { command: unknown }).command).toEqual({ name: 'set' });
+    expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain(hex(key.bytes).slice(0, 32));
+  });
+
+  it('after close(), methods reject with AuthKeyStoreUnavailable and the caller’s client is not touched', async () => {
+    const { client, calls } = fakeClient(async () => 1);
+    const manager = new RedisAuthKeyManager({ client });
+    expect(await manager.hasKey(1n)).toBe(true);
+    await manager.close();
+    await manager.close();
+    const error = await rejection(manager.hasKey(1n), AuthKeyStoreUnavailable);
+    expect(error.message).toMatch(/closed/);
+    expect(calls).toEqual(['EXISTS']);
+  });
+});
+
+describe.skipIf(!redisUrl)('RedisAuthKeyManager on Redis', () => {
+  let redis: Redis;
+  const prefixes: string[] = [];
+
+  beforeAll(() => {
+    redis = connect('standalone') as Redis;
+  });
+  afterAll(async () => {
+    for (const p of prefixes) await dropPrefix(redis, p);
+    await redis.quit();
+  });
+
+  /** A manager on the shared connection with a fresh prefix. */
+  function manager(options: Partial<RedisAuthKeyManagerOptions> = {}): { m: RedisAuthKeyManager; prefix: string } {
+    const prefix = (options.prefix as string | undefined) ?? uniquePrefix();
+    prefixes.push(prefix);
+    return { m: new RedisAuthKeyManager({ ...options, client: redis, prefix } as RedisAuthKeyManagerOptions), prefix };
+  }
+
+  describe('storage format', () => {
+    it('unencrypted, the value is the raw 256 key bytes under prefix + 16 lowercase hex digits of the id', async () => {
+      const { m, prefix } = manager();
+      const key = randomKey();
+      await m.setKey(key);
+      const stored = await redis.getBuffer(nameOf(prefix, key));
+      expect(stored).toEqual(Buffer.from(key.bytes));
+      expect(nameOf(prefix, key)).toMatch(/:[0-9a-f]{16}$/);
+    });
+
+    it('the default prefix is authkey:', async () => {
+      const m = new RedisAuthKeyManager({ client: redis });
+      const key = randomKey();
+      await m.setKey(key);
+      try {
+        expect(await redis.exists(`authkey:${hex(key.idBytes)}`)).toBe(1);
+      } finally {
+        await m.delKey(key);
+      }
+    });
+
+    it('expiresAt becomes the Redis expiry time (ms, rounded up); no expiresAt, no expiry', async () => {
+      const { m, prefix } = manager();
+      const [a, b, c] = [randomKey(), randomKey(), randomKey()];
+      const at = Date.now() + 60_000.4;
+      await m.setKey(a, { expiresAt: at });
+      await m.setKey(b, { expiresAt: new Date(Math.floor(at)) });
+      await m.setKey(c);
+      expect(await redis.call('PEXPIRETIME', nameOf(prefix, a))).toBe(Math.ceil(at));
+      expect(await redis.call('PEXPIRETIME', nameOf(prefix, b))).toBe(Math.floor(at));
+      expect(await redis.pttl(nameOf(prefix, c))).toBe(-1);
+    });
+
+    it('an expiresAt beyond what Redis takes is not refused (a key for practically ever)', async () => {
+      const { m } = manager();
+      const key = randomKey();
+      await m.setKey(key, { expiresAt: 1e300 });
+      expect((await m.getKey(key.id)).equals(key)).toBe(true);
+    });
+
+    it('setKey of a stored key keeps its expiry (a no-op)', async () => {
+      const { m, prefix } = manager();
+      const key = randomKey();
+      const at = Date.now() + 30_000;
+      await m.setKey(key, { expiresAt: at });
+      await m.setKey(key);
+      await m.setKey(key, { expiresAt: at + 99_000 });
+      expect(await redis.call('PEXPIRETIME', nameOf(prefix, key))).toBe(at);
+    });
+  });
+
+  describe('integrity on read', () => {
+    const damaged: Array<[string, (key: AuthKey) => Buffer]> = [
+      ['255 bytes', (key) => Buffer.from(key.bytes.subarray(0, 255))],
+      ['257 bytes', (key) => Buffer.concat([key.bytes, Buffer.alloc(1)])],
+      ['an empty string', () => Buffer.alloc(0)],
+      ['one flipped bit (hashes to another id)', (key) => Buffer.from(key.bytes.map((b, i) => (i === 100 ? b ^ 1 : b)))],
+      ['another key’s bytes', () => Buffer.from(randomKey().bytes)],
+      ['256 zero bytes', () => Buffer.alloc(256)],
+    ];
+
+    it.each(damaged)('a stored value of %s: getKey rejects AuthKeyCorrupted, setKey too and leaves it; hasKey and delKey still work', async (_label, damage) => {
+      const { m, prefix } = manager();
+      const key = randomKey();
+      const bad = damage(key);
+      await redis.set(nameOf(prefix, key), bad);
+      const error = await rejection(m.getKey(key.id), AuthKeyCorrupted);
+      expect(error.name).toBe('AuthKeyCorrupted');
+      expect(error.authKeyId).toBe(key.id);
+      expect(error.message).toContain(hex(key.idBytes));
+      if (bad.length !== 256) {
+        await rejection(m.setKey(key), AuthKeyCorrupted);
+      } else {
+        // 256 bytes that are not this key: setKey cannot tell damage from a rival key, and keeps it.
+        await rejection(m.setKey(key), AuthKeyCollision);
+      }
+      expect(await redis.getBuffer(nameOf(prefix, key))).toEqual(bad);
+      expect(await m.hasKey(key)).toBe(true);
+      await m.delKey(key);
+      await rejection(m.getKey(key.id), AuthKeyDoesNotExist);
+    });
+
+    it('a value that is not a Redis string (a hash) is corrupted, not a store failure', async () => {
+      const { m, prefix } = manager();
+      const key = randomKey();
+      await redis.hset(nameOf(prefix, key), 'f', 'v');
+      await rejection(m.getKey(key.id), AuthKeyCorrupted);
+      await rejection(m.setKey(key), AuthKeyCorrupted);
+      await m.delKey(key.idBytes);
+    });
+
+    it('the error says what is wrong, never the bytes', async () => {
+      const { m, prefix } = manager();
+      const key = randomKey();
+      const other = randomKey();
+      await redis.set(nameOf(prefix, key), Buffer.from(other.bytes));
+      const error = await rejection(m.getKey(key.id), AuthKeyCorrupted);
+      expect(error.message).toMatch(/hash to a different id/);
+      for (const secretHex of [hex(other.bytes), hex(key.bytes)]) expect(error.message).not.toContain(secretHex.slice(0, 16));
+      await redis.set(nameOf(prefix, key), Buffer.alloc(10));
+      expect((await rejection(m.getKey(key.id), AuthKeyCorrupted)).message).toMatch(/expected 256 key bytes, got 10/);
+    });
+  });
+
+  describe('encryption at rest', () => {
+    it('the value is version ‖ iv ‖ ciphertext ‖ tag (285 bytes), never the key bytes, different on every write', async () => {
+      const { m, prefix } = manager({ encryption: { secrets: { 7: secret() }, current: 7 } });
+      const key = randomKey();
+      await m.setKey(key);
+      const first = (await redis.getBuffer(nameOf(prefix, key)))!;
+      expect(first.length).toBe(1 + 12 + 256 + 16);
+      expect(first[0]).toBe(7);
+      expect(first.includes(Buffer.from(key.bytes.subarray(0, 16)))).toBe(false);
+      await m.delKey(key);
+      await m.setKey(key);
+      const second = (await redis.getBuffer(nameOf(prefix, key)))!;
+      expect(second.subarray(1, 13).equals(first.subarray(1, 13))).toBe(false);
+      expect((await m.getKey(key.id)).equals(key)).toBe(true);
+    });
+
+    it('a value moved to another id does not open there: AuthKeyCorrupted', async () => {
+      const s = secret();
+      const { m, prefix } = manager({ encryption: { secrets: { 1: s }, current: 1 } });
+      const [key, other] = [randomKey(), randomKey()];
+      await m.setKey(key);
+      await redis.set(nameOf(prefix, other), (await redis.getBuffer(nameOf(prefix, key)))!);
+      expect((await rejection(m.getKey(other.id), AuthKeyCorrupted)).message).toMatch(/does not authenticate/);
+      await rejection(m.setKey(other), AuthKeyCorrupted);
+    });
+
+    it('a value sealed under another secret with the same version number: AuthKeyCorrupted', async () => {
+      const prefix = uniquePrefix();
+      const { m: writer } = manager({ prefix, encryption: { secrets: { 1: secret() }, current: 1 } });
+      const { m: reader } = manager({ prefix, encryption: { secrets: { 1: secret() }, current: 1 } });
+      const key = randomKey();
+      await writer.setKey(key);
+      await rejection(reader.getKey(key.id), AuthKeyCorrupted);
+      // setKey cannot compare with a value it cannot open: refused, and the value stays.
+      await rejection(reader.setKey(key), AuthKeyCorrupted);
+      expect((await writer.getKey(key.id)).equals(key)).toBe(true);
+    });
+
+    it('a flipped bit anywhere in a sealed value: AuthKeyCorrupted', async () => {
+      const { m, prefix } = manager({ encryption: { secrets: { 1: secret() }, current: 1 } });
+      const key = randomKey();
+      await m.setKey(key);
+      const sealed = (await redis.getBuffer(nameOf(prefix, key)))!;
+      for (const at of [0, 5, 100, 284]) {
+        const bad = Buffer.from(sealed);
+        bad[at] ^= 1;
+        await redis.set(nameOf(prefix, key), bad);
+        await rejection(m.getKey(key.id), AuthKeyCorrupted);
+      }
+    });
+
+    it('raw values are refused by an encrypting manager and sealed ones by a plain one', async () => {
+      const prefix = uniquePrefix();
+      const { m: plain } = manager({ prefix });
+      const { m: sealed } = manager({ prefix, encryption: { secrets: { 1: secret() }, current: 1 } });
+      const [a, b] = [randomKey(), randomKey()];
+      await plain.setKey(a);
+      await sealed.setKey(b);
+      expect((await rejection(sealed.getKey(a.id), AuthKeyCorrupted)).message).toMatch(/expected a sealed value of 285 bytes, got 256/);
+      expect((await rejection(plain.getKey(b.id), AuthKeyCorrupted)).message).toMatch(/expected 256 key bytes, got 285/);
+    });
+
+    it('rotation: values sealed with v1 read (and setKey-compare) after current moves to v2; v2 writes; v1 dropped means corrupted', async () => {
+      const prefix = uniquePrefix();
+      const [s1, s2] = [secret(), secret()];
+      const { m: before } = manager({ prefix, encryption: { secrets: { 1: s1 }, current: 1 } });
+      const { m: during } = manager({ prefix, encryption: { secrets: { 1: s1, 2: s2 }, current: 2 } });
+      const { m: after } = manager({ prefix, encryption: { secrets: { 2: s2 }, current: 2 } });
+      const [old, fresh] = [randomKey(), randomKey()];
+      await before.setKey(old);
+      expect((await during.getKey(old.id)).equals(old)).toBe(true);
+      await during.setKey(old);
+      expect((await redis.getBuffer(nameOf(prefix, old)))![0]).toBe(1);
+      await during.setKey(fresh);
+      expect((await redis.getBuffer(nameOf(prefix, fresh)))![0]).toBe(2);
+      expect((await after.getKey(fresh.id)).equals(fresh)).toBe(true);
+      expect((await rejection(after.getKey(old.id), AuthKeyCorrupted)).message).toMatch(/secret version 1, which this manager does not know/);
+      // Re-sealing under v2 (read with v1 still known, delete, write) completes the rotation.
+      const key = await during.getKey(old.id);
+      await during.delKey(old);
+      await during.setKey(key);
+      expect((await after.getKey(old.id)).equals(old)).toBe(true);
+    });
+
+    it('the secrets are copied: changing the caller’s array later changes nothing', async () => {
+      const s = secret();
+      const { m } = manager({ encryption: { secrets: { 1: s }, current: 1 } });
+      const key = randomKey();
+      await m.setKey(key);
+      s.fill(0);
+      expect((await m.getKey(key.id)).equals(key)).toBe(true);
+    });
+  });
+
+  describe('connection ownership', () => {
+    it('{ url }: the manager opens its own connection and close() ends it', async () => {
+      const m = new RedisAuthKeyManager({ url: redisUrl, prefix: uniquePrefix() });
+      const key = randomKey();
+      await m.setKey(key);
+      expect((await m.getKey(key.id)).equals(key)).toBe(true);
+      const clients = async () => ((await redis.client('LIST')) as string).split('\n').filter((line) => line.includes(`id=`)).length;
+      const open = await clients();
+      await m.delKey(key);
+      await m.close();
+      await m.close();
+      for (let i = 0; i < 40 && (await clients()) >= open; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(await clients()).toBe(open - 1);
+      expect((await rejection(m.hasKey(key), AuthKeyStoreUnavailable)).message).toMatch(/closed/);
+    });
+
+    it('{ client }: close() leaves the caller’s connection open', async () => {
+      const client = connect('standalone') as Redis;
+      try {
+        const m = new RedisAuthKeyManager({ client, prefix: uniquePrefix() });
+        expect(await m.hasKey(1n)).toBe(false);
+        await m.close();
+        expect(await client.ping()).toBe('PONG');
+        expect(client.status).toBe('ready');
+      } finally {
+        await client.quit();
+      }
+    });
+  });
+});
