@@ -1,5 +1,5 @@
 import { DIGEST_BYTES, KEY_BYTES, engine } from './wasm.js';
-import { DIGEST_AT, ID_AT, RECORD_BYTES, arena, u32be } from './records.js';
+import { DIGEST_AT, ID_AT, RECORD_BYTES, arena } from './records.js';
 import { checkBytes, describe } from './validate.js';
 
 /** 2**2048: auth keys are below it. */
@@ -9,8 +9,13 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 /** Token for the internal constructor path that adopts a record already hashed. */
 export const ADOPT: unique symbol = Symbol('AuthKey.adopt');
 
+// Eight bytes are copied here and read as one big-endian u64: one bigint made, not three.
+const scratch = new Uint8Array(8);
+const scratchView = new DataView(scratch.buffer);
+
 function readU64(data: Uint8Array, at: number): bigint {
-  return (BigInt(u32be(data, at)) << 32n) | BigInt(u32be(data, at + 4));
+  for (let i = 0; i < 8; i++) scratch[i] = data[at + i];
+  return scratchView.getBigUint64(0);
 }
 
 /** Lowercase hex of `n` bytes of `data` from `at`. */

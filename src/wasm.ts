@@ -60,6 +60,8 @@ export class Engine {
   readonly #hexView: Uint8Array;
   readonly #inputBytes: number;
   readonly #keysPerCall: number;
+  // The Sha1 state array whose stream lives in the core's state buffer right now, if any.
+  #resident: Uint8Array | null = null;
 
   constructor(wasm: Uint8Array<ArrayBuffer>) {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm), {});
@@ -85,10 +87,12 @@ export class Engine {
       x.sha1AuthKeys(1);
       this.#wipeInput(KEY_BYTES);
     } else if (data.length <= this.#inputBytes) {
+      this.#evict(); // the one-shot digest uses the streaming state
       this.#mem.set(data, this.#input);
       x.sha1Digest(data.length);
       this.#wipeInput(data.length);
     } else {
+      this.#evict();
       x.sha1Init();
       this.#feed(data);
       x.sha1Final();
@@ -96,27 +100,48 @@ export class Engine {
     return this.#mem.slice(this.#output, this.#output + DIGEST_BYTES);
   }
 
-  /** Starts a streamed message in `state` (`stateBytes` long, owned by the caller). */
+  /**
+   * Starts a streamed message whose state `state` (`stateBytes` long, owned by the caller) is
+   * saved into when another stream or a one-shot hash needs the core. Until then the state stays
+   * in the core, so a run of updates to one stream costs no state copies.
+   */
   streamInit(state: Uint8Array): void {
+    this.#evict();
     this.#x.sha1Init();
-    state.set(this.#mem.subarray(this.#state, this.#state + this.stateBytes));
+    this.#resident = state;
   }
 
-  /** Adds `data` to the streamed message saved in `state`. */
+  /** Adds `data` to the streamed message of `state`. */
   streamUpdate(state: Uint8Array, data: Uint8Array): void {
-    this.#mem.set(state, this.#state);
+    this.#enter(state);
     this.#feed(data);
-    state.set(this.#mem.subarray(this.#state, this.#state + this.stateBytes));
-    this.#mem.fill(0, this.#state, this.#state + this.stateBytes);
   }
 
-  /** Finishes the streamed message saved in `state`; returns its 20-byte digest. */
+  /** Finishes the streamed message of `state`; returns its 20-byte digest. Clears the state. */
   streamFinal(state: Uint8Array): Uint8Array {
-    this.#mem.set(state, this.#state);
+    this.#enter(state);
     this.#x.sha1Final();
     this.#mem.fill(0, this.#state, this.#state + this.stateBytes);
+    this.#resident = null;
     state.fill(0);
     return this.#mem.slice(this.#output, this.#output + DIGEST_BYTES);
+  }
+
+  /** Makes `state` the stream in the core, saving the one there before. */
+  #enter(state: Uint8Array): void {
+    if (this.#resident === state) return;
+    this.#evict();
+    this.#mem.set(state, this.#state);
+    this.#resident = state;
+  }
+
+  /** Saves the stream in the core (if any) to its own array and clears the core's copy. */
+  #evict(): void {
+    const resident = this.#resident;
+    if (resident === null) return;
+    resident.set(this.#mem.subarray(this.#state, this.#state + this.stateBytes));
+    this.#mem.fill(0, this.#state, this.#state + this.stateBytes);
+    this.#resident = null;
   }
 
   #feed(data: Uint8Array): void {

@@ -114,6 +114,18 @@ describe('Sha1 (streaming)', () => {
     expect(hex(b.digest())).toBe('dea356a2cddd90c7a7ecedc5ebb563934f460452');
   });
 
+  it('a one-shot sha1 or a batch between two updates does not disturb an open stream', () => {
+    // Regression guard: a stream's state stays in the core between its calls.
+    const h = new Sha1().update(text('ab'));
+    expect(hex(sha1(text('abc')))).toBe('a9993e364706816aba3e25717850c26c9cd0d89d');
+    sha1(seededBytes(70_000, 1));
+    sha1AuthKeys(seededBytes(256 * 5, 2));
+    const other = new Sha1().update(text('zz'));
+    h.update(text('c'));
+    other.digest();
+    expect(hex(h.digest())).toBe('a9993e364706816aba3e25717850c26c9cd0d89d');
+  });
+
   it('update is chainable and the million-a vector streams', () => {
     const h = new Sha1();
     const chunk = new Uint8Array(1000).fill(0x61);

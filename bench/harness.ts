@@ -1,0 +1,330 @@
+/**
+ * What every bench file shares: the report shape written to `bench/results/*.json`, the machine
+ * description, the measuring loop on top of tinybench, and the console tables. Each bench file
+ * only says what to measure and which ratios are targets.
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Bench } from 'tinybench';
+import { engine, simdSupported } from '../src/wasm.ts';
+
+/** Options every bench file's `run` takes. */
+export interface RunOptions {
+  /** A smoke run: tiny time budgets and small data sets (10,000 keys instead of 1,000,000). */
+  quick?: boolean;
+  /** Milliseconds of measuring per task (spread over five rounds); default 1000, 40 when quick. */
+  time?: number;
+  /** Called with a line whenever a task starts, so a long run shows where it is. */
+  progress?: (line: string) => void;
+}
+
+/** One measured task, in units of one operation (one key, one MiB, one lookup...). */
+export interface Row {
+  name: string;
+  /**
+   * Median time per operation, ns: the median timed call divided by its operations. The median,
+   * not the mean, because on a shared machine a call that another process preempted says nothing
+   * about the code; ratios and ops/s are made from it.
+   */
+  nsPerOp: number;
+  /** Mean time per operation, ns (preemptions included). */
+  meanNsPerOp: number;
+  /** Operations per second (from the median). */
+  opsPerSec: number;
+  /** Relative margin of error of the mean at 95%, percent. */
+  rme: number;
+  /** Timed task calls behind the figures (each call runs `opsPerCall` operations). */
+  samples: number;
+  opsPerCall: number;
+  /** Speed-up over the table's baseline measured in the same run: baseline ns ÷ this row's ns. */
+  ratio: number;
+  baseline: boolean;
+  /** Decimal gigabytes per second, when the operation has a byte size. */
+  gbPerSec?: number;
+  note?: string;
+}
+
+/** A table of rows measured side by side against one baseline row. */
+export interface Table {
+  title: string;
+  /** Name of the baseline row. */
+  baseline: string;
+  /** What one operation is ("one 256-byte key", "one lookup"...). */
+  op: string;
+  rows: Row[];
+}
+
+/** A table of other figures (memory per key, say), printed as is. */
+export interface ExtraTable {
+  title: string;
+  columns: string[];
+  rows: (string | number)[][];
+}
+
+/** A goal from issue 3, with what this run measured. */
+export interface Target {
+  id: string;
+  /** What is compared, for the README ("SHA-1 of one 256-byte key"). */
+  label: string;
+  ours: string;
+  versus: string;
+  /** The measured figure: a speed-up ratio, or bytes per key. */
+  measured: number;
+  target: number;
+  unit: 'x' | 'B/key';
+  /** `min`: measured must be at least `target`; `max`: at most. */
+  kind: 'min' | 'max';
+  met: boolean;
+  /** Median time per operation of `ours` and `versus`, ns (speed-up targets). */
+  oursNs?: number;
+  versusNs?: number;
+  /** The same ratio from mean times, which count preempted calls and GC pauses in full. */
+  measuredFromMeans?: number;
+  /** A figure to show next to `measured` in the chart (the baseline's bytes per key, say). */
+  reference?: { name: string; value: number };
+}
+
+/** What one bench file returns. */
+export interface Report {
+  id: string;
+  title: string;
+  tables: Table[];
+  extra: ExtraTable[];
+  targets: Target[];
+  notes: string[];
+  /** Wall time of the whole file, ms. */
+  elapsedMs: number;
+  /** Figures as a bench file returned them when not in this shape (the Redis bench's rows). */
+  raw?: unknown;
+}
+
+/** The machine and runtime a run happened on. */
+export interface Machine {
+  cpu: string;
+  cores: number;
+  /** Whether the CPU advertises the SHA extensions node:crypto (OpenSSL) uses. */
+  shaNi: boolean | null;
+  platform: string;
+  node: string;
+  v8: string;
+  openssl: string;
+  /** Whether the runtime validates our SIMD core, and whether the API engine uses it. */
+  wasmSimdSupported: boolean;
+  wasmSimdUsed: boolean;
+  /** 1-minute load average when the run started: other work on a shared machine skews figures. */
+  loadAverage: number;
+}
+
+/** Describes this machine. */
+export function machine(): Machine {
+  const cpus = os.cpus();
+  let shaNi: boolean | null = null;
+  try {
+    shaNi = /\bsha_ni\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    // Not Linux: leave unknown rather than guess.
+  }
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: os.availableParallelism(),
+    shaNi,
+    platform: `${process.platform} ${process.arch}`,
+    node: process.version,
+    v8: process.versions.v8,
+    openssl: process.versions.openssl,
+    wasmSimdSupported: simdSupported(),
+    wasmSimdUsed: engine.simd,
+    loadAverage: Math.round(os.loadavg()[0] * 100) / 100,
+  };
+}
+
+/** One line describing the machine, for the console and the README. */
+export function machineLine(m: Machine): string {
+  const sha = m.shaNi === null ? '' : m.shaNi ? ', SHA-NI' : ', no SHA-NI';
+  return `${m.cpu} (${m.cores} cores${sha}), ${m.platform}, Node ${m.node}, OpenSSL ${m.openssl}, WebAssembly SIMD ${m.wasmSimdUsed ? 'used' : m.wasmSimdSupported ? 'supported, not used' : 'not supported (scalar core)'}, load ${m.loadAverage}`;
+}
+
+/** A task to measure: `fn` performs `opsPerCall` operations per call. */
+export interface Case {
+  name: string;
+  fn: () => unknown;
+  /** Operations per call; a fixed inner loop keeps the timer's own cost out of sub-µs figures. */
+  opsPerCall: number;
+  /** Bytes one operation processes, for a GB/s column. */
+  bytesPerOp?: number;
+  note?: string;
+}
+
+/**
+ * A value every task folds its result into and that is printed at the end, so that no engine
+ * can prove a result unused and drop the work.
+ */
+export let sink = 0;
+/** Folds `x` (a byte, a length...) into `sink`. */
+export function consume(x: number): void {
+  sink = (sink + x) | 0;
+}
+
+/**
+ * Measures `cases` side by side and returns them as a table against `baseline`. The time budget
+ * is spread over rounds that cycle through all cases, so a burst of other work on a shared
+ * machine lands on every case rather than on one (the ratios are what matter).
+ */
+export async function measure(
+  title: string,
+  op: string,
+  baseline: string,
+  cases: Case[],
+  options: RunOptions,
+): Promise<Table> {
+  const quick = options.quick === true;
+  const time = options.time ?? (quick ? 40 : 1000);
+  // Many short rounds: a burst of other work then hits every case a little instead of one a lot.
+  const rounds = quick ? 1 : 5;
+  const perRound = time / rounds;
+  const samples = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, c] of cases.entries()) {
+      options.progress?.(`${title}: ${c.name} (${i + 1}/${cases.length}${rounds > 1 ? `, round ${round + 1}/${rounds}` : ''})`);
+      const bench = new Bench({
+        time: perRound,
+        iterations: quick ? 4 : 16,
+        warmup: round === 0,
+        warmupTime: quick ? 10 : 150,
+        warmupIterations: quick ? 2 : 8,
+        retainSamples: true,
+        throws: true,
+      });
+      bench.add(c.name, c.fn);
+      const [task] = await bench.run();
+      const result = task.result;
+      if (result.state !== 'completed') throw new Error(`${title}: ${c.name} ended ${result.state}`);
+      samples.get(c.name)!.push(...(result.latency.samples ?? []));
+    }
+  }
+  const rows = cases.map((c): Row => {
+    const ms = samples.get(c.name)!;
+    const { mean, median, rme } = stats(ms);
+    const nsPerOp = (median * 1e6) / c.opsPerCall;
+    return {
+      name: c.name,
+      nsPerOp,
+      meanNsPerOp: (mean * 1e6) / c.opsPerCall,
+      opsPerSec: 1e9 / nsPerOp,
+      rme,
+      samples: ms.length,
+      opsPerCall: c.opsPerCall,
+      ratio: 0,
+      baseline: c.name === baseline,
+      ...(c.bytesPerOp !== undefined ? { gbPerSec: c.bytesPerOp / nsPerOp } : {}),
+      ...(c.note !== undefined ? { note: c.note } : {}),
+    };
+  });
+  const base = rows.find((r) => r.baseline);
+  if (base === undefined) throw new Error(`${title}: no case named ${baseline}`);
+  for (const r of rows) r.ratio = base.nsPerOp / r.nsPerOp;
+  return { title, baseline, op, rows };
+}
+
+/** Mean, median and 95% relative margin of error of the mean (normal approximation: n is large). */
+function stats(xs: number[]): { mean: number; median: number; rme: number } {
+  const n = xs.length;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const median = n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  const variance = n > 1 ? xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1) : 0;
+  const moe = 1.96 * Math.sqrt(variance / n);
+  return { mean, median, rme: (100 * moe) / mean };
+}
+
+/** The row named `name` of `table`. */
+export function row(table: Table, name: string): Row {
+  const r = table.rows.find((x) => x.name === name);
+  if (r === undefined) throw new Error(`${table.title}: no row ${name}`);
+  return r;
+}
+
+/** A speed-up target: `ours` must be at least `target` times as fast as `versus` (same table). */
+export function speedTarget(id: string, label: string, table: Table, ours: string, versus: string, target: number): Target {
+  const oursNs = row(table, ours).nsPerOp;
+  const versusNs = row(table, versus).nsPerOp;
+  const measured = versusNs / oursNs;
+  const measuredFromMeans = row(table, versus).meanNsPerOp / row(table, ours).meanNsPerOp;
+  return { id, label, ours, versus, measured, target, unit: 'x', kind: 'min', met: measured >= target, oursNs, versusNs, measuredFromMeans };
+}
+
+/** Formats a duration in ns with a sensible unit. */
+export function formatNs(ns: number): string {
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(3)} ms`;
+  if (ns >= 1e4) return `${(ns / 1e3).toFixed(2)} µs`;
+  if (ns >= 100) return `${ns.toFixed(0)} ns`;
+  return `${ns.toFixed(1)} ns`;
+}
+
+/** Formats a count per second compactly. */
+export function formatRate(x: number): string {
+  if (x >= 1e6) return `${(x / 1e6).toFixed(2)} M`;
+  if (x >= 1e3) return `${(x / 1e3).toFixed(1)} k`;
+  return x.toFixed(1);
+}
+
+/** A target as "1.85× (target ≥ 1.7×) met". */
+export function formatTarget(t: Target): string {
+  const fmt = (x: number) => (t.unit === 'x' ? `${x.toFixed(2)}×` : `${Math.round(x)} B/key`);
+  const means = t.measuredFromMeans === undefined ? '' : `, ${t.measuredFromMeans.toFixed(2)}× from means`;
+  return `${fmt(t.measured)} (target ${t.kind === 'min' ? '≥' : '≤'} ${t.unit === 'x' ? `${t.target}×` : `${t.target} B/key`}) ${t.met ? 'met' : 'MISSED'}${means}`;
+}
+
+/** Plain-text table with aligned columns. */
+export function textTable(columns: string[], rows: (string | number)[][], right: boolean[] = []): string {
+  const cells = [columns, ...rows.map((r) => r.map(String))];
+  const widths = columns.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+/** The console form of a report: its tables, extra tables, targets and notes. */
+export function formatReport(report: Report): string {
+  const out: string[] = [`== ${report.title} ==`];
+  for (const t of report.tables) {
+    const gb = t.rows.some((r) => r.gbPerSec !== undefined);
+    out.push('', `${t.title} (per ${t.op}; median time; ratio = ${t.baseline} time ÷ row time)`);
+    out.push(
+      textTable(
+        ['task', 'time/op', 'ops/s', 'mean', '± mean', ...(gb ? ['GB/s'] : []), 'vs baseline', 'samples'],
+        t.rows.map((r) => [
+          r.name + (r.baseline ? ' [baseline]' : ''),
+          formatNs(r.nsPerOp),
+          formatRate(r.opsPerSec),
+          formatNs(r.meanNsPerOp),
+          `${r.rme.toFixed(1)}%`,
+          ...(gb ? [r.gbPerSec === undefined ? '' : r.gbPerSec.toFixed(2)] : []),
+          `${r.ratio.toFixed(2)}×`,
+          `${r.samples}×${r.opsPerCall}`,
+        ]),
+        [false, true, true, true, true, true, true, true],
+      ),
+    );
+  }
+  for (const e of report.extra) out.push('', e.title, textTable(e.columns, e.rows, e.columns.map((_, i) => i > 0)));
+  if (report.targets.length > 0) {
+    out.push('', 'targets:');
+    for (const t of report.targets) out.push(`  ${t.label}: ${t.ours} vs ${t.versus}: ${formatTarget(t)}`);
+  }
+  for (const n of report.notes) out.push(`note: ${n}`);
+  return out.join('\n');
+}
+
+/**
+ * Runs `run` when `moduleUrl` is the entry point (`npx tsx bench/<file>.ts [--quick]`): prints the
+ * machine, progress on stderr, and the report.
+ */
+export async function runIfMain(moduleUrl: string, run: (options: RunOptions) => Promise<Report>): Promise<void> {
+  if (process.argv[1] === undefined || fileURLToPath(moduleUrl) !== resolve(process.argv[1])) return;
+  console.log(machineLine(machine()));
+  const report = await run({ quick: process.argv.includes('--quick'), progress: (line) => process.stderr.write(`  … ${line}\n`) });
+  console.log(formatReport(report));
+  console.log(`(sink ${sink})`);
+}

@@ -1,0 +1,112 @@
+/**
+ * SHA-1 of one 256-byte auth key, one call per key: the handshake path, where one key is made at a
+ * time. Our `sha1` against node:crypto (`crypto.hash`, `createHash`), hash-wasm and @noble/hashes,
+ * each producing the 20 digest bytes. At this size node:crypto's compression (SHA-NI) is a small
+ * part of its time; the rest is per-call overhead, which is what a WebAssembly call can undercut.
+ *
+ * Run alone: `npx tsx bench/sha1-key.bench.ts [--quick]`.
+ */
+import { createHash, hash } from 'node:crypto';
+import { sha1 as nobleSha1 } from '@noble/hashes/legacy.js';
+import { createSHA1, sha1 as hashWasmSha1 } from 'hash-wasm';
+import { Sha1, sha1, sha1AuthKeys } from '../src/index.ts';
+import { Engine, scalarWasm } from '../src/wasm.ts';
+import { type Case, type Report, type RunOptions, consume, measure, runIfMain, speedTarget } from './harness.ts';
+import { randomKeys, splitKeys } from './fixtures.ts';
+
+/** Keys per task call: enough that the timer's own cost is noise, few enough to stay in L1/L2. */
+const POOL = 256;
+
+/** Measures SHA-1 of one 256-byte key for ours and the peers. */
+export async function run(options: RunOptions = {}): Promise<Report> {
+  const started = performance.now();
+  const keys = splitKeys(randomKeys(POOL));
+  const hasher = await createSHA1();
+  const scalar = new Engine(scalarWasm());
+
+  const cases: Case[] = [
+    {
+      name: 'ours sha1(key)',
+      opsPerCall: POOL,
+      fn: () => {
+        for (let i = 0; i < POOL; i++) consume(sha1(keys[i])[19]);
+      },
+    },
+    {
+      name: 'ours scalar core',
+      note: 'the same call on the core used where WebAssembly SIMD is missing',
+      opsPerCall: POOL,
+      fn: () => {
+        for (let i = 0; i < POOL; i++) consume(scalar.sha1(keys[i])[19]);
+      },
+    },
+    {
+      name: 'ours sha1AuthKeys(key)',
+      note: 'the batch entry point with a batch of one',
+      opsPerCall: POOL,
+      fn: () => {
+        for (let i = 0; i < POOL; i++) consume(sha1AuthKeys(keys[i])[19]);
+      },
+    },
+    {
+      name: 'ours new Sha1().update().digest()',
+      opsPerCall: POOL,
+      fn: () => {
+        for (let i = 0; i < POOL; i++) consume(new Sha1().update(keys[i]).digest()[19]);
+      },
+    },
+    {
+      name: "crypto.hash('sha1')",
+      opsPerCall: POOL,
+      fn: () => {
+        for (let i = 0; i < POOL; i++) consume(hash('sha1', keys[i], 'buffer')[19]);
+      },
+    },
+    {
+      name: "createHash('sha1')",
+      opsPerCall: POOL,
+      fn: () => {
+        for (let i = 0; i < POOL; i++) consume(createHash('sha1').update(keys[i]).digest()[19]);
+      },
+    },
+    {
+      name: 'hash-wasm createSHA1 (reused)',
+      note: "hash-wasm's fastest form: one hasher, init/update/digest('binary') per key",
+      opsPerCall: POOL,
+      fn: () => {
+        for (let i = 0; i < POOL; i++) consume(hasher.init().update(keys[i]).digest('binary')[19]);
+      },
+    },
+    {
+      name: 'hash-wasm sha1() async',
+      note: 'hex string through a promise per key',
+      opsPerCall: POOL,
+      fn: async () => {
+        for (let i = 0; i < POOL; i++) consume((await hashWasmSha1(keys[i])).length);
+      },
+    },
+    {
+      name: '@noble/hashes sha1',
+      opsPerCall: POOL,
+      fn: () => {
+        for (let i = 0; i < POOL; i++) consume(nobleSha1(keys[i])[19]);
+      },
+    },
+  ];
+
+  const table = await measure('SHA-1 of one 256-byte key', 'key', "crypto.hash('sha1')", cases, options);
+  return {
+    id: 'sha1-key',
+    title: 'SHA-1 of one 256-byte key',
+    tables: [table],
+    extra: [],
+    targets: [
+      speedTarget('sha1-key-vs-crypto', 'SHA-1 of one 256-byte key', table, 'ours sha1(key)', "crypto.hash('sha1')", 1.7),
+      speedTarget('sha1-key-vs-hash-wasm', 'SHA-1 of one 256-byte key', table, 'ours sha1(key)', 'hash-wasm createSHA1 (reused)', 1),
+    ],
+    notes: [],
+    elapsedMs: performance.now() - started,
+  };
+}
+
+await runIfMain(import.meta.url, run);
