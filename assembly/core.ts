@@ -2,16 +2,17 @@
 // byte work around 2048-bit auth keys. No allocator is used: the TypeScript side writes input
 // into INPUT, calls one export, and copies the result out of OUTPUT. Lengths and types are
 // checked in src/ before a byte arrives here; this module trusts its arguments.
-import { compressBlock, compressKeyPadding } from './generated/rounds';
+import { DIGEST_BYTES, KEY_BYTES, clearSchedule, compressBlock, setInitial, writeDigest } from './sha1';
 
-/** Bytes of an auth key: 2048 bits, big-endian. */
-export const KEY_BYTES: i32 = 256;
-/** Bytes of a SHA-1 digest. */
-export const DIGEST_BYTES: i32 = 20;
-/** Auth keys hashed per call of sha1AuthKeys: INPUT holds exactly this many. */
+export { DIGEST_BYTES, KEY_BYTES };
+/** Auth keys hashed per call of sha1AuthKeys: INPUT holds this many, back to back. */
 export const KEYS_PER_CALL: i32 = 256;
-/** Size of the input buffer: one call's worth of keys, and one chunk of a streamed message. */
+/** Most bytes one sha1Update or sha1Digest call takes from INPUT: a streamed message's chunk. */
 export const INPUT_BYTES: i32 = KEYS_PER_CALL * KEY_BYTES;
+/** Bytes of a key record: the 256-byte key, then room for its 20-byte digest. */
+export const RECORD_BYTES: i32 = KEY_BYTES + DIGEST_BYTES;
+/** Key records hashed in place per call of sha1KeyRecords: INPUT holds this many. */
+export const RECORDS_PER_CALL: i32 = 256;
 /** Size of the output buffer: one digest per key of a full INPUT. */
 export const OUTPUT_BYTES: i32 = KEYS_PER_CALL * DIGEST_BYTES;
 
@@ -25,19 +26,19 @@ const TOTAL: usize = 24;
 const PENDING: usize = 32;
 const BLOCK: usize = 64;
 
-const input: usize = memory.data(INPUT_BYTES, 16);
+// INPUT: the larger of KEYS_PER_CALL keys (65,536 bytes) and RECORDS_PER_CALL records (70,656).
+const input: usize = memory.data(RECORDS_PER_CALL * RECORD_BYTES, 16);
 const output: usize = memory.data(OUTPUT_BYTES, 16);
 const state: usize = memory.data(STATE_BYTES, 16);
-// Scratch state for auth keys, so hashing a key never disturbs a streamed message.
-const keyState: usize = memory.data(32, 16);
-// Hex digits of a key (at most 512) for the bigint route; see hexToKey.
-const hex: usize = memory.data(512, 16);
-// Value of each hex digit, indexed by its ASCII code minus '0' (0x30); toString(16) gives
-// only '0'-'9' and 'a'-'f' (0x61-0x66, indexes 49-54), so no other entry is ever read.
-const HEX_VALUE: usize = memory.data<u8>([
-  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 10, 11, 12, 13, 14, 15,
-]);
+// Hex digits of a key for the bigint route: HEX (at most 512 digits) is the second half of this
+// area, and the first half is '0' digits, so that reading the 512 digits that end where a shorter
+// number ends reads zeros for its leading digits; see hexToKey. Nothing ever writes the first half.
+const hexArea: usize = memory.data(1024, 16);
+const hex: usize = hexArea + 512;
+memory.fill(hexArea, 0x30, 512);
+// Masks for the SIMD hex loops, splatted from here: 0x0f, 0x40, 9, then the 16-bit 0x00f0.
+const HEX_MASKS: usize = memory.data<u8>([0x0f, 0x40, 0x09, 0x00, 0xf0, 0x00]);
+// The 16 lowercase hex digits, in order of value.
 const HEX_DIGITS: usize = memory.data<u8>([
   0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66,
 ]);
@@ -46,24 +47,6 @@ export function inputPtr(): usize { return input; }
 export function outputPtr(): usize { return output; }
 export function statePtr(): usize { return state; }
 export function hexPtr(): usize { return hex; }
-
-// FIPS 180-4 §5.3.1 initial hash value.
-@inline function setInitial(st: usize): void {
-  store<u32>(st, 0x67452301, 0);
-  store<u32>(st, 0xefcdab89, 4);
-  store<u32>(st, 0x98badcfe, 8);
-  store<u32>(st, 0x10325476, 12);
-  store<u32>(st, 0xc3d2e1f0, 16);
-}
-
-/** Writes the five state words at `st` as the 20-byte big-endian digest at `out`. */
-@inline function writeDigest(st: usize, out: usize): void {
-  store<u32>(out, bswap<u32>(load<u32>(st, 0)), 0);
-  store<u32>(out, bswap<u32>(load<u32>(st, 4)), 4);
-  store<u32>(out, bswap<u32>(load<u32>(st, 8)), 8);
-  store<u32>(out, bswap<u32>(load<u32>(st, 12)), 12);
-  store<u32>(out, bswap<u32>(load<u32>(st, 16)), 16);
-}
 
 /** Starts a new message in the streaming state. */
 export function sha1Init(): void {
@@ -97,6 +80,7 @@ export function sha1Update(len: i32): void {
   }
   memory.copy(state + BLOCK, p, n);
   store<u32>(state, <u32>n, PENDING);
+  clearSchedule();
 }
 
 /**
@@ -120,72 +104,98 @@ export function sha1Final(): void {
   // The block buffer may hold the tail of a secret message: clear it.
   memory.fill(block, 0, 64);
   store<u32>(state, 0, PENDING);
+  clearSchedule();
 }
 
-/** SHA-1 of the first `len` bytes of INPUT, digest to OUTPUT, in one call. */
+/**
+ * SHA-1 of the first `len` bytes of INPUT (at most INPUT_BYTES), digest to OUTPUT, in one call;
+ * those `len` bytes of INPUT are zeroed before it returns.
+ */
 export function sha1Digest(len: i32): void {
   sha1Init();
   sha1Update(len);
   sha1Final();
+  memory.fill(input, 0, <usize>len);
 }
 
 /**
- * Hashes `n` 256-byte auth keys starting at key index `from` of INPUT, one at a time,
- * writing each 20-byte digest at the same index of OUTPUT.
- */
-export function hashKeysScalar(from: i32, n: i32): void {
-  let p = input + <usize>from * KEY_BYTES;
-  let out = output + <usize>from * DIGEST_BYTES;
-  for (let k = 0; k < n; k++) {
-    setInitial(keyState);
-    compressBlock(keyState, p);
-    compressBlock(keyState, p + 64);
-    compressBlock(keyState, p + 128);
-    compressBlock(keyState, p + 192);
-    compressKeyPadding(keyState);
-    writeDigest(keyState, out);
-    p += KEY_BYTES;
-    out += DIGEST_BYTES;
-  }
-}
-
-/**
- * Decodes `len` lowercase hex digits at HEX (a bigint's `toString(16)`, at most 512 digits, no
- * sign) into the 256-byte big-endian key at INPUT, right-aligned, with leading zero bytes.
+ * Decodes `len` (1..512) lowercase hex digits at HEX (a bigint's `toString(16)`, no sign) into the
+ * 256-byte big-endian key at INPUT, right-aligned, with leading zero bytes; then zeroes those
+ * `len` digits at HEX.
  */
 export function hexToKey(len: i32): void {
-  const bytes = (len + 1) >> 1;
-  const lead = KEY_BYTES - bytes;
-  memory.fill(input, 0, <usize>lead);
-  let src = hex;
-  let dst = input + <usize>lead;
-  if (len & 1) {
-    store<u8>(dst, load<u8>(HEX_VALUE + <usize>(load<u8>(src) - 0x30)));
-    src++;
-    dst++;
+  // The 512 digits ending at the last one; those before HEX are the '0' run below it.
+  const src = hex + <usize>len - 512;
+  if (ASC_FEATURE_SIMD) {
+    // 32 digits to 16 bytes per step; i < 256 keeps the stores inside the key. The constants are
+    // splatted from memory in the loop: V8 builds a v128 constant from general registers at each
+    // use, and that was most of this loop's time.
+    for (let i: usize = 0; i < <usize>KEY_BYTES; i += 16) {
+      let x = v128.load(src + (i << 1));
+      let y = v128.load(src + (i << 1), 16);
+      const low = v128.load8_splat(HEX_MASKS, 0);
+      const letter = v128.load8_splat(HEX_MASKS, 1);
+      const nine = v128.load8_splat(HEX_MASKS, 2);
+      const high = v128.load16_splat(HEX_MASKS, 4);
+      // '0'-'9' (0x30-0x39) have their value in the low nibble; 'a'-'f' (0x61-0x66) are above
+      // 0x40 and have value - 9 there. Bytes are below 0x80, so the signed compare is enough.
+      x = i8x16.add(v128.and(x, low), v128.and(i8x16.gt_s(x, letter), nine));
+      y = i8x16.add(v128.and(y, low), v128.and(i8x16.gt_s(y, letter), nine));
+      // A 16-bit lane holds the high digit in its low byte (little-endian) and the low digit
+      // above it: the lane shifted left by 4, masked to 0x00f0, or the lane shifted right by 8
+      // is the byte's value (<= 255), which the unsigned narrowing packs without saturating.
+      x = v128.or(v128.and(i16x8.shl(x, 4), high), i16x8.shr_u(x, 8));
+      y = v128.or(v128.and(i16x8.shl(y, 4), high), i16x8.shr_u(y, 8));
+      v128.store(input + i, i8x16.narrow_i16x8_u(x, y));
+    }
+  } else {
+    // The same on 64-bit words: 8 digits to 4 bytes per step; i < 256 keeps the stores inside.
+    for (let i: usize = 0; i < <usize>KEY_BYTES; i += 4) {
+      let x = load<u64>(src + (i << 1));
+      x = (x & 0x0f0f0f0f0f0f0f0f) + ((x >> 6) & 0x0101010101010101) * 9;
+      x = ((x << 4) | (x >> 8)) & 0x00ff00ff00ff00ff;
+      x = (x | (x >> 8)) & 0x0000ffff0000ffff;
+      store<u32>(input + i, <u32>(x | (x >> 16)));
+    }
   }
-  const end = input + KEY_BYTES;
-  while (dst < end) {
-    const hi = load<u8>(HEX_VALUE + <usize>(load<u8>(src) - 0x30));
-    const lo = load<u8>(HEX_VALUE + <usize>(load<u8>(src, 1) - 0x30));
-    store<u8>(dst, (hi << 4) | lo);
-    src += 2;
-    dst++;
-  }
+  memory.fill(hex, 0, <usize>len);
 }
 
-/** Encodes the 256-byte key at INPUT as 512 lowercase hex digits at HEX. */
+/** Encodes the 256-byte key at INPUT as 512 lowercase hex digits at HEX; then zeroes that key. */
 export function keyToHex(): void {
-  for (let i: usize = 0; i < <usize>KEY_BYTES; i++) {
-    const b = load<u8>(input + i);
-    store<u8>(hex + (i << 1), load<u8>(HEX_DIGITS + <usize>(b >> 4)));
-    store<u8>(hex + (i << 1) + 1, load<u8>(HEX_DIGITS + <usize>(b & 15)));
+  if (ASC_FEATURE_SIMD) {
+    // 16 bytes to 32 digits per step; i < 256 keeps the loads inside the key, stores inside HEX.
+    for (let i: usize = 0; i < <usize>KEY_BYTES; i += 16) {
+      const digits = v128.load(HEX_DIGITS);
+      const low = v128.load8_splat(HEX_MASKS, 0);
+      const b = v128.load(input + i);
+      const hi = v128.and(i16x8.shr_u(b, 4), low);
+      const lo = v128.and(b, low);
+      // Each byte's high nibble then its low one, looked up in the digit table.
+      const x = i8x16.shuffle(hi, lo, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+      const y = i8x16.shuffle(hi, lo, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+      v128.store(hex + (i << 1), i8x16.swizzle(digits, x));
+      v128.store(hex + (i << 1), i8x16.swizzle(digits, y), 16);
+    }
+  } else {
+    // 4 bytes to 8 digits per step, on 64-bit words; i < 256 keeps loads and stores in range.
+    for (let i: usize = 0; i < <usize>KEY_BYTES; i += 4) {
+      let x = <u64>load<u32>(input + i);
+      // Byte k of the key to 16-bit lane k ...
+      x = (x | (x << 16)) & 0x0000ffff0000ffff;
+      x = (x | (x << 8)) & 0x00ff00ff00ff00ff;
+      // ... as its high nibble in the lane's low byte, its low nibble in the high byte ...
+      x = ((x >> 4) & 0x000f000f000f000f) | ((x & 0x000f000f000f000f) << 8);
+      // ... then each nibble n to '0' + n, plus 'a' - '0' - 10 = 0x27 when n >= 10 (n + 6 >= 16).
+      const ten = ((x + 0x0606060606060606) >> 4) & 0x0101010101010101;
+      store<u64>(hex + (i << 1), x + 0x3030303030303030 + ten * 0x27);
+    }
   }
+  memory.fill(input, 0, <usize>KEY_BYTES);
 }
 
-/** Zeroes the first `len` bytes of INPUT and the hex buffer: staged key material. */
+/** Zeroes the first `len` bytes of INPUT and the 512 bytes of HEX: staged key material. */
 export function wipe(len: i32): void {
   memory.fill(input, 0, <usize>len);
   memory.fill(hex, 0, 512);
-  memory.fill(keyState, 0, 32);
 }

@@ -1,10 +1,14 @@
 // Entry point of the SIMD build: every export of the core, with auth keys hashed four at a time
-// (one key per i32x4 lane) and any remainder of fewer than four keys by the scalar path.
+// (one key per i32x4 lane) and any remainder of fewer than four keys by the one-key path.
 export * from './core';
-import { DIGEST_BYTES, KEY_BYTES, hashKeysScalar, inputPtr, outputPtr } from './core';
-import { hashFourKeys } from './generated/rounds-x4';
+import { RECORD_BYTES, inputPtr, outputPtr } from './core';
+import { DIGEST_BYTES, KEY_BYTES, hashKeysOneByOne } from './sha1';
+import { hashFourKeys, hashFourRecords } from './generated/rounds-x4';
 
-/** Hashes `n` (at most KEYS_PER_CALL) 256-byte keys from INPUT into `n` digests at OUTPUT. */
+/**
+ * Hashes `n` (at most KEYS_PER_CALL) 256-byte keys, back to back at INPUT, into `n` digests,
+ * back to back at OUTPUT; the `n` keys at INPUT are zeroed before it returns.
+ */
 export function sha1AuthKeys(n: i32): void {
   // Keys [0, q) go four at a time; q <= n <= KEYS_PER_CALL keeps every read inside INPUT.
   const q = n & ~3;
@@ -15,7 +19,25 @@ export function sha1AuthKeys(n: i32): void {
     p += 4 * KEY_BYTES;
     out += 4 * DIGEST_BYTES;
   }
-  hashKeysScalar(q, n - q);
+  hashKeysOneByOne(p, KEY_BYTES, out, DIGEST_BYTES, n - q);
+  memory.fill(inputPtr(), 0, <usize>n * KEY_BYTES);
+}
+
+/**
+ * Hashes in place `n` (at most RECORDS_PER_CALL) key records, back to back at INPUT: record k is
+ * RECORD_BYTES at INPUT + k * RECORD_BYTES, its key first, and its digest is written over the 20
+ * bytes after the key. The keys stay in INPUT for the caller to copy out; wipe(n * RECORD_BYTES)
+ * clears them.
+ */
+export function sha1KeyRecords(n: i32): void {
+  // Records [0, q) go four at a time; q <= n <= RECORDS_PER_CALL keeps every access inside INPUT.
+  const q = n & ~3;
+  let p = inputPtr();
+  for (let k = 0; k < q; k += 4) {
+    hashFourRecords(p, p + KEY_BYTES);
+    p += 4 * RECORD_BYTES;
+  }
+  hashKeysOneByOne(p, RECORD_BYTES, p + KEY_BYTES, RECORD_BYTES, n - q);
 }
 
 /** Whether this build hashes four keys at once. */

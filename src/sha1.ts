@@ -70,6 +70,6 @@ export function sha1AuthKeys(keys: Uint8Array): Uint8Array {
   }
   const n = keys.length / KEY_BYTES;
   const out = new Uint8Array(n * DIGEST_BYTES);
-  engine.hashKeysInto(keys, 0, n, out, 0, DIGEST_BYTES);
+  engine.hashKeysInto(keys, 0, n, out, 0);
   return out;
 }

@@ -22,7 +22,9 @@ interface CoreExports {
   sha1Update(len: number): void;
   sha1Final(): void;
   sha1Digest(len: number): void;
+  readonly RECORDS_PER_CALL: WebAssembly.Global;
   sha1AuthKeys(n: number): void;
+  sha1KeyRecords(n: number): void;
   hexToKey(len: number): void;
   keyToHex(): void;
   wipe(len: number): void;
@@ -32,6 +34,8 @@ interface CoreExports {
 export const KEY_BYTES = 256;
 /** Bytes of a SHA-1 digest. */
 export const DIGEST_BYTES = 20;
+/** Bytes of a key record: the key, then its digest (see records.ts). */
+const RECORD_BYTES = KEY_BYTES + DIGEST_BYTES;
 
 const encoder = new TextEncoder();
 // Only ASCII hex digits are ever decoded, which every single-byte decoder maps alike.
@@ -60,6 +64,7 @@ export class Engine {
   readonly #hexView: Uint8Array;
   readonly #inputBytes: number;
   readonly #keysPerCall: number;
+  readonly #recordsPerCall: number;
   // The Sha1 state array whose stream lives in the core's state buffer right now, if any.
   #resident: Uint8Array | null = null;
 
@@ -74,6 +79,7 @@ export class Engine {
     this.#hexView = this.#mem.subarray(hex, hex + 2 * KEY_BYTES);
     this.#inputBytes = this.#x.INPUT_BYTES.value as number;
     this.#keysPerCall = this.#x.KEYS_PER_CALL.value as number;
+    this.#recordsPerCall = this.#x.RECORDS_PER_CALL.value as number;
     this.stateBytes = this.#x.STATE_BYTES.value as number;
     this.simd = (this.#x.SIMD.value as number) !== 0;
   }
@@ -84,13 +90,11 @@ export class Engine {
     if (data.length === KEY_BYTES) {
       // The length of an auth key: its padding block is precomputed in the fused entry.
       this.#mem.set(data, this.#input);
-      x.sha1AuthKeys(1);
-      this.#wipeInput(KEY_BYTES);
+      x.sha1AuthKeys(1); // clears the key bytes it read
     } else if (data.length <= this.#inputBytes) {
       this.#evict(); // the one-shot digest uses the streaming state
       this.#mem.set(data, this.#input);
-      x.sha1Digest(data.length);
-      this.#wipeInput(data.length);
+      x.sha1Digest(data.length); // clears the input it read
     } else {
       this.#evict();
       x.sha1Init();
@@ -155,38 +159,36 @@ export class Engine {
   }
 
   /**
-   * Hashes `count` 256-byte keys stored back to back in `keys` from byte `keysAt`, writing each
-   * 20-byte digest into `out` from byte `outAt` with stride `outStride`.
+   * Hashes `count` 256-byte keys stored back to back in `keys` from byte `keysAt`, writing the
+   * 20-byte digests back to back into `out` from byte `outAt`.
    */
-  hashKeysInto(keys: Uint8Array, keysAt: number, count: number, out: Uint8Array, outAt: number, outStride: number): void {
-    const x = this.#x;
+  hashKeysInto(keys: Uint8Array, keysAt: number, count: number, out: Uint8Array, outAt: number): void {
     const mem = this.#mem;
     const per = this.#keysPerCall;
     for (let done = 0; done < count; done += per) {
       const n = Math.min(per, count - done);
       const from = keysAt + done * KEY_BYTES;
       mem.set(keys.subarray(from, from + n * KEY_BYTES), this.#input);
-      x.sha1AuthKeys(n);
-      const o = this.#output;
-      if (outStride === DIGEST_BYTES) {
-        out.set(mem.subarray(o, o + n * DIGEST_BYTES), outAt + done * DIGEST_BYTES);
-      } else {
-        for (let k = 0; k < n; k++) {
-          out.set(mem.subarray(o + k * DIGEST_BYTES, o + (k + 1) * DIGEST_BYTES), outAt + (done + k) * outStride);
-        }
-      }
-      this.#wipeInput(n * KEY_BYTES);
+      this.#x.sha1AuthKeys(n); // clears the key bytes it read
+      out.set(mem.subarray(this.#output, this.#output + n * DIGEST_BYTES), outAt + done * DIGEST_BYTES);
     }
   }
 
   /**
    * Hashes `count` records (256 key bytes, then 20 bytes for the digest) stored back to back in
-   * `records` from byte `at`, writing each digest into its own record.
+   * `records` from byte `at`, writing each digest into its own record: one copy in and one out
+   * per 256 records, four keys per pass in the SIMD core.
    */
   hashRecords(records: Uint8Array, at: number, count: number): void {
-    for (let k = 0; k < count; k++) {
-      const rec = at + k * (KEY_BYTES + DIGEST_BYTES);
-      this.hashKeysInto(records, rec, 1, records, rec + KEY_BYTES, DIGEST_BYTES);
+    const mem = this.#mem;
+    const per = this.#recordsPerCall;
+    for (let done = 0; done < count; done += per) {
+      const bytes = Math.min(per, count - done) * RECORD_BYTES;
+      const from = at + done * RECORD_BYTES;
+      mem.set(records.subarray(from, from + bytes), this.#input);
+      this.#x.sha1KeyRecords(bytes / RECORD_BYTES);
+      records.set(mem.subarray(this.#input, this.#input + bytes), from);
+      this.#wipeInput(bytes);
     }
   }
 
@@ -198,20 +200,20 @@ export class Engine {
   keyFromBigint(value: bigint, out: Uint8Array, at: number): void {
     const digits = value.toString(16);
     encoder.encodeInto(digits, this.#hexView);
-    this.#x.hexToKey(digits.length);
-    this.#x.sha1AuthKeys(1);
+    const x = this.#x;
     const mem = this.#mem;
+    x.hexToKey(digits.length); // clears the digits it read
     out.set(mem.subarray(this.#input, this.#input + KEY_BYTES), at);
+    x.sha1AuthKeys(1); // clears the key bytes
     out.set(mem.subarray(this.#output, this.#output + DIGEST_BYTES), at + KEY_BYTES);
-    this.#wipeInput(KEY_BYTES);
   }
 
   /** The 256 big-endian bytes of `key` from `at`, as a bigint: hex digits made in wasm, parsed by V8. */
   keyToBigint(key: Uint8Array, at: number): bigint {
     this.#mem.set(key.subarray(at, at + KEY_BYTES), this.#input);
-    this.#x.keyToHex();
+    this.#x.keyToHex(); // clears the key bytes
     const value = BigInt('0x' + decoder.decode(this.#hexView));
-    this.#wipeInput(KEY_BYTES);
+    this.#x.wipe(0); // clears the digits
     return value;
   }
 

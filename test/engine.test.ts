@@ -6,21 +6,22 @@ describe.each(engines())('%s core: auth keys', (_name, engine) => {
     for (const n of [0, 1, 2, 3, 4, 5, 7, 8, 63, 255, 256, 257, 259, 511, 512, 513, 600]) {
       const keys = seededBytes(n * 256, n + 1);
       const out = new Uint8Array(n * 20);
-      engine.hashKeysInto(keys, 0, n, out, 0, 20);
+      engine.hashKeysInto(keys, 0, n, out, 0);
       for (let k = 0; k < n; k++) {
         expect(hex(out.subarray(20 * k, 20 * k + 20)), `key ${k} of ${n}`).toBe(hex(nodeSha1(keys.subarray(256 * k, 256 * k + 256))));
       }
     }
   });
 
-  it('hashes random batches of every size 1..40 with a strided output', () => {
-    for (let n = 1; n <= 40; n++) {
-      const keys = seededBytes(n * 256 + 9, 1000 + n);
-      const out = new Uint8Array(n * 32);
-      engine.hashKeysInto(keys, 9, n, out, 4, 32);
+  it('hashes records (key, then room for its digest) in place for 0..600 records, at an offset', () => {
+    for (const n of [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 40, 255, 256, 257, 259, 512, 513, 600]) {
+      const records = seededBytes(n * 276 + 9, 2000 + n);
+      const keys = Array.from({ length: n }, (_, k) => records.slice(9 + 276 * k, 9 + 276 * k + 256));
+      engine.hashRecords(records, 9, n);
       for (let k = 0; k < n; k++) {
-        const key = keys.subarray(9 + 256 * k, 9 + 256 * (k + 1));
-        expect(hex(out.subarray(4 + 32 * k, 4 + 32 * k + 20)), `key ${k} of ${n}`).toBe(hex(nodeSha1(key)));
+        const rec = records.subarray(9 + 276 * k, 9 + 276 * (k + 1));
+        expect(hex(rec.subarray(0, 256)), `key ${k} of ${n} unchanged`).toBe(hex(keys[k]));
+        expect(hex(rec.subarray(256)), `digest ${k} of ${n}`).toBe(hex(nodeSha1(keys[k])));
       }
     }
   });
