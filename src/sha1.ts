@@ -1,4 +1,4 @@
-import { DIGEST_BYTES, KEY_BYTES, engine } from './wasm.js';
+import { KEY_BYTES, type Stream, engine } from './wasm.js';
 import { checkBytes } from './validate.js';
 
 /**
@@ -18,10 +18,11 @@ export function sha1(data: Uint8Array): Uint8Array {
  * @example new Sha1().update(head).update(body).digest()
  */
 export class Sha1 {
-  #state: Uint8Array | undefined = new Uint8Array(engine.stateBytes);
+  // The message's state lives in the WebAssembly core while this is the stream in use there.
+  #stream: Stream | undefined = { saved: null };
 
   constructor() {
-    engine.streamInit(this.#state!);
+    engine.streamInit(this.#stream!);
   }
 
   /**
@@ -42,16 +43,16 @@ export class Sha1 {
    * @throws Error if called twice
    */
   digest(): Uint8Array {
-    const state = this.#live('digest');
-    this.#state = undefined;
-    return engine.streamFinal(state);
+    const stream = this.#live('digest');
+    this.#stream = undefined;
+    return engine.streamFinal(stream);
   }
 
-  #live(method: string): Uint8Array {
-    if (this.#state === undefined) {
+  #live(method: string): Stream {
+    if (this.#stream === undefined) {
       throw new Error(`Sha1.${method}: the digest was already taken; create a new Sha1 for another message`);
     }
-    return this.#state;
+    return this.#stream;
   }
 }
 
@@ -68,8 +69,5 @@ export function sha1AuthKeys(keys: Uint8Array): Uint8Array {
   if (keys.length % KEY_BYTES !== 0) {
     throw new RangeError(`sha1AuthKeys keys: expected a multiple of 256 bytes (n keys back to back), got ${keys.length}`);
   }
-  const n = keys.length / KEY_BYTES;
-  const out = new Uint8Array(n * DIGEST_BYTES);
-  engine.hashKeysInto(keys, 0, n, out, 0);
-  return out;
+  return engine.sha1AuthKeys(keys);
 }

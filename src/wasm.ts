@@ -48,6 +48,11 @@ function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+/** A streamed SHA-1 message: where its state is kept while another uses the core. */
+export interface Stream {
+  saved: Uint8Array | null;
+}
+
 /** One instantiated core with its buffers. */
 export class Engine {
   /** Whether this core hashes auth keys four at a time with WebAssembly SIMD. */
@@ -65,8 +70,8 @@ export class Engine {
   readonly #inputBytes: number;
   readonly #keysPerCall: number;
   readonly #recordsPerCall: number;
-  // The Sha1 state array whose stream lives in the core's state buffer right now, if any.
-  #resident: Uint8Array | null = null;
+  // The stream whose state lives in the core's state buffer right now, if any.
+  #resident: Stream | null = null;
 
   constructor(wasm: Uint8Array<ArrayBuffer>) {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm), {});
@@ -105,57 +110,78 @@ export class Engine {
   }
 
   /**
-   * Starts a streamed message whose state `state` (`stateBytes` long, owned by the caller) is
-   * saved into when another stream or a one-shot hash needs the core. Until then the state stays
-   * in the core, so a run of updates to one stream costs no state copies.
+   * Starts the streamed message of `stream`. Its state stays in the core until another stream or
+   * a one-shot hash needs the core; only then is it saved to `stream.saved` (allocated on first
+   * need), so a run of updates to one stream costs no state copies.
    */
-  streamInit(state: Uint8Array): void {
+  streamInit(stream: Stream): void {
     this.#evict();
     this.#x.sha1Init();
-    this.#resident = state;
+    stream.saved = null;
+    this.#resident = stream;
   }
 
-  /** Adds `data` to the streamed message of `state`. */
-  streamUpdate(state: Uint8Array, data: Uint8Array): void {
-    this.#enter(state);
+  /** Adds `data` to the streamed message of `stream`. */
+  streamUpdate(stream: Stream, data: Uint8Array): void {
+    this.#enter(stream);
     this.#feed(data);
   }
 
-  /** Finishes the streamed message of `state`; returns its 20-byte digest. Clears the state. */
-  streamFinal(state: Uint8Array): Uint8Array {
-    this.#enter(state);
+  /** Finishes the streamed message of `stream`; returns its 20-byte digest. Clears the state. */
+  streamFinal(stream: Stream): Uint8Array {
+    this.#enter(stream);
     this.#x.sha1Final();
     this.#mem.fill(0, this.#state, this.#state + this.stateBytes);
     this.#resident = null;
-    state.fill(0);
+    stream.saved?.fill(0);
+    stream.saved = null;
     return this.#mem.slice(this.#output, this.#output + DIGEST_BYTES);
   }
 
-  /** Makes `state` the stream in the core, saving the one there before. */
-  #enter(state: Uint8Array): void {
-    if (this.#resident === state) return;
+  /** Makes `stream` the one in the core, saving the one there before. */
+  #enter(stream: Stream): void {
+    if (this.#resident === stream) return;
     this.#evict();
-    this.#mem.set(state, this.#state);
-    this.#resident = state;
+    this.#mem.set(stream.saved!, this.#state);
+    this.#resident = stream;
   }
 
-  /** Saves the stream in the core (if any) to its own array and clears the core's copy. */
+  /** Saves the stream in the core (if any) and clears the core's copy. */
   #evict(): void {
     const resident = this.#resident;
     if (resident === null) return;
-    resident.set(this.#mem.subarray(this.#state, this.#state + this.stateBytes));
+    (resident.saved ??= new Uint8Array(this.stateBytes)).set(this.#mem.subarray(this.#state, this.#state + this.stateBytes));
     this.#mem.fill(0, this.#state, this.#state + this.stateBytes);
     this.#resident = null;
   }
 
   #feed(data: Uint8Array): void {
     const step = this.#inputBytes;
+    if (data.length <= step) {
+      this.#mem.set(data, this.#input);
+      this.#x.sha1Update(data.length);
+      this.#wipeInput(data.length);
+      return;
+    }
     for (let at = 0; at < data.length; at += step) {
       const chunk = data.subarray(at, Math.min(at + step, data.length));
       this.#mem.set(chunk, this.#input);
       this.#x.sha1Update(chunk.length);
     }
     this.#wipeInput(Math.min(step, data.length));
+  }
+
+  /** SHA-1 of the n 256-byte keys back to back in `keys`: n digests back to back, a new array. */
+  sha1AuthKeys(keys: Uint8Array): Uint8Array {
+    const n = keys.length / KEY_BYTES;
+    if (n > this.#keysPerCall) {
+      const out = new Uint8Array(n * DIGEST_BYTES);
+      this.hashKeysInto(keys, 0, n, out, 0);
+      return out;
+    }
+    this.#mem.set(keys, this.#input);
+    this.#x.sha1AuthKeys(n); // clears the key bytes it read
+    return this.#mem.slice(this.#output, this.#output + n * DIGEST_BYTES);
   }
 
   /**
