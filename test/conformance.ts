@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AuthKey, AuthKeyCollision, AuthKeyCorrupted, AuthKeyDoesNotExist, type AuthKeyManagerProtocol } from '../src/index.ts';
-import { forgeCollision, randomKey, seededBytes } from './helpers.ts';
+import { forgeCollision, randomKey, rejection, seededBytes } from './helpers.ts';
 
 /** One fresh, empty store and the managers connected to it. */
 export interface ConformanceStore {
@@ -30,16 +30,6 @@ export interface Capabilities {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Asserts that `promise` rejects with an instance of `type` and returns the error. */
-async function rejection<T extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => T): Promise<T> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected a rejection with ${type.name}`).toBeInstanceOf(type);
-  return error as T;
-}
 
 /** Asserts that every key of `stored` is there, unchanged, and every id of `absent` is not. */
 async function expectStore(m: AuthKeyManagerProtocol, stored: AuthKey[], absent: AuthKey[] = []): Promise<void> {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { expect } from 'vitest';
 import { ADOPT, AuthKey } from '../src/auth-key.ts';
 import { RECORD_BYTES } from '../src/records.ts';
 import { Engine, scalarWasm, simdWasm, simdSupported } from '../src/wasm.ts';
@@ -48,4 +49,14 @@ export function forgeCollision(original: AuthKey, seed = 1): AuthKey {
 /** A fresh random key (random bytes from node:crypto). */
 export function randomKey(): AuthKey {
   return new AuthKey(randomBytes(256));
+}
+
+/** Asserts that `promise` rejects with an instance of `type` and returns the error. */
+export async function rejection<T extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => T): Promise<T> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, `expected a rejection with ${type.name}`).toBeInstanceOf(type);
+  return error as T;
 }

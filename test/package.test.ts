@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +22,8 @@ describe('npm pack tarball', () => {
     run('mkdir', ['-p', consumer], dir);
     writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
     run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', join(dir, tarball)], consumer);
+    // ioredis is an optional peer dependency: the consumer brings its own (here, ours, linked).
+    symlinkSync(join(root, 'node_modules/ioredis'), join(consumer, 'node_modules/ioredis'), 'dir');
   }, 120_000);
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,6 +52,24 @@ console.log(got.equals(key), Buffer.from(sha1(new TextEncoder().encode('abc'))).
     expect(run(process.execPath, ['main.cjs'], consumer).trim()).toBe('true');
   });
 
+  it('imports the Redis manager from the mtproto-authkey/redis subpath, and the core without ioredis', () => {
+    writeFileSync(
+      join(consumer, 'redis.mjs'),
+      `import { RedisAuthKeyManager, AuthKeyStoreUnavailable } from 'mtproto-authkey/redis';
+try { new RedisAuthKeyManager({}); } catch (e) { console.log(e.constructor.name, typeof AuthKeyStoreUnavailable); }`,
+    );
+    expect(run(process.execPath, ['redis.mjs'], consumer).trim()).toBe('TypeError function');
+    // The root entry point never loads ioredis.
+    writeFileSync(
+      join(consumer, 'core-only.mjs'),
+      `import { createRequire } from 'node:module';
+await import('mtproto-authkey');
+const loaded = Object.keys(createRequire(import.meta.url).cache).some((p) => p.includes('ioredis'));
+console.log(loaded);`,
+    );
+    expect(run(process.execPath, ['core-only.mjs'], consumer).trim()).toBe('false');
+  });
+
   it('type-checks a consumer against the shipped declarations', () => {
     writeFileSync(
       join(consumer, 'check.ts'),
@@ -59,13 +79,16 @@ const id: AuthKeyId = new AuthKey(5n).idBytes;
 const p: Promise<AuthKey> = m.getKey(id);
 const n: bigint = new AuthKey(7n).auxHash;
 void p; void n; void AuthKeyDoesNotExist;
+import { RedisAuthKeyManager } from 'mtproto-authkey/redis';
+const r: AuthKeyManagerProtocol = new RedisAuthKeyManager({ url: 'redis://127.0.0.1:1', prefix: 'k:', encryption: { secrets: { 1: new Uint8Array(32) }, current: 1 } });
+void r;
 // @ts-expect-error a number id is not an AuthKeyId
 void m.getKey(5);
 `,
     );
     writeFileSync(
       join(consumer, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, lib: ['ES2022'], types: [] }, files: ['check.ts'] }),
+      JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, lib: ['ES2022'], types: [] }, files: ['check.ts'] }),
     );
     const tsc = join(root, 'node_modules/typescript/bin/tsc');
     expect(() => run(process.execPath, [tsc, '-p', 'tsconfig.json'], consumer)).not.toThrow();

@@ -4,18 +4,8 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthKey, AuthKeyCollision, AuthKeyDoesNotExist } from '../src/index.ts';
 import { AuthKeyCorrupted, AuthKeyStoreUnavailable, RedisAuthKeyManager, type RedisAuthKeyManagerOptions } from '../src/redis.ts';
-import { hex, randomKey } from './helpers.ts';
+import { hex, randomKey, rejection } from './helpers.ts';
 import { connect, dropPrefix, redisUrl, uniquePrefix } from './redis-helpers.ts';
-
-/** Asserts that `promise` rejects with an instance of `type` and returns the error. */
-async function rejection<T extends Error>(promise: Promise<unknown>, type: new (...args: never[]) => T): Promise<T> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected a rejection with ${type.name}`).toBeInstanceOf(type);
-  return error as T;
-}
 
 const nameOf = (prefix: string, key: AuthKey) => prefix + hex(key.idBytes);
 const secret = () => new Uint8Array(randomBytes(32));
