@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { engine, simdSupported } from '../src/wasm.ts';
 import { engines, hex, nodeSha1, seededBytes } from './helpers.ts';
 
 describe.each(engines())('%s core: auth keys', (_name, engine) => {
@@ -37,5 +38,12 @@ describe.each(engines())('%s core: auth keys', (_name, engine) => {
       expect(hex(rec.subarray(256))).toBe(hex(nodeSha1(bytes)));
       expect(engine.keyToBigint(rec, 0)).toBe(value);
     }
+  });
+});
+
+describe('core selection', () => {
+  it('the API uses the SIMD core where WebAssembly.validate accepts it, else the scalar one', () => {
+    expect(engine.simd).toBe(simdSupported());
+    expect(engines().map(([name]) => name)).toEqual(simdSupported() ? ['scalar', 'simd'] : ['scalar']);
   });
 });
