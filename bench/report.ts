@@ -147,7 +147,7 @@ export function renderSvg(results: Results): string {
   const gap = 5;
   const colors = { ours: '#2f6fdf', baseline: '#8a8a8a', peer: '#c3cbd9' };
   const parts: string[] = [];
-  let y = 44;
+  let y = 62;
   for (const panel of panels(results)) {
     const max = Math.max(...panel.bars.map((b) => b.value), ...panel.lines.map((l) => l.value), panel.unit === 'x' ? 1 : 0) * 1.12;
     const x = (v: number) => barLeft + (v / max) * barWidth;

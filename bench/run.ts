@@ -46,7 +46,8 @@ function readmeFromLatest(): void {
   if (!existsSync(latest)) throw new Error('bench/results/latest.json is missing: run `npm run bench` first');
   const results = JSON.parse(readFileSync(latest, 'utf8')) as Results;
   updateReadme(readmePath, renderReadmeSection(results, SVG_LINK));
-  console.log(`README.md performance section regenerated from bench/results/latest.json (${results.date})`);
+  writeFileSync(new URL('latest.svg', resultsDir), renderSvg(results));
+  console.log(`README.md performance section and latest.svg regenerated from bench/results/latest.json (${results.date})`);
 }
 
 /** Whether a Redis server can be had: REDIS_URL is set, or redis-server is installed. */
