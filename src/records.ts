@@ -5,10 +5,10 @@
  * construction free of a per-key ArrayBuffer allocation and keys compact in memory.
  * @internal
  */
-import { DIGEST_BYTES, KEY_BYTES } from './wasm.js';
+import { KEY_BYTES, RECORD_BYTES } from './wasm.js';
 
 /** Bytes of one record: key, then digest. */
-export const RECORD_BYTES = KEY_BYTES + DIGEST_BYTES;
+export { RECORD_BYTES };
 /** Offset of the digest inside a record. */
 export const DIGEST_AT = KEY_BYTES;
 /** Offset of the auth key id (digest bytes 12..19, the 64 lower-order bits) inside a record. */

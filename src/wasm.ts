@@ -35,7 +35,7 @@ export const KEY_BYTES = 256;
 /** Bytes of a SHA-1 digest. */
 export const DIGEST_BYTES = 20;
 /** Bytes of a key record: the key, then its digest (see records.ts). */
-const RECORD_BYTES = KEY_BYTES + DIGEST_BYTES;
+export const RECORD_BYTES = KEY_BYTES + DIGEST_BYTES;
 
 const encoder = new TextEncoder();
 // Only ASCII hex digits are ever decoded, which every single-byte decoder maps alike.
