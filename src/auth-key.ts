@@ -37,6 +37,16 @@ function checkNotZero(data: Uint8Array, at: number): void {
   if (or === 0) throw new RangeError('auth key: expected a value in [1, 2**2048), got 0 (256 zero bytes)');
 }
 
+/** Runs `check`, naming element `i` of `AuthKey.many` in the message of what it throws. */
+function atIndex(i: number, check: () => unknown): void {
+  try {
+    check();
+  } catch (e) {
+    (e as Error).message = `AuthKey.many element ${i}: ${(e as Error).message}`;
+    throw e;
+  }
+}
+
 /**
  * An MTProto authorization key: a 2048-bit number, its SHA-1 and the values derived from it
  * (auth_key_id, aux_hash). Immutable: hashed once at construction, and every byte array it
@@ -126,44 +136,23 @@ export class AuthKey {
     for (let i = 0; i < n; i++) {
       const v = values[i];
       if (v instanceof Uint8Array ? v.length !== KEY_BYTES : typeof v !== 'bigint' || v < 1n || v >= KEY_LIMIT) {
-        try {
-          new AuthKey(v);
-        } catch (e) {
-          (e as Error).message = `AuthKey.many element ${i}: ${(e as Error).message}`;
-          throw e;
-        }
+        atIndex(i, () => new AuthKey(v));
       }
     }
-    // One run of records: byte keys are copied in and hashed together (four per SIMD pass);
-    // bigint keys are converted and hashed one by one, as their conversion dominates anyway.
+    // One run of records: every key's bytes are written in, then all are hashed together (one
+    // copy in and one out per 256 keys, four keys per SIMD pass).
     const start = arena.takeRun(n);
     const page = arena.page;
-    let bytesKeys = 0;
     for (let i = 0; i < n; i++) {
       const v = values[i];
-      if (v instanceof Uint8Array) {
-        page.set(v, start + i * RECORD_BYTES);
-        bytesKeys++;
-      } else {
-        engine.keyFromBigint(v, page, start + i * RECORD_BYTES);
-      }
+      if (v instanceof Uint8Array) page.set(v, start + i * RECORD_BYTES);
+      else engine.bigintToKey(v, page, start + i * RECORD_BYTES);
     }
-    if (bytesKeys === n) {
-      engine.hashRecords(page, start, n);
-    } else if (bytesKeys > 0) {
-      for (let i = 0; i < n; i++) if (values[i] instanceof Uint8Array) engine.hashRecords(page, start + i * RECORD_BYTES, 1);
-    }
+    engine.hashRecords(page, start, n);
     const keys = new Array<AuthKey>(n);
     for (let i = 0; i < n; i++) {
       const at = start + i * RECORD_BYTES;
-      if (values[i] instanceof Uint8Array) {
-        try {
-          checkNotZero(page, at);
-        } catch (e) {
-          (e as Error).message = `AuthKey.many element ${i}: ${(e as Error).message}`;
-          throw e;
-        }
-      }
+      atIndex(i, () => checkNotZero(page, at));
       keys[i] = new AuthKey(ADOPT, page, at);
     }
     return keys;

@@ -224,14 +224,25 @@ export class Engine {
    * others): V8's `toString(16)`, copied as ASCII into wasm by `encodeInto`, decoded there.
    */
   keyFromBigint(value: bigint, out: Uint8Array, at: number): void {
+    const mem = this.#mem;
+    this.#decodeBigint(value);
+    out.set(mem.subarray(this.#input, this.#input + KEY_BYTES), at);
+    this.#x.sha1AuthKeys(1); // clears the key bytes
+    out.set(mem.subarray(this.#output, this.#output + DIGEST_BYTES), at + KEY_BYTES);
+  }
+
+  /** Writes the 256-byte big-endian form of `value` (in [0, 2**2048)) into `out` at `at`, unhashed. */
+  bigintToKey(value: bigint, out: Uint8Array, at: number): void {
+    this.#decodeBigint(value);
+    out.set(this.#mem.subarray(this.#input, this.#input + KEY_BYTES), at);
+    this.#wipeInput(KEY_BYTES);
+  }
+
+  /** Leaves the 256-byte big-endian form of `value` at INPUT: see keyFromBigint for the route. */
+  #decodeBigint(value: bigint): void {
     const digits = value.toString(16);
     encoder.encodeInto(digits, this.#hexView);
-    const x = this.#x;
-    const mem = this.#mem;
-    x.hexToKey(digits.length); // clears the digits it read
-    out.set(mem.subarray(this.#input, this.#input + KEY_BYTES), at);
-    x.sha1AuthKeys(1); // clears the key bytes
-    out.set(mem.subarray(this.#output, this.#output + DIGEST_BYTES), at + KEY_BYTES);
+    this.#x.hexToKey(digits.length); // clears the digits it read
   }
 
   /** The 256 big-endian bytes of `key` from `at`, as a bigint: hex digits made in wasm, parsed by V8. */

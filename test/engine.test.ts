@@ -37,6 +37,9 @@ describe.each(engines())('%s core: auth keys', (_name, engine) => {
       expect(hex(rec.subarray(0, 256))).toBe(hex(bytes));
       expect(hex(rec.subarray(256))).toBe(hex(nodeSha1(bytes)));
       expect(engine.keyToBigint(rec, 0)).toBe(value);
+      const plain = new Uint8Array(256);
+      engine.bigintToKey(value, plain, 0);
+      expect(hex(plain)).toBe(hex(bytes));
     }
   });
 });
