@@ -1,5 +1,5 @@
 import { DIGEST_BYTES, KEY_BYTES, engine } from './wasm.js';
-import { DIGEST_AT, ID_AT, RECORD_BYTES, arena } from './records.js';
+import { DIGEST_AT, ID_AT, RECORD_BYTES, arena, sameKey } from './records.js';
 import { checkBytes, describe } from './validate.js';
 
 /** 2**2048: auth keys are below it. */
@@ -231,12 +231,7 @@ export class AuthKey {
    */
   equals(other: AuthKey): boolean {
     if (!(other instanceof AuthKey)) throw new TypeError(`AuthKey.equals: expected an AuthKey, got ${describe(other)}`);
-    const a = this.#data;
-    const b = other.#data;
-    const d = other.#at - this.#at;
-    let diff = 0;
-    for (let i = this.#at, end = this.#at + KEY_BYTES; i < end; i++) diff |= a[i] ^ b[i + d];
-    return diff === 0;
+    return sameKey(this.#data, this.#at, other.#data, other.#at);
   }
 
   /** `AuthKey(id=0x…)`: the id only; the key itself is secret. */

@@ -7,8 +7,7 @@
  * @internal
  */
 import { ADOPT, AuthKey } from './auth-key.js';
-import { ID_AT, RECORD_BYTES, u32be } from './records.js';
-import { KEY_BYTES } from './wasm.js';
+import { ID_AT, RECORD_BYTES, sameKey, u32be } from './records.js';
 
 const PAGE_SHIFT = 8;
 const PAGE_RECORDS = 1 << PAGE_SHIFT;
@@ -28,6 +27,11 @@ export const ADDED = 0;
 export const ALREADY_STORED = 1;
 export const COLLISION = 2;
 
+/** Byte offset of record `r` inside its page. */
+function offsetInPage(r: number): number {
+  return (r & (PAGE_RECORDS - 1)) * RECORD_BYTES;
+}
+
 function emptySlots(bits: number): Int32Array {
   const slots = new Int32Array(4 << bits);
   for (let i = REF; i < slots.length; i += 4) slots[i] = EMPTY;
@@ -39,7 +43,7 @@ export class KeyTable {
   #shift: number;
   #used = 0; // slots not EMPTY: live + DELETED
   #live = 0;
-  // Record r lives in #pages[r >>> PAGE_SHIFT] at (r & (PAGE_RECORDS - 1)) * RECORD_BYTES.
+  // Record r lives in #pages[r >>> PAGE_SHIFT] at offsetInPage(r).
   #pages: Uint8Array[] = [];
   #records = 0;
   // Expiry of record r in epoch ms (read only when its slot says it expires).
@@ -83,7 +87,7 @@ export class KeyTable {
     const s = this.#find(hi, lo);
     if (s < 0) return undefined;
     const r = this.#slots[(s << 2) + REF];
-    return new AuthKey(ADOPT, this.#pages[r >>> PAGE_SHIFT], (r & (PAGE_RECORDS - 1)) * RECORD_BYTES);
+    return new AuthKey(ADOPT, this.#pages[r >>> PAGE_SHIFT], offsetInPage(r));
   }
 
   has(hi: number, lo: number): boolean {
@@ -116,7 +120,7 @@ export class KeyTable {
     if (s >= 0) {
       const r = this.#slots[(s << 2) + REF];
       const page = this.#pages[r >>> PAGE_SHIFT];
-      return sameKey(page, (r & (PAGE_RECORDS - 1)) * RECORD_BYTES, data, at) ? ALREADY_STORED : COLLISION;
+      return sameKey(page, offsetInPage(r), data, at) ? ALREADY_STORED : COLLISION;
     }
     // Keep the load (live and deleted slots) at most 3/4: probes stay within a cache line or two.
     if (4 * (this.#used + 1) > 3 * (this.#slots.length >> 2)) this.#rebuild();
@@ -132,7 +136,7 @@ export class KeyTable {
     const r = this.#records++;
     const page = r >>> PAGE_SHIFT;
     if (page === this.#pages.length) this.#pages.push(new Uint8Array(PAGE_BYTES));
-    this.#pages[page].set(data.subarray(at, at + RECORD_BYTES), (r & (PAGE_RECORDS - 1)) * RECORD_BYTES);
+    this.#pages[page].set(data.subarray(at, at + RECORD_BYTES), offsetInPage(r));
     if (r === this.#expires.length) {
       const grown = new Float64Array(2 * r);
       grown.set(this.#expires);
@@ -189,7 +193,7 @@ export class KeyTable {
       const expires = old[i + EXPIRES] !== 0;
       if (compact) {
         const t = oldExpires[r];
-        r = this.#append(oldPages[r >>> PAGE_SHIFT], (r & (PAGE_RECORDS - 1)) * RECORD_BYTES);
+        r = this.#append(oldPages[r >>> PAGE_SHIFT], offsetInPage(r));
         this.#expires[r] = t;
       }
       this.#place(old[i + HI], old[i + LO], r, expires);
@@ -206,11 +210,4 @@ export class KeyTable {
     this.#records = 0;
     this.#expires = new Float64Array(PAGE_RECORDS);
   }
-}
-
-/** Constant-time comparison of two 256-byte keys. */
-function sameKey(a: Uint8Array, ai: number, b: Uint8Array, bi: number): boolean {
-  let diff = 0;
-  for (let i = 0; i < KEY_BYTES; i++) diff |= a[ai + i] ^ b[bi + i];
-  return diff === 0;
 }

@@ -20,6 +20,16 @@ export function u32be(b: Uint8Array, at: number): number {
 }
 
 /**
+ * Whether the 256 key bytes at `ai` of `a` and at `bi` of `b` are equal, in time that does not
+ * depend on where they differ.
+ */
+export function sameKey(a: Uint8Array, ai: number, b: Uint8Array, bi: number): boolean {
+  let diff = 0;
+  for (let i = 0; i < KEY_BYTES; i++) diff |= a[ai + i] ^ b[bi + i];
+  return diff === 0;
+}
+
+/**
  * Hands out fresh, never-reused record slots from pages of `perPage` records. A page is
  * released to the garbage collector when no key points into it any more.
  */
