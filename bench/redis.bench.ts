@@ -8,13 +8,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { Bench } from 'tinybench';
 import { AuthKey, AuthKeyManager, type AuthKeyManagerProtocol } from '../src/index.ts';
 import { RedisAuthKeyManager } from '../src/redis.ts';
 import { type RedisProcess, startRedisServer } from '../test/setup/redis-server.ts';
+import { machine, machineLine } from './harness.ts';
 
 /** One measured task. */
 export interface RedisBenchRow {
@@ -122,8 +122,7 @@ async function dropKeys(client: Redis, prefix: string): Promise<void> {
 
 /** Prints the machine and a table: calls per second, and the ratio to the memory manager's figure. */
 function print(rows: RedisBenchRow[]): void {
-  const cpu = os.cpus()[0]?.model.trim() ?? 'unknown';
-  console.log(`${cpu}, ${os.availableParallelism()} cores, ${process.platform} ${process.arch}, Node ${process.version}; Redis on loopback`);
+  console.log(`${machineLine(machine())}; Redis on loopback`);
   const memory = new Map(rows.filter((r) => r.manager === 'memory').map((r) => [`${r.method} ${r.mode}`, r.opsPerSec]));
   console.table(
     rows.map((r) => ({

@@ -10,10 +10,10 @@
  * - `--no-redis`: skip `bench/redis.bench.ts` even where Redis is available.
  * - `--only=sha1-key,batch`: run only these files (results then go to `partial.json`).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type ExtraTable, type Report, type RunOptions, formatNs, formatRate, formatReport, formatTarget, machine, machineLine, sink, textTable } from './harness.ts';
+import { hasProgram } from '../test/setup/redis-server.ts';
 import { type Results, renderReadmeSection, renderSvg, updateReadme } from './report.ts';
 import { run as authKey } from './auth-key.bench.ts';
 import { run as batch } from './batch.bench.ts';
@@ -52,9 +52,7 @@ function readmeFromLatest(): void {
 
 /** Whether a Redis server can be had: REDIS_URL is set, or redis-server is installed. */
 function redisAvailable(): boolean {
-  if (process.env.REDIS_URL) return true;
-  const r = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
-  return r.error === undefined && r.status === 0;
+  return Boolean(process.env.REDIS_URL) || hasProgram('redis-server');
 }
 
 /**
