@@ -1,5 +1,6 @@
 import { DIGEST_BYTES, KEY_BYTES, engine } from './wasm.js';
 import { DIGEST_AT, ID_AT, RECORD_BYTES, arena, sameKey } from './records.js';
+import { type IdHalves, idHex, u32be } from './ids.js';
 import { checkBytes, describe } from './validate.js';
 
 /** 2**2048: auth keys are below it. */
@@ -16,13 +17,6 @@ const scratchView = new DataView(scratch.buffer);
 function readU64(data: Uint8Array, at: number): bigint {
   for (let i = 0; i < 8; i++) scratch[i] = data[at + i];
   return scratchView.getBigUint64(0);
-}
-
-/** Lowercase hex of `n` bytes of `data` from `at`. */
-function hexOf(data: Uint8Array, at: number, n: number): string {
-  let s = '';
-  for (let i = at; i < at + n; i++) s += (data[i] < 16 ? '0' : '') + data[i].toString(16);
-  return s;
 }
 
 /**
@@ -236,16 +230,27 @@ export class AuthKey {
 
   /** `AuthKey(id=0x…)`: the id only; the key itself is secret. */
   toString(): string {
-    return `AuthKey(id=0x${hexOf(this.#data, this.#at + ID_AT, 8)})`;
+    return `AuthKey(id=0x${this.#idHex()})`;
   }
 
   /** `{ "id": "0x…" }`: the id only; the key itself is secret. */
   toJSON(): { id: string } {
-    return { id: `0x${hexOf(this.#data, this.#at + ID_AT, 8)}` };
+    return { id: `0x${this.#idHex()}` };
   }
 
   [INSPECT](): string {
     return this.toString();
+  }
+
+  #idHex(): string {
+    const { hi, lo } = AuthKey.idHalvesOf(this);
+    return idHex(hi, lo);
+  }
+
+  /** @internal the id of `key` as its two 32-bit halves (no bigint made). */
+  static idHalvesOf(key: AuthKey): IdHalves {
+    const at = key.#at + ID_AT;
+    return { hi: u32be(key.#data, at), lo: u32be(key.#data, at + 4) };
   }
 
   /** @internal the record (key bytes then digest) of `key`: its page and offset. */

@@ -1,4 +1,5 @@
 /** Named errors of mtproto-authkey: match them with `instanceof` or by `name`. */
+import { idHexOf } from './ids.js';
 
 /** `getKey`/`delKey` of an id that the manager does not hold. */
 export class AuthKeyDoesNotExist extends Error {
@@ -6,7 +7,7 @@ export class AuthKeyDoesNotExist extends Error {
   /** The id that was asked for, as a 64-bit unsigned integer. */
   readonly authKeyId: bigint;
   constructor(authKeyId: bigint) {
-    super(`no auth key with id 0x${authKeyId.toString(16).padStart(16, '0')}`);
+    super(`no auth key with id 0x${idHexOf(authKeyId)}`);
     this.authKeyId = authKeyId;
   }
 }
@@ -20,7 +21,7 @@ export class AuthKeyCollision extends Error {
   /** The id both keys share. */
   readonly authKeyId: bigint;
   constructor(authKeyId: bigint) {
-    super(`auth key id 0x${authKeyId.toString(16).padStart(16, '0')} is taken by a different key; the stored key was kept`);
+    super(`auth key id 0x${idHexOf(authKeyId)} is taken by a different key; the stored key was kept`);
     this.authKeyId = authKeyId;
   }
 }
@@ -41,7 +42,7 @@ export class AuthKeyCorrupted extends Error {
    *   contents
    */
   constructor(authKeyId: bigint, problem: string) {
-    super(`the value stored for auth key id 0x${authKeyId.toString(16).padStart(16, '0')} is corrupted (${problem}); it was not used`);
+    super(`the value stored for auth key id 0x${idHexOf(authKeyId)} is corrupted (${problem}); it was not used`);
     this.authKeyId = authKeyId;
   }
 }

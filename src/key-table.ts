@@ -7,7 +7,8 @@
  * @internal
  */
 import { ADOPT, AuthKey } from './auth-key.js';
-import { ID_AT, RECORD_BYTES, sameKey, u32be } from './records.js';
+import { u32be } from './ids.js';
+import { ID_AT, RECORD_BYTES, sameKey } from './records.js';
 
 const PAGE_SHIFT = 8;
 const PAGE_RECORDS = 1 << PAGE_SHIFT;

@@ -14,11 +14,6 @@ export const DIGEST_AT = KEY_BYTES;
 /** Offset of the auth key id (digest bytes 12..19, the 64 lower-order bits) inside a record. */
 export const ID_AT = DIGEST_AT + 12;
 
-/** Big-endian u32 at `at`. */
-export function u32be(b: Uint8Array, at: number): number {
-  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
-}
-
 /**
  * Whether the 256 key bytes at `ai` of `a` and at `bi` of `b` are equal, in time that does not
  * depend on where they differ.

@@ -8,7 +8,9 @@ import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey, rand
 import { type Cluster, Redis } from 'ioredis';
 import { AuthKey } from './auth-key.js';
 import { AuthKeyCollision, AuthKeyCorrupted, AuthKeyDoesNotExist, AuthKeyStoreUnavailable } from './errors.js';
-import { type AuthKeyId, type AuthKeyManagerProtocol, type SetKeyOptions, idHi, idLo, parseExpiresAt, parseId, toAuthKey } from './manager.js';
+import { parseExpiresAt, parseId, toAuthKey } from './arguments.js';
+import { idBigint, idHex } from './ids.js';
+import type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protocol.js';
 import { checkBytes, describe } from './validate.js';
 
 export { AuthKeyCorrupted, AuthKeyStoreUnavailable } from './errors.js';
@@ -82,14 +84,6 @@ function idBytesOf(hi: number, lo: number): Buffer {
   b.writeUInt32BE(hi, 0);
   b.writeUInt32BE(lo, 4);
   return b;
-}
-
-function idOf(hi: number, lo: number): bigint {
-  return (BigInt(hi) << 32n) | BigInt(lo);
-}
-
-function hex8(n: number): string {
-  return n.toString(16).padStart(8, '0');
 }
 
 /** Seals and opens stored values; holds the secrets as KeyObjects, never as plain arrays. */
@@ -242,9 +236,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
   async setKey(value: AuthKey | bigint, options?: SetKeyOptions): Promise<void> {
     const expiresAt = parseExpiresAt(options, 'setKey');
     const key = toAuthKey(value, 'setKey');
-    parseId(key, 'setKey');
-    const hi = idHi;
-    const lo = idLo;
+    const { hi, lo } = parseId(key, 'setKey');
     const idBytes = idBytesOf(hi, lo);
     const bytes = key.bytes;
     try {
@@ -271,9 +263,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
    * @throws TypeError / RangeError (rejects) for a bad id, before Redis is asked
    */
   async hasKey(value: AuthKey | AuthKeyId): Promise<boolean> {
-    parseId(value, 'hasKey');
-    const hi = idHi;
-    const lo = idLo;
+    const { hi, lo } = parseId(value, 'hasKey');
     return (await this.#send('hasKey', hi, lo, 'EXISTS', [this.#nameOf(hi, lo)])) === 1;
   }
 
@@ -287,21 +277,19 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
    * @throws TypeError / RangeError (rejects) for a bad id, before Redis is asked
    */
   async getKey(id: AuthKeyId | AuthKey): Promise<AuthKey> {
-    parseId(id, 'getKey');
-    const hi = idHi;
-    const lo = idLo;
+    const { hi, lo } = parseId(id, 'getKey');
     const value = (await this.#send('getKey', hi, lo, 'GET', [this.#nameOf(hi, lo)])) as Buffer | null;
-    if (value === null) throw new AuthKeyDoesNotExist(idOf(hi, lo));
+    if (value === null) throw new AuthKeyDoesNotExist(idBigint(hi, lo));
     const bytes = this.#open(hi, lo, idBytesOf(hi, lo), value);
     let key: AuthKey;
     try {
       key = new AuthKey(bytes);
     } catch {
-      throw new AuthKeyCorrupted(idOf(hi, lo), 'the key is zero');
+      throw new AuthKeyCorrupted(idBigint(hi, lo), 'the key is zero');
     } finally {
       bytes.fill(0);
     }
-    if (key.id !== idOf(hi, lo)) throw new AuthKeyCorrupted(idOf(hi, lo), 'its bytes hash to a different id');
+    if (key.id !== idBigint(hi, lo)) throw new AuthKeyCorrupted(idBigint(hi, lo), 'its bytes hash to a different id');
     return key;
   }
 
@@ -313,10 +301,8 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
    * @throws TypeError / RangeError (rejects) for a bad id, before Redis is asked
    */
   async delKey(value: AuthKey | AuthKeyId): Promise<void> {
-    parseId(value, 'delKey');
-    const hi = idHi;
-    const lo = idLo;
-    if ((await this.#send('delKey', hi, lo, 'DEL', [this.#nameOf(hi, lo)])) === 0) throw new AuthKeyDoesNotExist(idOf(hi, lo));
+    const { hi, lo } = parseId(value, 'delKey');
+    if ((await this.#send('delKey', hi, lo, 'DEL', [this.#nameOf(hi, lo)])) === 0) throw new AuthKeyDoesNotExist(idBigint(hi, lo));
   }
 
   /**
@@ -336,17 +322,17 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
   }
 
   #nameOf(hi: number, lo: number): string {
-    return this.#prefix + hex8(hi) + hex8(lo);
+    return this.#prefix + idHex(hi, lo);
   }
 
   /** The key bytes of a stored value, in a buffer the caller owns and wipes, or AuthKeyCorrupted. */
   #open(hi: number, lo: number, idBytes: Uint8Array, value: Buffer): Buffer {
     if (this.#sealer === undefined) {
-      if (value.length !== KEY_BYTES) throw new AuthKeyCorrupted(idOf(hi, lo), `expected ${KEY_BYTES} key bytes, got ${value.length}`);
+      if (value.length !== KEY_BYTES) throw new AuthKeyCorrupted(idBigint(hi, lo), `expected ${KEY_BYTES} key bytes, got ${value.length}`);
       return value;
     }
     const opened = this.#sealer.open(idBytes, value);
-    if (typeof opened === 'string') throw new AuthKeyCorrupted(idOf(hi, lo), opened);
+    if (typeof opened === 'string') throw new AuthKeyCorrupted(idBigint(hi, lo), opened);
     return opened;
   }
 
@@ -385,7 +371,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
       }
       const cause = scrub(error);
       const message = cause instanceof Error ? cause.message : String(cause);
-      if (message.startsWith('WRONGTYPE')) throw new AuthKeyCorrupted(idOf(hi, lo), 'it is not a Redis string');
+      if (message.startsWith('WRONGTYPE')) throw new AuthKeyCorrupted(idBigint(hi, lo), 'it is not a Redis string');
       throw new AuthKeyStoreUnavailable(`${what}: ${message}`, cause);
     } finally {
       clearTimeout(timer);

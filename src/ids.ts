@@ -1,0 +1,39 @@
+/**
+ * auth_key_id in its two machine forms: the 64-bit unsigned integer (the 64 lower-order bits of
+ * SHA-1 of the key, https://core.telegram.org/mtproto/description#key-identifier-auth-key-id)
+ * as two big-endian 32-bit halves, and its one text form, 16 lowercase hex digits.
+ * @internal
+ */
+
+/** An auth key id as its high and low 32-bit halves (unsigned). */
+export interface IdHalves {
+  readonly hi: number;
+  readonly lo: number;
+}
+
+const U32_MASK = 0xffffffffn;
+
+/** The id (hi, lo) as 16 lowercase hex digits: the one text form of an id (toString, Redis key names, error messages). */
+export function idHex(hi: number, lo: number): string {
+  return (hi >>> 0).toString(16).padStart(8, '0') + (lo >>> 0).toString(16).padStart(8, '0');
+}
+
+/** The id `id` (in [0, 2**64)) as 16 lowercase hex digits. */
+export function idHexOf(id: bigint): string {
+  return idHex(Number((id >> 32n) & U32_MASK), Number(id & U32_MASK));
+}
+
+/** The id (hi, lo) as a bigint. */
+export function idBigint(hi: number, lo: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+}
+
+/** The halves of the id `id` (in [0, 2**64)). */
+export function idHalvesOf(id: bigint): IdHalves {
+  return { hi: Number(id >> 32n), lo: Number(id & U32_MASK) };
+}
+
+/** Big-endian u32 at `at` of `b`. */
+export function u32be(b: Uint8Array, at: number): number {
+  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+}
