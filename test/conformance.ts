@@ -65,7 +65,7 @@ export function describeManagerConformance(name: string, open: () => Promise<Con
       await store.close();
     });
 
-    describe('the reference chapter', () => {
+    describe("mtpylon's AuthKeyManager semantics (mtpylon.readthedocs.io)", () => {
       it('setKey with an AuthKey, then getKey by id gives the same key, value, hash, id and auxHash', async () => {
         const key = randomKey();
         await m.setKey(key);

@@ -12,7 +12,7 @@ keys = {
     'full': bytes([r.randrange(1, 256)] + [r.randrange(256) for _ in range(255)]),
     # Three leading zero bytes: the big-endian form must keep them.
     'leadingZeros': bytes(3) + bytes([r.randrange(1, 256)] + [r.randrange(256) for _ in range(252)]),
-    # The reference chapter's placeholder number, as a (small) key padded to 256 bytes.
+    # The placeholder number of mtpylon's AuthKey documentation, as a (small) key padded to 256 bytes.
     'small': (0x32234234).to_bytes(256, 'big'),
 }
 new_nonce = bytes(range(0x20, 0x40))
