@@ -214,14 +214,17 @@ const H0 = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0];
 /**
  * Groups of four keys hashed per pass, their rounds interleaved. Two groups (eight keys per
  * pass) would give the out-of-order core a second, independent dependency chain to run while
- * the first waits on its rotl(a, 5) + add. Measured side by side (scratch builds of both, 256
- * keys per call, alternating, Node 20.20 on a 2-core Zen 5 EPYC VM, medians of 40 runs):
- * four keys 195-205 ns per key, eight keys 199-210 ns (1-3% slower in every run); in
- * a third build, four keys on vectors plus a fifth on 32-bit scalars interleaved ran at 232 ns
- * per key. The extra chain does not pay for its register pressure (two groups need ~42 live
- * v128 values, x64 has 16 registers), so one group it is; set 2 to measure again.
+ * the first waits on its rotl(a, 5) + add. Measured side by side (both builds, 256 keys per
+ * call, alternating, Node 20.20 on a 2-core Zen 5 EPYC VM, medians of 40 runs): four keys
+ * 195-210 ns per key, eight keys 199-214 ns, 1-5% slower in every run, whatever binaryen's
+ * optimize level; a build with four keys on vectors and a fifth on 32-bit scalars, interleaved,
+ * ran at 232 ns per key. The second chain does not pay for its register pressure (two groups
+ * keep ~42 v128 values live; x64 has 16 vector registers), so one group it is.
+ * `npm run build:wasm -- --x8` also builds build/simd-x8.wasm with two groups (SHA1_GROUPS=2 in the
+ * environment), which bench/batch.bench.ts then measures next to the shipped core.
  */
-const GROUPS = 1;
+const GROUPS = Number(process.env.SHA1_GROUPS ?? 1);
+if (GROUPS !== 1 && GROUPS !== 2) throw new Error(`SHA1_GROUPS must be 1 or 2, got ${process.env.SHA1_GROUPS}`);
 
 /**
  * The source of `name`(p, out): SHA-1 of 4 * `groups` keys keyStride bytes apart, digests
