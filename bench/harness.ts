@@ -12,7 +12,7 @@ import { engine, simdSupported } from '../src/wasm.ts';
 
 /** Options every bench file's `run` takes. */
 export interface RunOptions {
-  /** A quick run: tiny time budgets and small data sets (10,000 keys instead of 1,000,000). */
+  /** A quick run: tiny time budgets and smaller data sets (10,000 or 100,000 keys, not 1,000,000). */
   quick?: boolean;
   /**
    * A smoke run, to check that a bench file works: the data sets of `quick` and one timed call

@@ -5,7 +5,7 @@
  * Flags:
  * - `--save` (`npm run bench:save`): a full run that updates the tracked `bench/results/latest.json`
  *   and `latest.svg` and regenerates the README's performance section from them.
- * - `--quick`: tiny time budgets and small data sets (100,000 keys instead of 1,000,000).
+ * - `--quick`: tiny time budgets and smaller data sets (10,000 or 100,000 keys, not 1,000,000).
  * - `--smoke`: the data sets of `--quick` and one timed call per case, to check the files work.
  * - `--out=DIR`: where to write `results.json` and `results.svg` (not with `--save`).
  * - `--readme-only`: only regenerate the README section and latest.svg from latest.json
