@@ -1,23 +1,24 @@
-// Entry point of the SIMD build: every export of the core, with auth keys hashed four at a time
-// (one key per i32x4 lane) and any remainder of fewer than four keys by the one-key path.
+// Entry point of the SIMD build: every export of the core, with auth keys hashed KEYS_PER_PASS
+// (four: one key per i32x4 lane; see GROUPS in scripts/gen-rounds.mjs) at a time and any
+// remainder by the one-key path.
 export * from './core';
 import { RECORD_BYTES, inputPtr, outputPtr } from './core';
 import { DIGEST_BYTES, KEY_BYTES, hashKeysOneByOne } from './sha1';
-import { hashFourKeys, hashFourRecords } from './generated/rounds-x4';
+import { KEYS_PER_PASS, hashKeysX4, hashRecordsX4 } from './generated/rounds-x4';
 
 /**
  * Hashes `n` (at most KEYS_PER_CALL) 256-byte keys, back to back at INPUT, into `n` digests,
  * back to back at OUTPUT; the `n` keys at INPUT are zeroed before it returns.
  */
 export function sha1AuthKeys(n: i32): void {
-  // Keys [0, q) go four at a time; q <= n <= KEYS_PER_CALL keeps every read inside INPUT.
-  const q = n & ~3;
+  // Keys [0, q) go KEYS_PER_PASS at a time; q <= n <= KEYS_PER_CALL keeps every read inside INPUT.
+  const q = n - n % KEYS_PER_PASS;
   let p = inputPtr();
   let out = outputPtr();
-  for (let k = 0; k < q; k += 4) {
-    hashFourKeys(p, out);
-    p += 4 * KEY_BYTES;
-    out += 4 * DIGEST_BYTES;
+  for (let k = 0; k < q; k += KEYS_PER_PASS) {
+    hashKeysX4(p, out);
+    p += KEYS_PER_PASS * KEY_BYTES;
+    out += KEYS_PER_PASS * DIGEST_BYTES;
   }
   hashKeysOneByOne(p, KEY_BYTES, out, DIGEST_BYTES, n - q);
   memory.fill(inputPtr(), 0, <usize>n * KEY_BYTES);
@@ -30,12 +31,13 @@ export function sha1AuthKeys(n: i32): void {
  * clears them.
  */
 export function sha1KeyRecords(n: i32): void {
-  // Records [0, q) go four at a time; q <= n <= RECORDS_PER_CALL keeps every access inside INPUT.
-  const q = n & ~3;
+  // Records [0, q) go KEYS_PER_PASS at a time; q <= n <= RECORDS_PER_CALL keeps every access
+  // inside INPUT.
+  const q = n - n % KEYS_PER_PASS;
   let p = inputPtr();
-  for (let k = 0; k < q; k += 4) {
-    hashFourRecords(p, p + KEY_BYTES);
-    p += 4 * RECORD_BYTES;
+  for (let k = 0; k < q; k += KEYS_PER_PASS) {
+    hashRecordsX4(p, p + KEY_BYTES);
+    p += KEYS_PER_PASS * RECORD_BYTES;
   }
   hashKeysOneByOne(p, RECORD_BYTES, p + KEY_BYTES, RECORD_BYTES, n - q);
 }

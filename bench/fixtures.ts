@@ -1,6 +1,13 @@
 /**
  * Inputs and baselines shared by the bench files: random auth keys in the layouts the API takes,
- * and the "obvious" node:crypto auth key object that our AuthKey is measured against.
+ * the node:crypto auth key objects that our AuthKey is measured against (the obvious one and the
+ * fastest we found), and the garbage that gives timed calls realistic GC pressure.
+ *
+ * The fastest node:crypto routes on Node 20 (bench/sha1-key.bench.ts and auth-key.bench.ts show
+ * them side by side): `crypto.hash` returning a string ('binary', which is latin1: one char per byte, or 'hex') takes about half the
+ * time of the same call returning a Buffer, which costs an object from C++; 64-bit values are
+ * then read from the string's char codes through a DataView, one bigint made per value, faster
+ * than parsing `BigInt('0x' + hex.slice(…))` or `Buffer.readBigUInt64BE`.
  */
 import { hash, randomFillSync } from 'node:crypto';
 
@@ -58,4 +65,61 @@ export class NodeAuthKey {
 /** Low byte of a bigint, to fold results into the sink cheaply. */
 export function lowByte(x: bigint): number {
   return Number(x & 0xffn);
+}
+
+// Eight bytes are written here and read as one big-endian u64: one bigint made per value.
+const u64Bytes = new Uint8Array(8);
+const u64View = new DataView(u64Bytes.buffer);
+
+/** The big-endian u64 in the 8 chars of the latin1 string `s` from `at` (one char per byte). */
+export function latin1U64(s: string, at: number): bigint {
+  for (let i = 0; i < 8; i++) u64Bytes[i] = s.charCodeAt(at + i);
+  return u64View.getBigUint64(0);
+}
+
+/**
+ * The auth key object by the fastest node:crypto route we found: the same observable things as
+ * NodeAuthKey (a copy of the key, the digest, id and aux hash as bigints), with the copy taken
+ * from Node's Buffer pool and the digest as a latin1 string, ids read by latin1U64.
+ */
+export class FastNodeAuthKey {
+  readonly bytes: Buffer;
+  /** The 20 digest bytes, one latin1 char each. */
+  readonly hash: string;
+  readonly id: bigint;
+  readonly auxHash: bigint;
+
+  constructor(value: Uint8Array | bigint) {
+    if (typeof value === 'bigint') {
+      if (value < 1n || value >= 1n << 2048n) throw new RangeError('auth key out of range');
+      this.bytes = Buffer.from(value.toString(16).padStart(2 * KEY_BYTES, '0'), 'hex');
+    } else {
+      if (value.length !== KEY_BYTES) throw new RangeError('auth key: expected 256 bytes');
+      this.bytes = Buffer.allocUnsafe(KEY_BYTES);
+      this.bytes.set(value);
+    }
+    this.hash = hash('sha1', this.bytes, 'binary');
+    this.id = latin1U64(this.hash, 12);
+    this.auxHash = latin1U64(this.hash, 0);
+  }
+}
+
+/** Objects that outlive a few garbage() calls, as a server's in-flight requests do. */
+const survivors: unknown[] = new Array(4096).fill(null);
+let survivorAt = 0;
+
+/**
+ * Allocates what a busy server allocates besides its keys: `n` short-lived request-like objects
+ * (a small object, a 64-byte array, a string), a few of which survive into the next calls.
+ * Called untimed between timed calls, so that the timed work meets a heap that fills up and
+ * is collected, and pays for the collections its own allocations bring about.
+ */
+export function garbage(n: number): void {
+  for (let i = 0; i < n; i++) {
+    const request = { seq: i, body: new Uint8Array(64), tag: `req-${i}` };
+    if ((i & 15) === 0) {
+      survivors[survivorAt] = request;
+      survivorAt = (survivorAt + 1) & (survivors.length - 1);
+    }
+  }
 }

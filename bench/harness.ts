@@ -12,8 +12,13 @@ import { engine, simdSupported } from '../src/wasm.ts';
 
 /** Options every bench file's `run` takes. */
 export interface RunOptions {
-  /** A smoke run: tiny time budgets and small data sets (10,000 keys instead of 1,000,000). */
+  /** A quick run: tiny time budgets and smaller data sets (10,000 or 100,000 keys, not 1,000,000). */
   quick?: boolean;
+  /**
+   * A smoke run, to check that a bench file works: the data sets of `quick` and one timed call
+   * per case, no warm-up. Figures are meaningless.
+   */
+  smoke?: boolean;
   /** Milliseconds of measuring per task (spread over five rounds); default 1000, 40 when quick. */
   time?: number;
   /** Called with a line whenever a task starts, so a long run shows where it is. */
@@ -63,7 +68,7 @@ export interface ExtraTable {
   rows: (string | number)[][];
 }
 
-/** A goal from issue 3, with what this run measured. */
+/** A performance goal, with what this run measured. */
 export interface Target {
   id: string;
   /** What is compared, for the README ("SHA-1 of one 256-byte key"). */
@@ -96,8 +101,6 @@ export interface Report {
   notes: string[];
   /** Wall time of the whole file, ms. */
   elapsedMs: number;
-  /** Figures as a bench file returned them when not in this shape (the Redis bench's rows). */
-  raw?: unknown;
 }
 
 /** The machine and runtime a run happened on. */
@@ -115,6 +118,13 @@ export interface Machine {
   wasmSimdUsed: boolean;
   /** 1-minute load average when the run started: other work on a shared machine skews figures. */
   loadAverage: number;
+  /** 1-minute load average when the run ended (whole runs only). */
+  loadAverageEnd?: number;
+  /**
+   * Whether the load average exceeded the core count at the start or the end: the run then
+   * shared the CPUs with other work, and its figures (ratios less so) are not representative.
+   */
+  loadWarning?: boolean;
 }
 
 /** Describes this machine. */
@@ -136,8 +146,25 @@ export function machine(): Machine {
     openssl: process.versions.openssl,
     wasmSimdSupported: simdSupported(),
     wasmSimdUsed: engine.simd,
-    loadAverage: Math.round(os.loadavg()[0] * 100) / 100,
+    loadAverage: loadAverage(),
+    loadWarning: overloaded(loadAverage()),
   };
+}
+
+/** The 1-minute load average, rounded to hundredths. */
+export function loadAverage(): number {
+  return Math.round(os.loadavg()[0] * 100) / 100;
+}
+
+/** Whether `load` exceeds the cores this process can use. */
+export function overloaded(load: number): boolean {
+  return load > os.availableParallelism();
+}
+
+/** The warning printed (stdout and stderr) when a run shares the CPUs with other work. */
+export function loadWarningLine(m: Machine): string {
+  const end = m.loadAverageEnd === undefined ? '' : ` at the start, ${m.loadAverageEnd} at the end`;
+  return `warning: 1-minute load average ${m.loadAverage}${end} exceeds the ${m.cores} cores: other work shares the CPUs, so times (ratios less so) are not representative`;
 }
 
 /** One line describing the machine, for the console and the README. */
@@ -155,6 +182,13 @@ export interface Case {
   /** Bytes one operation processes, for a GB/s column. */
   bytesPerOp?: number;
   note?: string;
+  /**
+   * Untimed work before every timed call (allocating garbage, say, so that the timed calls meet
+   * the GC pressure of a busy process).
+   */
+  beforeEach?: () => void;
+  /** Fewest timed calls per round (default 16, 4 when quick): lower it for calls of 100 ms or more. */
+  iterations?: number;
 }
 
 /**
@@ -171,16 +205,20 @@ export function consume(x: number): void {
  * Measures `cases` side by side and returns them as a table against `baseline`. The time budget
  * is spread over rounds that cycle through all cases, so a burst of other work on a shared
  * machine lands on every case rather than on one (the ratios are what matter).
+ *
+ * `baseline` may name several rows (the routes Node offers for the job): the fastest of them in
+ * this run is the baseline, so a ratio is never taken against a slower route than one measured.
  */
 export async function measure(
   title: string,
   op: string,
-  baseline: string,
+  baseline: string | readonly string[],
   cases: Case[],
   options: RunOptions,
 ): Promise<Table> {
-  const quick = options.quick === true;
-  const time = options.time ?? (quick ? 40 : 1000);
+  const smoke = options.smoke === true;
+  const quick = options.quick === true || smoke;
+  const time = smoke ? 0 : (options.time ?? (quick ? 40 : 1000));
   // Many short rounds: a burst of other work then hits every case a little instead of one a lot.
   const rounds = quick ? 1 : 5;
   const perRound = time / rounds;
@@ -190,14 +228,14 @@ export async function measure(
       options.progress?.(`${title}: ${c.name} (${i + 1}/${cases.length}${rounds > 1 ? `, round ${round + 1}/${rounds}` : ''})`);
       const bench = new Bench({
         time: perRound,
-        iterations: quick ? 4 : 16,
-        warmup: round === 0,
+        iterations: smoke ? 1 : Math.min(c.iterations ?? 16, quick ? 4 : 16),
+        warmup: round === 0 && !smoke,
         warmupTime: quick ? 10 : 150,
-        warmupIterations: quick ? 2 : 8,
+        warmupIterations: quick ? 2 : Math.min(c.iterations ?? 8, 8),
         retainSamples: true,
         throws: true,
       });
-      bench.add(c.name, c.fn);
+      bench.add(c.name, c.fn, c.beforeEach === undefined ? {} : { beforeEach: c.beforeEach });
       const [task] = await bench.run();
       const result = task.result;
       if (result.state !== 'completed') throw new Error(`${title}: ${c.name} ended ${result.state}`);
@@ -217,15 +255,22 @@ export async function measure(
       samples: ms.length,
       opsPerCall: c.opsPerCall,
       ratio: 0,
-      baseline: c.name === baseline,
+      baseline: false,
       ...(c.bytesPerOp !== undefined ? { gbPerSec: c.bytesPerOp / nsPerOp } : {}),
       ...(c.note !== undefined ? { note: c.note } : {}),
     };
   });
-  const base = rows.find((r) => r.baseline);
-  if (base === undefined) throw new Error(`${title}: no case named ${baseline}`);
+  const candidates = typeof baseline === 'string' ? [baseline] : baseline;
+  let base: Row | undefined;
+  for (const name of candidates) {
+    const r = rows.find((x) => x.name === name);
+    if (r === undefined) throw new Error(`${title}: no case named ${name}`);
+    if (base === undefined || r.nsPerOp < base.nsPerOp) base = r;
+  }
+  if (base === undefined) throw new Error(`${title}: no baseline`);
+  base.baseline = true;
   for (const r of rows) r.ratio = base.nsPerOp / r.nsPerOp;
-  return { title, baseline, op, rows };
+  return { title, baseline: base.name, op, rows };
 }
 
 /** Mean, median and 95% relative margin of error of the mean (normal approximation: n is large). */
@@ -318,13 +363,22 @@ export function formatReport(report: Report): string {
 }
 
 /**
- * Runs `run` when `moduleUrl` is the entry point (`npx tsx bench/<file>.ts [--quick]`): prints the
- * machine, progress on stderr, and the report.
+ * Runs `run` when `moduleUrl` is the entry point (`npx tsx bench/<file>.ts [--quick | --smoke]`):
+ * prints the machine, a warning when the machine is overloaded, progress on stderr, and the report.
  */
 export async function runIfMain(moduleUrl: string, run: (options: RunOptions) => Promise<Report>): Promise<void> {
   if (process.argv[1] === undefined || fileURLToPath(moduleUrl) !== resolve(process.argv[1])) return;
-  console.log(machineLine(machine()));
-  const report = await run({ quick: process.argv.includes('--quick'), progress: (line) => process.stderr.write(`  … ${line}\n`) });
+  const info = machine();
+  console.log(machineLine(info));
+  if (info.loadWarning) {
+    console.log(loadWarningLine(info));
+    process.stderr.write(loadWarningLine(info) + '\n');
+  }
+  const report = await run({
+    quick: process.argv.includes('--quick'),
+    smoke: process.argv.includes('--smoke'),
+    progress: (line) => process.stderr.write(`  … ${line}\n`),
+  });
   console.log(formatReport(report));
   console.log(`(sink ${sink})`);
 }

@@ -12,6 +12,8 @@ export interface Results {
   schema: 1;
   date: string;
   quick: boolean;
+  /** A smoke run (one call per case): set only then. */
+  smoke?: boolean;
   machine: Machine;
   elapsedMs: number;
   reports: Report[];
@@ -42,8 +44,10 @@ export function renderReadmeSection(results: Results, svgPath: string): string {
     README_START,
     '<!-- Generated from bench/results/latest.json by `npm run bench:readme`; do not edit by hand. -->',
     '',
-    `Measured ${results.date.slice(0, 10)} on ${machineLine(results.machine)}, by \`npm run bench\`` +
-      ` (${Math.round(results.elapsedMs / 1000)} s). A ratio is a speed-up: the baseline's time per operation divided by ours,` +
+    `Measured ${results.date.slice(0, 10)} on ${machineLine(results.machine)}, by \`npm run bench:save\`` +
+      ` (${Math.round(results.elapsedMs / 1000)} s).${results.machine.loadWarning ? ' **The load average exceeded the core count during this run: other work shared the CPUs.**' : ''}` +
+      ' A target against node:crypto is against the fastest node:crypto route measured for its job in the run, named as written.' +
+      ` A ratio is a speed-up: the baseline's time per operation divided by ours,` +
       ` both measured side by side in the same run${results.quick ? ' (a quick smoke run: not representative)' : ' (from the median timed call, about 1 s of calls per task in five interleaved rounds;' +
             ' the last column is the same ratio from mean times, which also count calls slowed by other processes and by GC)'}.`,
     '',

@@ -28,33 +28,42 @@ function f(i, b, c, d, ops) {
 }
 
 /**
- * One unrolled compression; `ops` renders the operations for a lane type. `wk` says where
- * W[t] + K[t] comes from: undefined to compute the schedule here from w0..w15, an array of 80
- * constants when it is known in advance, or a function of t giving an expression for it (`word`)
- * and any statements to place before round t (`before`).
+ * One unrolled compression, as one string per round; `ops` renders the operations for a lane
+ * type. `wk` says where W[t] + K[t] comes from: undefined to compute the schedule here from
+ * w0..w15, an array of 80 constants when it is known in advance, or a function of t giving an
+ * expression for it (`word`) and any statements to place before round t (`before`). Every
+ * variable name gets `sfx`, so that two independent compressions can be interleaved.
  */
-function rounds(ops, wk) {
+function roundList(ops, wk, sfx = '') {
   const out = [];
+  const w = (j) => `w${j}${sfx}`;
   for (let i = 0; i < 80; i++) {
-    const [a, b, c, d, e] = names(i);
-    let w;
+    const [a, b, c, d, e] = names(i).map((v) => v + sfx);
+    const lines = [];
+    let word;
     if (typeof wk === 'function') {
-      const { before, word } = wk(i);
-      if (before) out.push(before);
-      w = word;
+      const { before, word: expr } = wk(i);
+      if (before) lines.push(before);
+      word = expr;
     } else if (wk) {
-      w = ops.konst(wk[i]);
+      word = ops.konst(wk[i]);
     } else {
       const j = i & 15;
       if (i >= 16) {
-        out.push(`  w${j} = ${ops.rotl(ops.xor(ops.xor(`w${(i - 3) & 15}`, `w${(i - 8) & 15}`), ops.xor(`w${(i - 14) & 15}`, `w${j}`)), 1)};`);
+        lines.push(`  ${w(j)} = ${ops.rotl(ops.xor(ops.xor(w((i - 3) & 15), w((i - 8) & 15)), ops.xor(w((i - 14) & 15), w(j))), 1)};`);
       }
-      w = ops.add(`w${j}`, ops.konst(K[(i / 20) | 0]));
+      word = ops.add(w(j), ops.konst(K[(i / 20) | 0]));
     }
-    const sum = ops.roundSum(e, ops.rotl(a, 5), f(i, b, c, d, ops), w);
-    out.push(`  ${e} = ${sum}; ${b} = ${ops.rotl(b, 30)};`);
+    const sum = ops.roundSum(e, ops.rotl(a, 5), f(i, b, c, d, ops), word);
+    lines.push(`  ${e} = ${sum}; ${b} = ${ops.rotl(b, 30)};`);
+    out.push(lines.join('\n'));
   }
-  return out.join('\n');
+  return out;
+}
+
+/** One unrolled compression (see roundList) as source text. */
+function rounds(ops, wk) {
+  return roundList(ops, wk).join('\n');
 }
 
 /** W[t] + K[t] for the last block of a 256-byte message: 0x80, zeros, bit length 2048. */
@@ -171,56 +180,101 @@ function transposeX4(dst, indent) {
   ].map((line) => indent + line).join('\n');
 }
 
-/** Loads W[0..15] of the current block of the four keys at p + k * stride, k = 0..3. */
-function loadWordsX4(stride) {
+/**
+ * Loads W[0..15] of the current block of the four keys at p + (base + k) * stride, k = 0..3,
+ * into the schedule variables of suffix `sfx`.
+ */
+function loadWordsX4(stride, base, sfx) {
   const out = [];
   for (let g = 0; g < 4; g++) {
-    // Row k: words 4g..4g+3 of key k; offsets stay below 3 * stride + 256, inside the four keys.
-    out.push('    ' + [0, 1, 2, 3].map((k) => `r${k} = v128.load(p, ${k * stride + g * 16});`).join(' '));
-    out.push(transposeX4([0, 1, 2, 3].map((m) => `w${4 * g + m}`), '    '));
+    // Row k: words 4g..4g+3 of key base + k; offsets stay below (base + 3) * stride + 256.
+    out.push('    ' + [0, 1, 2, 3].map((k) => `r${k} = v128.load(p, ${(base + k) * stride + g * 16});`).join(' '));
+    out.push(transposeX4([0, 1, 2, 3].map((m) => `w${4 * g + m}${sfx}`), '    '));
   }
   return out.join('\n');
 }
 
 const ABCDE = ['a', 'b', 'c', 'd', 'e'];
-const beginX4 = ABCDE.map((v, k) => `${v} = h${k};`).join(' ');
-const endX4 = ABCDE.map((v, k) => `h${k} = i32x4.add(h${k}, ${v});`).join(' ');
+const beginX4 = (sfx) => ABCDE.map((v, k) => `${v}${sfx} = h${k}${sfx};`).join(' ');
+const endX4 = (sfx) => ABCDE.map((v, k) => `h${k}${sfx} = i32x4.add(h${k}${sfx}, ${v}${sfx});`).join(' ');
 const indent = (text) => text.replace(/^/gm, '  ');
-const dataRoundsX4 = indent(rounds(x4));
-const paddingRoundsX4 = rounds(x4, paddingSchedule(256));
+
+/** Suffixes of the variables of each group of four keys: group 0 plain, group 1 with `_`. */
+const SFX = ['', '_'];
+
+/** The rounds of `groups` groups of four keys, interleaved round by round. */
+function interleavedRounds(groups, wk) {
+  const lists = SFX.slice(0, groups).map((sfx) => roundList(x4, wk, sfx));
+  return lists[0].map((_, i) => lists.map((l) => l[i]).join('\n')).join('\n');
+}
 
 // FIPS 180-4 §5.3.1 initial hash value, in every lane.
 const H0 = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0];
 
-/** The source of `name`(p, out): SHA-1 of four keys keyStride bytes apart, digests outStride apart. */
-function hashFourX4(name, keyStride, outStride, doc) {
+/**
+ * Groups of four keys hashed per pass, their rounds interleaved. Two groups (eight keys per
+ * pass) would give the out-of-order core a second, independent dependency chain to run while
+ * the first waits on its rotl(a, 5) + add. Measured side by side (both builds, 256 keys per
+ * call, alternating, Node 20.20 on a 2-core Zen 5 EPYC VM, medians of 40 runs): four keys
+ * 195-210 ns per key, eight keys 199-214 ns, 1-5% slower in every run, whatever binaryen's
+ * optimize level; a build with four keys on vectors and a fifth on 32-bit scalars, interleaved,
+ * ran at 232 ns per key. The second chain does not pay for its register pressure (two groups
+ * keep ~42 v128 values live; x64 has 16 vector registers), so one group it is.
+ * `npm run build:wasm -- --x8` also builds build/simd-x8.wasm with two groups (SHA1_GROUPS=2 in the
+ * environment), which bench/batch.bench.ts then measures next to the shipped core.
+ */
+const GROUPS = Number(process.env.SHA1_GROUPS ?? 1);
+if (GROUPS !== 1 && GROUPS !== 2) throw new Error(`SHA1_GROUPS must be 1 or 2, got ${process.env.SHA1_GROUPS}`);
+
+/**
+ * The source of `name`(p, out): SHA-1 of 4 * `groups` keys keyStride bytes apart, digests
+ * outStride apart; keys 4g..4g+3 are in the lanes of group g.
+ */
+function hashX4(name, groups, keyStride, outStride, doc) {
+  const sfxs = SFX.slice(0, groups);
+  const each = (f) => sfxs.map(f).join('\n');
   return `${doc}
 export function ${name}(p: usize, out: usize): void {
-  let ${H0.map((h, k) => `h${k} = i32x4.splat(${hex(h)})`).join(', ')};
-  let a = h0, b = h1, c = h2, d = h3, e = h4;
-  let ${Array.from({ length: 16 }, (_, j) => `w${j} = a`).join(', ')};
+${each((x) => `  let ${H0.map((h, k) => `h${k}${x} = i32x4.splat(${hex(h)})`).join(', ')};`)}
+${each((x) => `  let ${ABCDE.map((v, k) => `${v}${x} = h${k}${x}`).join(', ')};`)}
+${each((x) => `  let ${Array.from({ length: 16 }, (_, j) => `w${j}${x} = a`).join(', ')};`)}
   let r0 = a, r1 = a, r2 = a, r3 = a, t0 = a, t1 = a, t2 = a, t3 = a;
   // The four 64-byte data blocks: p walks through key 0, the other keys are ${keyStride} bytes on.
   for (let blk = 0; blk < 4; blk++) {
-${loadWordsX4(keyStride)}
-    ${beginX4}
-${dataRoundsX4}
-    ${endX4}
+${each((x, g) => loadWordsX4(keyStride, 4 * g, x))}
+${each((x) => `    ${beginX4(x)}`)}
+${indent(interleavedRounds(groups))}
+${each((x) => `    ${endX4(x)}`)}
     p += 64;
   }
   // The padding block, from its precomputed W + K.
-  ${beginX4}
-${paddingRoundsX4}
-  ${endX4}
-  // Lanes back to keys: rows r0..r3 are words 0..3 of keys 0..3, and lane k of h4 is word 4.
-  r0 = h0; r1 = h1; r2 = h2; r3 = h3;
+${each((x) => `  ${beginX4(x)}`)}
+${interleavedRounds(groups, paddingSchedule(256))}
+${each((x) => `  ${endX4(x)}`)}
+${each((x, g) => `  // Lanes back to keys: rows r0..r3 are words 0..3 of keys ${4 * g}..${4 * g + 3}, and lane k of h4${x} is word 4.
+  r0 = h0${x}; r1 = h1${x}; r2 = h2${x}; r3 = h3${x};
 ${transposeX4(['r0', 'r1', 'r2', 'r3'], '  ')}
-  ${bswapX4('h4')}
-  // Key k's digest is the 20 bytes at out + ${outStride}k.
-${[0, 1, 2, 3].map((k) => `  v128.store(out, r${k}, ${k * outStride}); v128.store32_lane(out, h4, ${k}, ${k * outStride + 16});`).join('\n')}
+  ${bswapX4(`h4${x}`)}
+  // Key ${4 * g} + k's digest is the 20 bytes at out + ${outStride}(${4 * g} + k).
+${[0, 1, 2, 3].map((k) => `  v128.store(out, r${k}, ${(4 * g + k) * outStride}); v128.store32_lane(out, h4${x}, ${k}, ${(4 * g + k) * outStride + 16});`).join('\n')}`)}
 }
 `;
 }
+
+// Generated first: generating the rounds fills konstTable, which the file's header lists.
+const functionsX4 = [
+  hashX4('hashKeysX4', GROUPS, 256, 20, `
+/**
+ * Hashes the KEYS_PER_PASS 256-byte keys at \`p\` + 256k and writes their 20-byte big-endian
+ * digests at \`out\` + 20k, k = 0..KEYS_PER_PASS - 1.
+ */`),
+  hashX4('hashRecordsX4', GROUPS, 276, 276, `
+/**
+ * Hashes the keys of the KEYS_PER_PASS 276-byte records at \`p\` + 276k (a record is a 256-byte
+ * key and room for its digest) and writes each 20-byte big-endian digest at \`out\` + 276k; with
+ * \`out\` = \`p\` + 256 that is the record's own room.
+ */`),
+].join('\n');
 
 const srcX4 = `// Generated by scripts/gen-rounds.mjs - do not edit.
 // SHA-1 (FIPS 180-4 §6.1.2) of four 256-byte auth keys at once, key k in lane k of i32x4 values:
@@ -234,17 +288,9 @@ const KX4: usize = memory.data<u32>([${konstTable.map(hex).join(', ')}]);
 // Byte indexes that reverse each 32-bit lane: message words and digests are big-endian.
 const BSWAP = i8x16(3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12);
 
-${hashFourX4('hashFourKeys', 256, 20, `
-/**
- * Hashes the four 256-byte keys at \`p\`, \`p\` + 256, \`p\` + 512, \`p\` + 768 and writes their
- * 20-byte big-endian digests at \`out\`, \`out\` + 20, \`out\` + 40, \`out\` + 60.
- */`)}
-${hashFourX4('hashFourRecords', 276, 276, `
-/**
- * Hashes the keys of the four 276-byte records at \`p\` + 276k (k = 0..3; a record is a 256-byte key
- * and room for its digest) and writes each 20-byte big-endian digest at \`out\` + 276k; with
- * \`out\` = \`p\` + 256 that is the record's own room.
- */`)}
+/** Keys hashed per call of hashKeysX4 and hashRecordsX4: ${GROUPS} group(s) of four lanes. */
+export const KEYS_PER_PASS: i32 = ${4 * GROUPS};
+${functionsX4}
 `;
 
 writeFileSync(join(root, 'assembly/generated/rounds-x4.ts'), srcX4);
