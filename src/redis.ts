@@ -199,7 +199,7 @@ class Call implements Expiring {
     readonly name: string,
     /** setKey: the key being stored. */
     readonly key: AuthKey | undefined,
-    /** setKey: the value sent, a copy wiped once Redis has answered. */
+    /** setKey: the value sent (a view of the key's record, or the sealed value). */
     readonly stored: Buffer | undefined,
     /** setKey: the expiry in whole epoch milliseconds, 0 for none. */
     readonly expiresAt: number,
@@ -306,13 +306,15 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
       const expiresAt = parseExpiresAt(options, 'setKey');
       const key = toAuthKey(value, 'setKey');
       const { hi, lo } = parseId(key, 'setKey');
-      const bytes = key.bytes;
       let stored: Buffer;
       if (this.#sealer === undefined) {
-        // The fresh copy `bytes` is sent as it is; it is wiped once Redis has answered (the client
-        // may still hold it after a timeout, so not before).
-        stored = Buffer.from(bytes.buffer, bytes.byteOffset, KEY_BYTES);
+        // A view of the key's own record, not a copy: records are never written after the key is
+        // made (records.ts), so the client may read it whenever it writes the command, and there
+        // is no copy of the key to leave behind.
+        const { data, at } = AuthKey.recordOf(key);
+        stored = Buffer.from(data.buffer, data.byteOffset + at, KEY_BYTES);
       } else {
+        const bytes = key.bytes;
         stored = this.#sealer.seal(idBytesOf(hi, lo), bytes);
         bytes.fill(0);
       }
@@ -497,8 +499,6 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
   }
 
   #answered(call: Call, value: unknown): void {
-    // Redis has the value now; the copy is not needed any more, even if its caller gave up.
-    call.stored?.fill(0);
     if (call.settled) return;
     call.settled = true;
     let result: unknown;
