@@ -182,6 +182,16 @@ const METHODS = ['getKey', 'setKey', 'hasKey', 'delKey', 'close'] as const;
 const noop = (): void => undefined;
 
 /**
+ * The settle functions of the promise being made, handed over by one shared executor (no
+ * closure made per call): `new Promise(capture)`, then read `captured` at once.
+ */
+const captured = { resolve: noop as (value: never) => void, reject: noop as (reason: unknown) => void };
+function capture(resolve: (value: never) => void, reject: (reason: unknown) => void): void {
+  captured.resolve = resolve;
+  captured.reject = reject;
+}
+
+/**
  * One call of a manager method: the command it sends, the caller's promise, its deadline. It is
  * settled exactly once: by Redis's answer, by a failure, or by the deadline.
  */
@@ -418,10 +428,9 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
    * Waiting here, a call whose time is up is never sent.
    */
   #issue<T>(call: Call): Promise<T> {
-    const promise = new Promise<T>((resolve, reject) => {
-      call.resolve = resolve as (value: never) => void;
-      call.reject = reject;
-    });
+    const promise = new Promise<T>(capture);
+    call.resolve = captured.resolve;
+    call.reject = captured.reject;
     this.#deadlines.add(call);
     if (this.#mustWait()) this.#wait(call);
     else this.#start(call);
