@@ -383,11 +383,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     this.#closed = true;
     const waiting = this.#waiting;
     this.#waiting = [];
-    for (const call of waiting) {
-      if (call.settled) continue;
-      call.settled = true;
-      call.reject(closedError(call.op));
-    }
+    for (const call of waiting) if (!call.settled) fail(call, closedError(call.op));
     if (!this.#owned) return;
     const client = this.#client as Redis;
     if (client.status === 'ready') {
@@ -509,30 +505,34 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
 
   #answered(call: Call, value: unknown): void {
     if (call.settled) return;
+    // Settled, and no longer holding the caller's promise: a settled call may stay in the deadline
+    // queue behind a slower one for up to timeoutMs, and should not keep the key it resolved with
+    // alive meanwhile.
+    const { resolve, reject } = call;
     call.settled = true;
+    call.resolve = noop;
+    call.reject = noop;
     let result: unknown;
     try {
       result = this.#outcome(call, value);
     } catch (error) {
-      call.reject(error);
+      reject(error);
       return;
     }
-    call.resolve(result as never);
+    resolve(result as never);
   }
 
   #failed(call: Call, error: unknown): void {
     if (call.settled) return;
-    call.settled = true;
     const cause = scrub(error);
     const message = cause instanceof Error ? cause.message : String(cause);
-    const what = METHODS[call.op];
-    if (message.startsWith('WRONGTYPE')) call.reject(new AuthKeyCorrupted(idBigint(call.hi, call.lo), 'it is not a Redis string'));
-    else call.reject(new AuthKeyStoreUnavailable(`${what}: ${message}`, cause));
+    if (message.startsWith('WRONGTYPE')) fail(call, new AuthKeyCorrupted(idBigint(call.hi, call.lo), 'it is not a Redis string'));
+    else fail(call, new AuthKeyStoreUnavailable(`${METHODS[call.op]}: ${message}`, cause));
   }
 
   /** Called by the deadline queue, which has marked `call` settled. */
   #expired(call: Call): void {
-    call.reject(this.#closed ? closedError(call.op) : new AuthKeyStoreUnavailable(`${METHODS[call.op]}: Redis did not answer within ${this.#timeoutMs} ms`));
+    fail(call, this.#closed ? closedError(call.op) : new AuthKeyStoreUnavailable(`${METHODS[call.op]}: Redis did not answer within ${this.#timeoutMs} ms`));
   }
 
   /** What the method of `call` returns for Redis's reply `value`; throws what it rejects with. */
@@ -589,6 +589,15 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     if (typeof opened === 'string') throw new AuthKeyCorrupted(idBigint(call.hi, call.lo), opened);
     return opened;
   }
+}
+
+/** Settles `call` with `error` (as `#answered` does, dropping its hold on the caller's promise). */
+function fail(call: Call, error: unknown): void {
+  const { reject } = call;
+  call.settled = true;
+  call.resolve = noop;
+  call.reject = noop;
+  reject(error);
 }
 
 /** The client methods the manager calls; a `client` without them is refused. */
