@@ -197,6 +197,8 @@ function capture(resolve: (value: never) => void, reject: (reason: unknown) => v
  */
 class Call implements Expiring {
   settled = false;
+  /** Set when the call is added to the deadline queue. */
+  deadline = 0;
   resolve: (value: never) => void = noop;
   reject: (reason: unknown) => void = noop;
 
@@ -204,7 +206,6 @@ class Call implements Expiring {
     readonly op: Op,
     readonly hi: number,
     readonly lo: number,
-    readonly deadline: number,
     /** The Redis key. */
     readonly name: string,
     /** setKey: the key being stored. */
@@ -258,7 +259,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
   readonly #timeoutMs: number;
   readonly #sealer: Sealer | undefined;
   /** Every call not yet settled, in the order made (so by deadline), under one timer. */
-  readonly #deadlines = new DeadlineQueue<Call>((call) => this.#expired(call));
+  readonly #deadlines: DeadlineQueue<Call>;
   /** Calls made while the client was not ready, in order; sent when it is. */
   #waiting: Call[] = [];
   #listening = false;
@@ -295,6 +296,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     this.#prefix = prefix;
     this.#timeoutMs = timeoutMs;
     this.#sealer = sealer;
+    this.#deadlines = new DeadlineQueue<Call>(timeoutMs, (call) => this.#expired(call));
   }
 
   /**
@@ -330,7 +332,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
       }
       // Whole milliseconds, capped so Redis never refuses the time; a past time is accepted and stores nothing.
       const at = expiresAt === 0 ? 0 : Math.min(Math.ceil(expiresAt), Number.MAX_SAFE_INTEGER);
-      call = new Call(SET, hi, lo, performance.now() + this.#timeoutMs, this.#nameOf(hi, lo), key, stored, at);
+      call = new Call(SET, hi, lo, this.#nameOf(hi, lo), key, stored, at);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -388,7 +390,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     const client = this.#client as Redis;
     if (client.status === 'ready') {
       // QUIT lets the replies in flight arrive first; a server that does not answer is not waited for.
-      await this.#issue(new Call(QUIT, 0, 0, performance.now() + this.#timeoutMs, '', undefined, undefined, 0)).catch(noop);
+      await this.#issue(new Call(QUIT, 0, 0, '', undefined, undefined, 0)).catch(noop);
     }
     client.disconnect();
   }
@@ -402,7 +404,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     let call: Call;
     try {
       const { hi, lo } = parseId(value, METHODS[op]);
-      call = new Call(op, hi, lo, performance.now() + this.#timeoutMs, this.#nameOf(hi, lo), undefined, undefined, 0);
+      call = new Call(op, hi, lo, this.#nameOf(hi, lo), undefined, undefined, 0);
     } catch (error) {
       return Promise.reject(error);
     }

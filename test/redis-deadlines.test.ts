@@ -4,26 +4,33 @@ import { DeadlineQueue } from '../src/deadlines.ts';
 
 interface Entry {
   readonly id: number;
-  readonly deadline: number;
+  deadline: number;
   settled: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function entry(id: number, inMs: number): Entry {
-  return { id, deadline: performance.now() + inMs, settled: false };
-}
+const entry = (id: number): Entry => ({ id, deadline: 0, settled: false });
 
 describe('DeadlineQueue', () => {
   afterEach(() => {
     vi.restoreAllMocks();
   });
 
-  it('expires an unsettled entry once its deadline has passed, and marks it settled first', async () => {
+  it('sets each entry’s deadline to timeoutMs after it was added', () => {
+    const q = new DeadlineQueue<Entry>(5000, () => undefined);
+    const e = entry(1);
+    const before = performance.now();
+    q.add(e);
+    expect(e.deadline).toBeGreaterThanOrEqual(before + 5000 - 50);
+    expect(e.deadline).toBeLessThanOrEqual(performance.now() + 5000);
+    e.settled = true;
+  });
+
+  it('expires an unsettled entry once its deadline has passed, not before, and marks it settled first', async () => {
     const expired: Array<[number, boolean, number]> = [];
     const start = performance.now();
-    const q = new DeadlineQueue<Entry>((e) => expired.push([e.id, e.settled, performance.now() - start]));
-    q.add(entry(1, 60));
+    const q = new DeadlineQueue<Entry>(60, (e) => expired.push([e.id, e.settled, performance.now() - start]));
+    q.add(entry(1));
     await sleep(20);
     expect(expired).toEqual([]);
     await sleep(120);
@@ -33,8 +40,8 @@ describe('DeadlineQueue', () => {
 
   it('never expires an entry that settled in time', async () => {
     const expired: number[] = [];
-    const q = new DeadlineQueue<Entry>((e) => expired.push(e.id));
-    const [a, b, c] = [entry(1, 30), entry(2, 30), entry(3, 30)];
+    const q = new DeadlineQueue<Entry>(30, (e) => expired.push(e.id));
+    const [a, b, c] = [entry(1), entry(2), entry(3)];
     q.add(a);
     q.add(b);
     q.add(c);
@@ -43,32 +50,33 @@ describe('DeadlineQueue', () => {
     expect(expired).toEqual([1, 3]);
   });
 
-  it('expires in deadline order, through growth of the ring, each entry once', async () => {
+  it('expires in the order added, through growth of the ring, each entry once', async () => {
     const expired: number[] = [];
-    const q = new DeadlineQueue<Entry>((e) => expired.push(e.id));
-    for (let i = 0; i < 100; i++) q.add(entry(i, 20 + i / 10));
-    await sleep(120);
+    const q = new DeadlineQueue<Entry>(20, (e) => expired.push(e.id));
+    for (let i = 0; i < 100; i++) q.add(entry(i));
+    await sleep(80);
     expect(expired).toEqual(Array.from({ length: 100 }, (_, i) => i));
     await sleep(40);
     expect(expired).toHaveLength(100);
     expect(q.size).toBe(0);
   });
 
-  it('entries added later get their own deadlines (the timer re-arms for the next one)', async () => {
+  it('an entry added later is due later (the timer re-arms for it)', async () => {
     const expired: number[] = [];
-    const q = new DeadlineQueue<Entry>((e) => expired.push(e.id));
-    q.add(entry(1, 20));
-    await sleep(60);
-    q.add(entry(2, 20));
-    q.add(entry(3, 200));
+    const q = new DeadlineQueue<Entry>(60, (e) => expired.push(e.id));
+    q.add(entry(1));
+    await sleep(30);
+    q.add(entry(2));
+    await sleep(45);
+    expect(expired).toEqual([1]);
     await sleep(60);
     expect(expired).toEqual([1, 2]);
   });
 
-  it('one timer for many entries, unref’d so that it keeps no process alive', async () => {
+  it('one timer for many entries, unref’d so that it keeps no process alive', () => {
     const spy = vi.spyOn(globalThis, 'setTimeout');
-    const q = new DeadlineQueue<Entry>(() => undefined);
-    const entries = Array.from({ length: 1000 }, (_, i) => entry(i, 10_000));
+    const q = new DeadlineQueue<Entry>(10_000, () => undefined);
+    const entries = Array.from({ length: 1000 }, (_, i) => entry(i));
     for (const e of entries) q.add(e);
     expect(spy).toHaveBeenCalledTimes(1);
     const timer = spy.mock.results[0].value as NodeJS.Timeout;
@@ -78,11 +86,11 @@ describe('DeadlineQueue', () => {
   });
 
   it('settled entries are dropped from the head when an entry is added, so it holds about what is in flight', () => {
-    const q = new DeadlineQueue<Entry>(() => undefined);
+    const q = new DeadlineQueue<Entry>(10_000, () => undefined);
     let previous: Entry | undefined;
     for (let i = 0; i < 10_000; i++) {
       if (previous) previous.settled = true;
-      previous = entry(i, 10_000);
+      previous = entry(i);
       q.add(previous);
     }
     expect(q.size).toBe(1);
