@@ -6,8 +6,6 @@
 
 /** An operation that must settle before its deadline. */
 export interface Expiring {
-  /** A `performance.now()` time, ms; set by `DeadlineQueue.add`. */
-  deadline: number;
   /** Set by the owner once the operation has its outcome; the queue sets it when it expires one. */
   settled: boolean;
 }
@@ -39,8 +37,10 @@ const INITIAL_CAPACITY = 16;
  * the queue holds about what is in flight.
  */
 export class DeadlineQueue<T extends Expiring> {
-  // A ring buffer of entries; capacity is a power of two.
+  // A ring buffer of entries and their deadlines (performance.now() times, kept in a Float64Array
+  // so that no number is boxed per entry); capacity is a power of two.
   #ring: Array<T | undefined> = new Array<T | undefined>(INITIAL_CAPACITY);
+  #due = new Float64Array(INITIAL_CAPACITY);
   #mask = INITIAL_CAPACITY - 1;
   #head = 0;
   #size = 0;
@@ -63,14 +63,16 @@ export class DeadlineQueue<T extends Expiring> {
     return this.#size;
   }
 
-  /** Adds `entry` and sets its deadline, `timeoutMs` from now. */
+  /** Adds `entry`, due `timeoutMs` from now. */
   add(entry: T): void {
-    entry.deadline = clock() + this.#timeoutMs;
+    const deadline = clock() + this.#timeoutMs;
     this.#dropSettled();
     if (this.#size > this.#mask) this.#grow();
-    this.#ring[(this.#head + this.#size) & this.#mask] = entry;
+    const at = (this.#head + this.#size) & this.#mask;
+    this.#ring[at] = entry;
+    this.#due[at] = deadline;
     this.#size++;
-    if (this.#timer === undefined) this.#arm(entry.deadline);
+    if (this.#timer === undefined) this.#arm(deadline);
   }
 
   #dropSettled(): void {
@@ -84,9 +86,16 @@ export class DeadlineQueue<T extends Expiring> {
 
   #grow(): void {
     const old = this.#ring;
+    const oldDue = this.#due;
     const ring = new Array<T | undefined>(old.length * 2);
-    for (let i = 0; i < this.#size; i++) ring[i] = old[(this.#head + i) & this.#mask];
+    const due = new Float64Array(old.length * 2);
+    for (let i = 0; i < this.#size; i++) {
+      const from = (this.#head + i) & this.#mask;
+      ring[i] = old[from];
+      due[i] = oldDue[from];
+    }
     this.#ring = ring;
+    this.#due = due;
     this.#mask = ring.length - 1;
     this.#head = 0;
   }
@@ -106,8 +115,9 @@ export class DeadlineQueue<T extends Expiring> {
     while (this.#size > 0) {
       const entry = ring[this.#head]!;
       if (!entry.settled) {
-        if (entry.deadline > now) {
-          this.#arm(entry.deadline);
+        const deadline = this.#due[this.#head];
+        if (deadline > now) {
+          this.#arm(deadline);
           return;
         }
         entry.settled = true;

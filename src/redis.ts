@@ -10,7 +10,7 @@ import { AuthKey } from './auth-key.js';
 import { DeadlineQueue, type Expiring } from './deadlines.js';
 import { AuthKeyCollision, AuthKeyCorrupted, AuthKeyDoesNotExist, AuthKeyStoreUnavailable } from './errors.js';
 import { parseExpiresAt, parseId, toAuthKey } from './arguments.js';
-import { idBigint, idHex, u32be } from './ids.js';
+import { type IdHalves, idBigint, idHex, u32be } from './ids.js';
 import type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protocol.js';
 import { sha1 } from './sha1.js';
 import { checkBytes, describe } from './validate.js';
@@ -197,24 +197,28 @@ function capture(resolve: (value: never) => void, reject: (reason: unknown) => v
  */
 class Call implements Expiring {
   settled = false;
-  /** Set when the call is added to the deadline queue. */
-  deadline = 0;
   resolve: (value: never) => void = noop;
   reject: (reason: unknown) => void = noop;
 
   constructor(
     readonly op: Op,
-    readonly hi: number,
-    readonly lo: number,
+    // The id's halves as parsed (referenced, not copied: halves above 2**30 are boxed numbers).
+    readonly id: IdHalves,
     /** The Redis key. */
     readonly name: string,
-    /** setKey: the key being stored. */
-    readonly key: AuthKey | undefined,
-    /** setKey: the value sent (a view of the key's record, or the sealed value). */
-    readonly stored: Buffer | undefined,
-    /** setKey: the expiry in whole epoch milliseconds, 0 for none. */
-    readonly expiresAt: number,
+    /** setKey's arguments. */
+    readonly set: SetArguments | undefined,
   ) {}
+}
+
+/** What `setKey` sends and compares. */
+interface SetArguments {
+  /** The key being stored. */
+  readonly key: AuthKey;
+  /** The value sent: a view of the key's record, or the sealed value. */
+  readonly stored: Buffer;
+  /** The expiry in whole epoch milliseconds, 0 for none. */
+  readonly expiresAt: number;
 }
 
 /**
@@ -317,7 +321,8 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     try {
       const expiresAt = parseExpiresAt(options, 'setKey');
       const key = toAuthKey(value, 'setKey');
-      const { hi, lo } = parseId(key, 'setKey');
+      const id = parseId(key, 'setKey');
+      const { hi, lo } = id;
       let stored: Buffer;
       if (this.#sealer === undefined) {
         // A view of the key's own record, not a copy: records are never written after the key is
@@ -332,7 +337,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
       }
       // Whole milliseconds, capped so Redis never refuses the time; a past time is accepted and stores nothing.
       const at = expiresAt === 0 ? 0 : Math.min(Math.ceil(expiresAt), Number.MAX_SAFE_INTEGER);
-      call = new Call(SET, hi, lo, this.#nameOf(hi, lo), key, stored, at);
+      call = new Call(SET, id, this.#nameOf(hi, lo), { key, stored, expiresAt: at });
     } catch (error) {
       return Promise.reject(error);
     }
@@ -390,7 +395,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     const client = this.#client as Redis;
     if (client.status === 'ready') {
       // QUIT lets the replies in flight arrive first; a server that does not answer is not waited for.
-      await this.#issue(new Call(QUIT, 0, 0, '', undefined, undefined, 0)).catch(noop);
+      await this.#issue(new Call(QUIT, { hi: 0, lo: 0 }, '', undefined)).catch(noop);
     }
     client.disconnect();
   }
@@ -403,8 +408,8 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
   #byId<T>(op: typeof GET | typeof EXISTS | typeof DEL, value: unknown): Promise<T> {
     let call: Call;
     try {
-      const { hi, lo } = parseId(value, METHODS[op]);
-      call = new Call(op, hi, lo, this.#nameOf(hi, lo), undefined, undefined, 0);
+      const id = parseId(value, METHODS[op]);
+      call = new Call(op, id, this.#nameOf(id.hi, id.lo), undefined);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -480,12 +485,11 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
         case GET:
           reply = client.getBuffer(call.name);
           break;
-        case SET:
-          reply =
-            call.expiresAt === 0
-              ? client.setBuffer(call.name, call.stored!, 'NX', 'GET')
-              : client.setBuffer(call.name, call.stored!, 'PXAT', call.expiresAt, 'NX', 'GET');
+        case SET: {
+          const { stored, expiresAt } = call.set!;
+          reply = expiresAt === 0 ? client.setBuffer(call.name, stored, 'NX', 'GET') : client.setBuffer(call.name, stored, 'PXAT', expiresAt, 'NX', 'GET');
           break;
+        }
         case EXISTS:
           reply = client.exists(call.name);
           break;
@@ -528,7 +532,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     if (call.settled) return;
     const cause = scrub(error);
     const message = cause instanceof Error ? cause.message : String(cause);
-    if (message.startsWith('WRONGTYPE')) fail(call, new AuthKeyCorrupted(idBigint(call.hi, call.lo), 'it is not a Redis string'));
+    if (message.startsWith('WRONGTYPE')) fail(call, new AuthKeyCorrupted(idBigint(call.id.hi, call.id.lo), 'it is not a Redis string'));
     else fail(call, new AuthKeyStoreUnavailable(`${METHODS[call.op]}: ${message}`, cause));
   }
 
@@ -541,31 +545,31 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
   #outcome(call: Call, value: unknown): unknown {
     switch (call.op) {
       case GET: {
-        if (value === null) throw new AuthKeyDoesNotExist(idBigint(call.hi, call.lo));
+        if (value === null) throw new AuthKeyDoesNotExist(idBigint(call.id.hi, call.id.lo));
         const bytes = this.#open(call, value as Buffer);
         let key: AuthKey;
         try {
           key = new AuthKey(bytes);
         } catch {
-          throw new AuthKeyCorrupted(idBigint(call.hi, call.lo), 'the key is zero');
+          throw new AuthKeyCorrupted(idBigint(call.id.hi, call.id.lo), 'the key is zero');
         } finally {
           bytes.fill(0);
         }
         const id = AuthKey.idHalvesOf(key);
-        if (id.hi !== call.hi || id.lo !== call.lo) throw new AuthKeyCorrupted(idBigint(call.hi, call.lo), 'its bytes hash to a different id');
+        if (id.hi !== call.id.hi || id.lo !== call.id.lo) throw new AuthKeyCorrupted(idBigint(call.id.hi, call.id.lo), 'its bytes hash to a different id');
         return key;
       }
       case SET: {
         if (value === null) return undefined;
         const old = this.#open(call, value as Buffer);
-        const bytes = call.key!.bytes;
+        const bytes = call.set!.key.bytes;
         try {
           // Sealed values differ on every write (random IV), so the keys themselves are compared.
           if (timingSafeEqual(old, bytes)) return undefined;
           // A different value: a rival key only if it is a valid key for this id.
-          const problem = keyProblem(call.hi, call.lo, old);
-          if (problem !== undefined) throw new AuthKeyCorrupted(idBigint(call.hi, call.lo), problem);
-          throw new AuthKeyCollision(idBigint(call.hi, call.lo));
+          const problem = keyProblem(call.id.hi, call.id.lo, old);
+          if (problem !== undefined) throw new AuthKeyCorrupted(idBigint(call.id.hi, call.id.lo), problem);
+          throw new AuthKeyCollision(idBigint(call.id.hi, call.id.lo));
         } finally {
           old.fill(0);
           bytes.fill(0);
@@ -574,7 +578,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
       case EXISTS:
         return value === 1;
       case DEL:
-        if (value === 0) throw new AuthKeyDoesNotExist(idBigint(call.hi, call.lo));
+        if (value === 0) throw new AuthKeyDoesNotExist(idBigint(call.id.hi, call.id.lo));
         return undefined;
       default:
         return undefined;
@@ -584,11 +588,11 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
   /** The key bytes of a stored value, in a buffer the caller owns and wipes, or AuthKeyCorrupted. */
   #open(call: Call, value: Buffer): Buffer {
     if (this.#sealer === undefined) {
-      if (value.length !== KEY_BYTES) throw new AuthKeyCorrupted(idBigint(call.hi, call.lo), `expected ${KEY_BYTES} key bytes, got ${value.length}`);
+      if (value.length !== KEY_BYTES) throw new AuthKeyCorrupted(idBigint(call.id.hi, call.id.lo), `expected ${KEY_BYTES} key bytes, got ${value.length}`);
       return value;
     }
-    const opened = this.#sealer.open(idBytesOf(call.hi, call.lo), value);
-    if (typeof opened === 'string') throw new AuthKeyCorrupted(idBigint(call.hi, call.lo), opened);
+    const opened = this.#sealer.open(idBytesOf(call.id.hi, call.id.lo), value);
+    if (typeof opened === 'string') throw new AuthKeyCorrupted(idBigint(call.id.hi, call.id.lo), opened);
     return opened;
   }
 }
