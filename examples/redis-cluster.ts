@@ -14,7 +14,9 @@ const nodes = (process.env.REDIS_CLUSTER_NODES ?? '127.0.0.1:7000').split(',').m
 });
 
 // The application owns the cluster client (and may share it); the manager never closes it.
-const cluster = new Cluster(nodes);
+// Auto-pipelining writes the calls made in one event-loop turn together, per node: several times
+// the throughput with many calls in flight (https://github.com/redis/ioredis#autopipelining).
+const cluster = new Cluster(nodes, { enableAutoPipelining: true });
 cluster.on('error', (error) => console.error(`redis cluster: ${error.message}`));
 
 // Secrets by version, 32 bytes each, from your secret store. To rotate, add version 2 and make it

@@ -13,9 +13,23 @@ export interface IdHalves {
 
 const U32_MASK = 0xffffffffn;
 
+/** Two lowercase hex digits of each byte value. */
+const BYTE_HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 /** The id (hi, lo) as 16 lowercase hex digits: the one text form of an id (toString, Redis key names, error messages). */
 export function idHex(hi: number, lo: number): string {
-  return (hi >>> 0).toString(16).padStart(8, '0') + (lo >>> 0).toString(16).padStart(8, '0');
+  // Byte by byte from a table: `(hi >>> 0).toString(16)` of a half at or above 2**31 (a heap
+  // number, not a small integer) measured about 1 µs in V8, on the path of every Redis call.
+  return (
+    BYTE_HEX[hi >>> 24] +
+    BYTE_HEX[(hi >>> 16) & 255] +
+    BYTE_HEX[(hi >>> 8) & 255] +
+    BYTE_HEX[hi & 255] +
+    BYTE_HEX[lo >>> 24] +
+    BYTE_HEX[(lo >>> 16) & 255] +
+    BYTE_HEX[(lo >>> 8) & 255] +
+    BYTE_HEX[lo & 255]
+  );
 }
 
 /** The id `id` (in [0, 2**64)) as 16 lowercase hex digits. */

@@ -64,6 +64,14 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager when Redis goes down
         return new RedisAuthKeyManager({ client: ownClient, timeoutMs: TIMEOUT_MS });
       },
     ],
+    [
+      'a caller-owned client with the recommended settings (auto-pipelining, no offline queue)',
+      (url) => {
+        ownClient = new Redis(url, { enableAutoPipelining: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+        ownClient.on('error', () => undefined);
+        return new RedisAuthKeyManager({ client: ownClient, timeoutMs: TIMEOUT_MS });
+      },
+    ],
   ];
 
   it.each(paths)('%s', async (_label, open) => {

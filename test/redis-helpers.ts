@@ -12,15 +12,16 @@ export const clusterNodes = inject('redisClusterNodes');
 export const redisServerAvailable = inject('redisServerAvailable');
 
 /** A new connection of its own (tests never share one between "gateway nodes"). */
-export function connect(topology: Topology): Redis | Cluster {
+export function connect(topology: Topology, options: { enableAutoPipelining?: boolean } = {}): Redis | Cluster {
   const client =
     topology === 'standalone'
-      ? new Redis(redisUrl)
+      ? new Redis(redisUrl, options)
       : new Cluster(
           clusterNodes.split(',').map((address) => {
             const [host, port] = address.trim().split(':');
             return { host, port: Number(port) };
           }),
+          options,
         );
   // Failures reach the tests as rejected commands; ioredis would log each reconnect otherwise.
   client.on('error', () => undefined);
@@ -47,12 +48,17 @@ export async function dropPrefix(client: Redis | Cluster, prefix: string): Promi
 }
 
 /**
- * A conformance store: `count` managers on separate connections sharing a fresh prefix; `close`
- * removes the keys and quits the connections.
+ * A conformance store: `count` managers on separate connections (made with `clientOptions`)
+ * sharing a fresh prefix; `close` removes the keys and quits the connections.
  */
-export async function openStore(topology: Topology, options: RedisAuthKeyManagerCommonOptions = {}, count = 3): Promise<ConformanceStore> {
+export async function openStore(
+  topology: Topology,
+  options: RedisAuthKeyManagerCommonOptions = {},
+  count = 3,
+  clientOptions: { enableAutoPipelining?: boolean } = {},
+): Promise<ConformanceStore> {
   const prefix = uniquePrefix();
-  const clients = Array.from({ length: count }, () => connect(topology));
+  const clients = Array.from({ length: count }, () => connect(topology, clientOptions));
   return {
     managers: clients.map((client) => new RedisAuthKeyManager({ ...options, client, prefix })),
     close: async () => {

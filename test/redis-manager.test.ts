@@ -1,11 +1,12 @@
 /** What the Redis manager does beyond the conformance suite: storage format, integrity, encryption, options. */
-import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Cluster, Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AuthKey, AuthKeyCollision, AuthKeyDoesNotExist } from '../src/index.ts';
 import { AuthKeyCorrupted, AuthKeyStoreUnavailable, RedisAuthKeyManager, type RedisAuthKeyManagerOptions } from '../src/redis.ts';
-import { hex, randomKey, rejection } from './helpers.ts';
-import { connect, dropPrefix, redisUrl, uniquePrefix } from './redis-helpers.ts';
+import { forgeCollision, hex, randomKey, rejection } from './helpers.ts';
+import { type Topology, clusterNodes, connect, dropPrefix, redisUrl, uniquePrefix } from './redis-helpers.ts';
 
 const nameOf = (prefix: string, key: AuthKey) => prefix + hex(key.idBytes);
 const secret = () => new Uint8Array(randomBytes(32));
@@ -16,12 +17,14 @@ const secret = () => new Uint8Array(randomBytes(32));
  */
 function fakeClient(reply: (command: string, args: unknown[]) => Promise<unknown>) {
   const calls: string[] = [];
-  const client = {
-    callBuffer: (command: string, ...args: unknown[]) => {
+  const method =
+    (command: string) =>
+    (...args: unknown[]) => {
       calls.push(command);
       return reply(command, args);
-    },
-  };
+    };
+  // The client methods the manager uses, under the Redis command each sends.
+  const client = { getBuffer: method('GET'), setBuffer: method('SET'), exists: method('EXISTS'), del: method('DEL') };
   return { client: client as unknown as Redis, calls };
 }
 
@@ -100,6 +103,71 @@ describe('RedisAuthKeyManager without a server', () => {
     expect(error.cause).toBeInstanceOf(Error);
     expect((error.cause as { command: unknown }).command).toEqual({ name: 'set' });
     expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain(hex(key.bytes).slice(0, 32));
+  });
+
+  it('one timer bounds every call in flight, not one timer per call', async () => {
+    const { client } = fakeClient(() => new Promise(() => {}));
+    const manager = new RedisAuthKeyManager({ client, timeoutMs: 50 });
+    const spy = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      const pending = Array.from({ length: 500 }, (_, i) => manager.hasKey(BigInt(i)));
+      expect(spy.mock.calls.length).toBeLessThanOrEqual(1);
+      spy.mockRestore();
+      const errors = await Promise.all(pending.map((p) => rejection(p, AuthKeyStoreUnavailable)));
+      for (const e of errors) expect(e.message).toMatch(/hasKey: Redis did not answer within 50 ms/);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  /** A client that is reconnecting until `ready()` is called, as ioredis reports it (status, then the event). */
+  function reconnectingClient() {
+    const fake = fakeClient(async (command) => (command === 'EXISTS' ? 1 : null));
+    const emitter = new EventEmitter();
+    const client = Object.assign(emitter, fake.client, { status: 'reconnecting' });
+    const ready = () => {
+      client.status = 'ready';
+      process.nextTick(() => emitter.emit('ready'));
+    };
+    return { client: client as unknown as Redis, calls: fake.calls, ready, emitter };
+  }
+
+  it('while the client reconnects, calls wait in the manager and are sent once it is ready', async () => {
+    const { client, calls, ready } = reconnectingClient();
+    const manager = new RedisAuthKeyManager({ client, timeoutMs: 1000 });
+    const answer = manager.hasKey(1n);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(calls).toEqual([]);
+    ready();
+    expect(await answer).toBe(true);
+    expect(calls).toEqual(['EXISTS']);
+  });
+
+  it('a call that timed out while the client reconnected is never sent later', async () => {
+    const { client, calls, ready, emitter } = reconnectingClient();
+    const manager = new RedisAuthKeyManager({ client, timeoutMs: 40 });
+    const key = randomKey();
+    await Promise.all([manager.delKey(key), manager.setKey(key), manager.getKey(key)].map((p) => rejection(p, AuthKeyStoreUnavailable)));
+    ready();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(calls).toEqual([]);
+    // The manager stopped listening once the client was ready.
+    expect(emitter.listenerCount('ready')).toBe(0);
+    expect(await manager.hasKey(key)).toBe(true);
+    expect(calls).toEqual(['EXISTS']);
+  });
+
+  it('close() rejects the calls waiting for the client at once, and they are never sent', async () => {
+    const { client, calls, ready } = reconnectingClient();
+    const manager = new RedisAuthKeyManager({ client, timeoutMs: 5000 });
+    const waiting = manager.getKey(1n);
+    const start = performance.now();
+    await manager.close();
+    expect((await rejection(waiting, AuthKeyStoreUnavailable)).message).toMatch(/getKey: the manager was closed/);
+    expect(performance.now() - start).toBeLessThan(1000);
+    ready();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(calls).toEqual([]);
   });
 
   it('after close(), methods reject with AuthKeyStoreUnavailable and the caller’s client is not touched', async () => {
@@ -185,36 +253,6 @@ describe.skipIf(!redisUrl)('RedisAuthKeyManager on Redis', () => {
   });
 
   describe('integrity on read', () => {
-    const damaged: Array<[string, (key: AuthKey) => Buffer]> = [
-      ['255 bytes', (key) => Buffer.from(key.bytes.subarray(0, 255))],
-      ['257 bytes', (key) => Buffer.concat([key.bytes, Buffer.alloc(1)])],
-      ['an empty string', () => Buffer.alloc(0)],
-      ['one flipped bit (hashes to another id)', (key) => Buffer.from(key.bytes.map((b, i) => (i === 100 ? b ^ 1 : b)))],
-      ['another key’s bytes', () => Buffer.from(randomKey().bytes)],
-      ['256 zero bytes', () => Buffer.alloc(256)],
-    ];
-
-    it.each(damaged)('a stored value of %s: getKey rejects AuthKeyCorrupted, setKey too and leaves it; hasKey and delKey still work', async (_label, damage) => {
-      const { m, prefix } = manager();
-      const key = randomKey();
-      const bad = damage(key);
-      await redis.set(nameOf(prefix, key), bad);
-      const error = await rejection(m.getKey(key.id), AuthKeyCorrupted);
-      expect(error.name).toBe('AuthKeyCorrupted');
-      expect(error.authKeyId).toBe(key.id);
-      expect(error.message).toContain(hex(key.idBytes));
-      if (bad.length !== 256) {
-        await rejection(m.setKey(key), AuthKeyCorrupted);
-      } else {
-        // 256 bytes that are not this key: setKey cannot tell damage from a rival key, and keeps it.
-        await rejection(m.setKey(key), AuthKeyCollision);
-      }
-      expect(await redis.getBuffer(nameOf(prefix, key))).toEqual(bad);
-      expect(await m.hasKey(key)).toBe(true);
-      await m.delKey(key);
-      await rejection(m.getKey(key.id), AuthKeyDoesNotExist);
-    });
-
     it('a value that is not a Redis string (a hash) is corrupted, not a store failure', async () => {
       const { m, prefix } = manager();
       const key = randomKey();
@@ -359,5 +397,119 @@ describe.skipIf(!redisUrl)('RedisAuthKeyManager on Redis', () => {
         await client.quit();
       }
     });
+  });
+});
+
+/**
+ * A value sealed as the manager documents it (version ‖ 12-byte IV ‖ AES-256-GCM ciphertext ‖
+ * 16-byte tag, the 8 id bytes as associated data), made here with node:crypto so that the test can
+ * seal bytes the manager never would (a zero key, another key's bytes).
+ */
+function sealAs(version: number, secret: Uint8Array, idBytes: Uint8Array, plain: Uint8Array): Buffer {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', secret, iv);
+  cipher.setAAD(idBytes);
+  const body = Buffer.concat([cipher.update(plain), cipher.final()]);
+  return Buffer.concat([Buffer.from([version]), iv, body, cipher.getAuthTag()]);
+}
+
+const flip = (b: Uint8Array, at: number): Buffer => {
+  const out = Buffer.from(b);
+  out[at] ^= 1;
+  return out;
+};
+
+/** A damaged stored value: raw bytes to SET, or 'hash' for a value of the wrong Redis type. */
+type Damage = (key: AuthKey, seal: (bytes: Uint8Array) => Buffer) => Buffer | 'hash';
+
+const plainDamage: Array<[string, Damage]> = [
+  ['255 bytes (truncated)', (key) => Buffer.from(key.bytes.subarray(0, 255))],
+  ['257 bytes', (key) => Buffer.concat([key.bytes, Buffer.alloc(1)])],
+  ['an empty string', () => Buffer.alloc(0)],
+  ['the key with one flipped bit (hashes to another id)', (key) => flip(key.bytes, 100)],
+  ['another key’s bytes (hash to another id)', () => Buffer.from(randomKey().bytes)],
+  ['256 zero bytes', () => Buffer.alloc(256)],
+  ['a value that is not a Redis string (a hash)', () => 'hash'],
+];
+
+const sealedDamage: Array<[string, Damage]> = [
+  ['a sealed value with one flipped bit', (key, seal) => flip(seal(key.bytes), 100)],
+  ['a sealed value truncated to 284 bytes', (key, seal) => seal(key.bytes).subarray(0, 284)],
+  ['the raw 256 key bytes', (key) => Buffer.from(key.bytes)],
+  ['the key with one flipped bit, sealed for this id (opens, hashes to another id)', (key, seal) => seal(flip(key.bytes, 7))],
+  ['another key’s bytes sealed for this id (opens, hash to another id)', (_key, seal) => seal(randomKey().bytes)],
+  ['256 zero bytes sealed for this id', (_key, seal) => seal(new Uint8Array(256))],
+  ['a value that is not a Redis string (a hash)', () => 'hash'],
+];
+
+const topologies: Array<[Topology, boolean]> = [
+  ['standalone', Boolean(redisUrl)],
+  ['cluster', Boolean(clusterNodes)],
+];
+
+describe.each(topologies)('RedisAuthKeyManager on Redis %s: a stored value that is not a valid key for its id', (topology, available) => {
+  let client: Redis | Cluster;
+  const prefix = uniquePrefix();
+  const secret = new Uint8Array(randomBytes(32));
+
+  beforeAll(() => {
+    if (available) client = connect(topology);
+  });
+  afterAll(async () => {
+    if (!available) return;
+    await dropPrefix(client, prefix);
+    await client.quit();
+  });
+
+  const cases: Array<[string, string, Damage]> = [
+    ...plainDamage.map(([label, damage]): [string, string, Damage] => ['plain', label, damage]),
+    ...sealedDamage.map(([label, damage]): [string, string, Damage] => ['sealed', label, damage]),
+  ];
+
+  it.skipIf(!available).each(cases)(
+    '%s manager, %s: getKey and setKey reject AuthKeyCorrupted and leave it; hasKey says true; delKey removes it',
+    async (mode, _label, damage) => {
+      const m = new RedisAuthKeyManager({ client, prefix, ...(mode === 'sealed' ? { encryption: { secrets: { 3: secret }, current: 3 } } : {}) });
+      const key = randomKey();
+      const name = nameOf(prefix, key);
+      const bad = damage(key, (bytes) => sealAs(3, secret, key.idBytes, bytes));
+      if (bad === 'hash') await client.hset(name, 'f', 'v');
+      else await client.set(name, bad);
+      const stays = async () => {
+        if (bad === 'hash') expect(await client.type(name)).toBe('hash');
+        else expect(await client.getBuffer(name)).toEqual(bad);
+      };
+
+      const read = await rejection(m.getKey(key.id), AuthKeyCorrupted);
+      expect(read.authKeyId).toBe(key.id);
+      expect(read.message).toContain(hex(key.idBytes));
+      const write = await rejection(m.setKey(key), AuthKeyCorrupted);
+      expect(write.name).toBe('AuthKeyCorrupted');
+      expect(write.authKeyId).toBe(key.id);
+      // Not even an expiry is added to it.
+      await rejection(m.setKey(key, { expiresAt: Date.now() + 60_000 }), AuthKeyCorrupted);
+      expect(await client.pttl(name)).toBe(-1);
+      await stays();
+      // The id is taken: hasKey says so, as documented.
+      expect(await m.hasKey(key)).toBe(true);
+      expect(await m.hasKey(key.idBytes)).toBe(true);
+      await stays();
+      await m.delKey(key);
+      expect(await m.hasKey(key)).toBe(false);
+      await rejection(m.getKey(key.id), AuthKeyDoesNotExist);
+      await m.setKey(key);
+      expect((await m.getKey(key.id)).equals(key)).toBe(true);
+    },
+  );
+
+  it.skipIf(!available).each([['plain'], ['sealed']])('%s manager: a different valid key stored under the id is still a collision (AuthKeyCollision)', async (mode) => {
+    const m = new RedisAuthKeyManager({ client, prefix, ...(mode === 'sealed' ? { encryption: { secrets: { 3: secret }, current: 3 } } : {}) });
+    const key = randomKey();
+    const rival = forgeCollision(key);
+    // The stored value is the real key for this id; setKey of other bytes under it is a rival.
+    await m.setKey(key);
+    await rejection(m.setKey(rival), AuthKeyCollision);
+    expect((await m.getKey(key.id)).equals(key)).toBe(true);
+    await m.delKey(key);
   });
 });
