@@ -8,10 +8,28 @@ import { bytesLength, describe } from './validate.js';
 
 export type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protocol.js';
 
+/** Options of `new AuthKeyManager`. */
+export interface AuthKeyManagerOptions {
+  /**
+   * The clock that `expiresAt` is compared with, in epoch milliseconds; default `Date.now`. It is
+   * called as a plain function (bind a method before passing it). Pass one to drive expiry from a
+   * simulated or test clock.
+   */
+  now?: () => number;
+}
+
+/**
+ * @internal the store of `manager`, for tests that check its sizes and pages. Not exported from
+ * the package.
+ */
+export let tableOf: (manager: AuthKeyManager) => KeyTable;
+
 /**
  * The default manager: keys in this process's memory. Lookups go straight from the 8 id bytes
  * of a packet to the key, with no bigint made; keys are stored as raw bytes (about 300 bytes a
- * key) and an AuthKey object is made only when one is asked for.
+ * key, zeroed when the key is removed) and an AuthKey object is made only when one is asked
+ * for. That AuthKey owns a copy of the key: it stays valid after the manager deletes the key, and
+ * holding it keeps no other memory of the manager alive.
  *
  * @example
  * const manager = new AuthKeyManager();
@@ -19,7 +37,28 @@ export type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protoco
  * const key = manager.peekKey(packet);  // by the first 8 bytes of an encrypted packet
  */
 export class AuthKeyManager implements AuthKeyManagerProtocol {
-  readonly #table = new KeyTable();
+  readonly #table: KeyTable;
+
+  /**
+   * @param options `now`: the clock for expiry (default `Date.now`); read once, here
+   * @throws TypeError if `options` is not an object, or `options.now` is given and not a function
+   */
+  constructor(options?: AuthKeyManagerOptions) {
+    let now: unknown = Date.now;
+    if (options !== undefined) {
+      if (options === null || typeof options !== 'object') {
+        throw new TypeError(`AuthKeyManager: expected an options object, got ${describe(options)}`);
+      }
+      const given = options.now;
+      if (given !== undefined) {
+        if (typeof given !== 'function') {
+          throw new TypeError(`AuthKeyManager: expected options.now as a function returning epoch milliseconds, got ${describe(given)}`);
+        }
+        now = given;
+      }
+    }
+    this.#table = new KeyTable(now as () => number);
+  }
 
   /** Number of keys stored (an expired key counts until it is evicted). */
   get size(): number {
@@ -82,4 +121,9 @@ export class AuthKeyManager implements AuthKeyManagerProtocol {
   async clear(): Promise<void> {
     this.#table.clear();
   }
+
+  static {
+    tableOf = (manager) => manager.#table;
+  }
 }
+
