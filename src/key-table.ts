@@ -23,6 +23,7 @@ import { ID_AT, RECORD_BYTES, sameKey } from './records.js';
 const PAGE_SHIFT = 8;
 /** Records per page: 256 records, 70,656 bytes. */
 const PAGE_RECORDS = 1 << PAGE_SHIFT;
+const PAGE_MASK = PAGE_RECORDS - 1;
 const PAGE_BYTES = PAGE_RECORDS * RECORD_BYTES;
 /** The slot array never shrinks below 2**MIN_BITS slots (16 KiB). */
 const MIN_BITS = 10;
@@ -54,6 +55,8 @@ export interface KeyTableStats {
   records: number;
   /** Record slots on the free list. */
   free: number;
+  /** Stored keys with an AuthKey kept for handing out again (they were looked up). */
+  handed: number;
   /** Rebuilds of the slot array that made it larger, and smaller; moves of records to fewer pages. */
   grows: number;
   shrinks: number;
@@ -93,6 +96,8 @@ export class KeyTable {
   // on the free list; the free list is threaded through #expires (a free record's entry holds the
   // next free record), so it costs no memory of its own.
   #pages: Uint8Array[] = [];
+  // The AuthKey handed out for record r, if it was looked up: #handed[r >>> PAGE_SHIFT][r & PAGE_MASK].
+  #handed: (AuthKey | undefined)[][] = [];
   #top = 0;
   #free = NONE;
   #freeCount = 0;
@@ -151,8 +156,13 @@ export class KeyTable {
     const s = this.#find(hi, lo);
     if (s < 0) return undefined;
     const r = this.#slots[(s << 2) + REF];
+    const handed = this.#handed[r >>> PAGE_SHIFT];
+    const cached = handed[r & PAGE_MASK];
+    if (cached !== undefined) return cached;
     const at = offsetInPage(r);
-    return new AuthKey(ADOPT, this.#pages[r >>> PAGE_SHIFT].slice(at, at + RECORD_BYTES), 0);
+    const key = new AuthKey(ADOPT, this.#pages[r >>> PAGE_SHIFT].slice(at, at + RECORD_BYTES), 0);
+    handed[r & PAGE_MASK] = key;
+    return key;
   }
 
   has(hi: number, lo: number): boolean {
@@ -181,6 +191,7 @@ export class KeyTable {
   #release(r: number): void {
     const at = offsetInPage(r);
     this.#pages[r >>> PAGE_SHIFT].fill(0, at, at + RECORD_BYTES);
+    this.#handed[r >>> PAGE_SHIFT][r & PAGE_MASK] = undefined;
     this.#expires[r] = this.#free;
     this.#free = r;
     this.#freeCount++;
@@ -218,7 +229,10 @@ export class KeyTable {
       return free;
     }
     const r = this.#top++;
-    if (r >>> PAGE_SHIFT === this.#pages.length) this.#pages.push(new Uint8Array(PAGE_BYTES));
+    if (r >>> PAGE_SHIFT === this.#pages.length) {
+      this.#pages.push(new Uint8Array(PAGE_BYTES));
+      this.#handed.push(new Array<AuthKey | undefined>(PAGE_RECORDS).fill(undefined));
+    }
     if (r === this.#expires.length) {
       const grown = new Float64Array(2 * r);
       grown.set(this.#expires);
@@ -317,11 +331,15 @@ export class KeyTable {
       pages[to >>> PAGE_SHIFT].set(from.subarray(at, at + RECORD_BYTES), offsetInPage(to));
       from.fill(0, at, at + RECORD_BYTES);
       expires[to] = expires[r];
+      const handed = this.#handed;
+      handed[to >>> PAGE_SHIFT][to & PAGE_MASK] = handed[r >>> PAGE_SHIFT][r & PAGE_MASK];
+      handed[r >>> PAGE_SHIFT][r & PAGE_MASK] = undefined;
       this.#slots[(s << 2) + REF] = to;
     }
     // Every record at or above `live` is now zero, so the pages past it hold no key bytes.
     const keep = pagesFor(live);
     pages.length = keep;
+    this.#handed.length = keep;
     this.#top = live;
     this.#free = NONE;
     this.#freeCount = 0;
@@ -348,6 +366,7 @@ export class KeyTable {
     this.#used = 0;
     this.#live = 0;
     this.#pages = [];
+    this.#handed = [];
     this.#top = 0;
     this.#free = NONE;
     this.#freeCount = 0;
@@ -363,10 +382,19 @@ export class KeyTable {
       pages: this.#pages.length,
       records: this.#top,
       free: this.#freeCount,
+      handed: this.#handed.reduce((n, page) => n + page.filter((k) => k !== undefined).length, 0),
       grows: this.#grows,
       shrinks: this.#shrinks,
       compactions: this.#compactions,
     };
+  }
+
+  /**
+   * @internal drops every AuthKey kept for handing out again (the keys stay stored), so that a
+   * benchmark can measure first lookups again.
+   */
+  forgetHandouts(): void {
+    for (const handed of this.#handed) handed.fill(undefined);
   }
 
   /** @internal the record pages themselves, for tests that check removed keys were zeroed. */
