@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { AuthKey, AuthKeyDoesNotExist, AuthKeyManager } from '../src/index.ts';
+import { AuthKey, AuthKeyCollision, AuthKeyDoesNotExist, AuthKeyManager } from '../src/index.ts';
+import { tableOf } from '../src/manager.ts';
 import { describeManagerConformance } from './conformance.ts';
-import { randomKey, seededBytes } from './helpers.ts';
+import { forgeCollision, randomKey, rejection, seededBytes } from './helpers.ts';
 
 describeManagerConformance(
   'AuthKeyManager (memory)',
@@ -78,12 +79,83 @@ describe('AuthKeyManager (memory) specifics', () => {
     await expect(manager.getKey(keys[0].id)).rejects.toBeInstanceOf(AuthKeyDoesNotExist);
   });
 
-  it('evicts expired keys without a timer: size drops once the table is rebuilt', async () => {
-    const manager = new AuthKeyManager();
-    const soon = Date.now() + 100;
-    for (let i = 0; i < 500; i++) manager.setKeySync(new AuthKey(seededBytes(256, 9000 + i)), { expiresAt: soon });
-    await new Promise((r) => setTimeout(r, 200));
+  it('evicts expired keys without a timer: size drops once the table is rebuilt (injected clock)', async () => {
+    let now = 1_000_000;
+    const manager = new AuthKeyManager({ now: () => now });
+    for (let i = 0; i < 500; i++) manager.setKeySync(new AuthKey(seededBytes(256, 9000 + i)), { expiresAt: now + 100 });
+    now += 100;
     for (let i = 0; i < 2000; i++) manager.setKeySync(new AuthKey(seededBytes(256, 19_000 + i)));
     expect(manager.size).toBe(2000);
+  });
+
+  it('expiry follows the injected clock, not Date.now, with no sleeps', async () => {
+    // A clock in 1970: expiresAt values long past by Date.now are still ahead of it.
+    let now = 5_000;
+    const manager = new AuthKeyManager({ now: () => now });
+    const key = new AuthKey(seededBytes(256, 77));
+    const dated = new AuthKey(seededBytes(256, 78));
+    const forever = new AuthKey(seededBytes(256, 79));
+    await manager.setKey(key, { expiresAt: 6_000 });
+    await manager.setKey(dated, { expiresAt: new Date(6_500) });
+    await manager.setKey(forever);
+    now = 5_999;
+    expect(await manager.hasKey(key)).toBe(true);
+    expect(manager.peekKey(key.idBytes)?.equals(key)).toBe(true);
+    now = 6_000; // expired at expiresAt itself
+    expect(await manager.hasKey(key)).toBe(false);
+    expect(manager.peekKey(key.idBytes)).toBeUndefined();
+    await rejection(manager.getKey(key.id), AuthKeyDoesNotExist);
+    expect((await manager.getKey(dated.id)).equals(dated)).toBe(true);
+    now = 6_500;
+    await rejection(manager.delKey(dated.idBytes), AuthKeyDoesNotExist);
+    // The expired key's id is free again, for a rival too.
+    const rival = forgeCollision(key, 3);
+    await manager.setKey(rival);
+    await rejection(manager.setKey(key), AuthKeyCollision);
+    now = Number.MAX_SAFE_INTEGER;
+    expect((await manager.getKey(forever.id)).equals(forever)).toBe(true);
+    expect(manager.size).toBe(2);
+  });
+
+  it('reads options.now once, calls it without a this, and refuses a bad clock or options', async () => {
+    let reads = 0;
+    let self: unknown = 'not called';
+    const options = {
+      get now() {
+        reads++;
+        return function (this: unknown) {
+          self = this;
+          return 10;
+        };
+      },
+    };
+    const manager = new AuthKeyManager(options);
+    await manager.setKey(new AuthKey(seededBytes(256, 80)), { expiresAt: 20 });
+    expect(await manager.hasKey(new AuthKey(seededBytes(256, 80)))).toBe(true);
+    expect(reads).toBe(1);
+    expect(self).toBeUndefined();
+    for (const bad of [5, 'Date.now', null, {}]) expect(() => new AuthKeyManager({ now: bad as never })).toThrow(TypeError);
+    expect(() => new AuthKeyManager({ now: 5 as never })).toThrow(/AuthKeyManager: expected options\.now as a function returning epoch milliseconds, got number/);
+    for (const bad of [null, 5, 'x']) expect(() => new AuthKeyManager(bad as never)).toThrow(/AuthKeyManager: expected an options object/);
+    expect(new AuthKeyManager({}).size).toBe(0);
+    expect(new AuthKeyManager({ now: undefined }).size).toBe(0);
+  });
+
+  it("zeroes a removed key's record in the store: delKey, expiry and clear", async () => {
+    let now = 1_000;
+    const manager = new AuthKeyManager({ now: () => now });
+    const keys = Array.from({ length: 900 }, (_, i) => new AuthKey(seededBytes(256, 40_000 + i)));
+    keys.forEach((k, i) => manager.setKeySync(k, i % 3 === 1 ? { expiresAt: 2_000 } : undefined));
+    for (const k of keys) expect(manager.peekKey(k.idBytes)).toBeDefined();
+    const pages = tableOf(manager).pagesForTest();
+    const inStore = (k: AuthKey) => pages.some((p) => Buffer.from(p.buffer, p.byteOffset, p.length).indexOf(Buffer.from(k.bytes)) >= 0);
+    for (const k of keys) expect(inStore(k)).toBe(true);
+    // Deleted, expired (evicted when looked up), kept.
+    for (let i = 0; i < keys.length; i += 3) await manager.delKey(keys[i]);
+    now = 2_000;
+    for (let i = 1; i < keys.length; i += 3) expect(await manager.hasKey(keys[i])).toBe(false);
+    for (let i = 0; i < keys.length; i++) expect(inStore(keys[i]), `key ${i}`).toBe(i % 3 === 2);
+    await manager.clear();
+    for (const p of pages) expect(p.every((b) => b === 0)).toBe(true);
   });
 });
