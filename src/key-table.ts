@@ -9,8 +9,14 @@
  * - when the table becomes mostly empty it shrinks: the slot array is rebuilt smaller, and the
  *   records of the last pages are moved into free slots of the first ones so the last pages can
  *   be dropped;
- * - a lookup copies the record out into an `AuthKey` of its own, so a key held by a caller never
- *   keeps a page (nor the other keys in it) alive, and a record can be moved or zeroed at any time.
+ * - a key looked up is handed out as one `AuthKey` per record, kept for later lookups, that points
+ *   into the page (no copy: a small heap object). The table copies a record out only when it
+ *   stops holding it: before a record is zeroed (delete, expiry, `clear`) its AuthKey is given a
+ *   copy of its own, and when compaction moves a record its AuthKey is pointed at the new place.
+ *   So a key held by a caller stays valid and unchanged, and once the table has let go of its
+ *   record it keeps no page (nor the other keys in it) alive. The one exception: a table dropped
+ *   without `clear` leaves its handed-out keys pointing into its pages, which stay alive as long
+ *   as those keys do.
  *
  * The table knows nothing of managers: it takes a clock and stores records. Expired records are
  * evicted when met (by a lookup, or by a rebuild when the table grows); there is no timer.
@@ -149,8 +155,9 @@ export class KeyTable {
   }
 
   /**
-   * The key stored under id (hi, lo), or undefined. The key owns a copy of the record: it stays
-   * valid whatever the table does later, and keeps no page alive.
+   * The key stored under id (hi, lo), or undefined: the same AuthKey for every lookup of a stored
+   * key. It points into the page while the table holds the record, and is handed a copy of its
+   * own before the record is zeroed, so it stays valid whatever the table does later.
    */
   get(hi: number, lo: number): AuthKey | undefined {
     const s = this.#find(hi, lo);
@@ -159,8 +166,7 @@ export class KeyTable {
     const handed = this.#handed[r >>> PAGE_SHIFT];
     const cached = handed[r & PAGE_MASK];
     if (cached !== undefined) return cached;
-    const at = offsetInPage(r);
-    const key = new AuthKey(ADOPT, this.#pages[r >>> PAGE_SHIFT].slice(at, at + RECORD_BYTES), 0);
+    const key = new AuthKey(ADOPT, this.#pages[r >>> PAGE_SHIFT], offsetInPage(r));
     handed[r & PAGE_MASK] = key;
     return key;
   }
@@ -187,32 +193,52 @@ export class KeyTable {
     this.#shrinkIfSparse();
   }
 
-  /** Zeroes record `r` (the key is secret) and puts it on the free list. */
+  /**
+   * Zeroes record `r` (the key is secret) and puts it on the free list; the AuthKey handed out
+   * for it, if any, is first given a copy of its own.
+   */
   #release(r: number): void {
     const at = offsetInPage(r);
-    this.#pages[r >>> PAGE_SHIFT].fill(0, at, at + RECORD_BYTES);
-    this.#handed[r >>> PAGE_SHIFT][r & PAGE_MASK] = undefined;
+    const page = this.#pages[r >>> PAGE_SHIFT];
+    this.#detach(r);
+    page.fill(0, at, at + RECORD_BYTES);
     this.#expires[r] = this.#free;
     this.#free = r;
     this.#freeCount++;
   }
 
   /**
-   * Stores the record at `at` of `data` (key then digest) unless its id is taken; `expiresAt`
-   * is epoch ms, 0 for never. Returns ADDED, ALREADY_STORED or COLLISION; nothing changes
-   * unless ADDED (an expired key met on the way may be evicted).
+   * If record `r` was handed out, gives its AuthKey a copy of the record and forgets it: the key
+   * then depends on nothing of the table's.
    */
-  insert(data: Uint8Array, at: number, expiresAt: number): number {
-    const hi = u32be(data, at + ID_AT);
-    const lo = u32be(data, at + ID_AT + 4);
+  #detach(r: number): void {
+    const handed = this.#handed[r >>> PAGE_SHIFT];
+    const key = handed[r & PAGE_MASK];
+    if (key === undefined) return;
+    const at = offsetInPage(r);
+    AuthKey.relocate(key, this.#pages[r >>> PAGE_SHIFT].slice(at, at + RECORD_BYTES), 0);
+    handed[r & PAGE_MASK] = undefined;
+  }
+
+  /**
+   * Stores the record of `key` (key bytes then digest) unless its id is taken; `expiresAt` is
+   * epoch ms, 0 for never. Returns ADDED, ALREADY_STORED or COLLISION; nothing changes unless
+   * ADDED (an expired key met on the way may be evicted).
+   */
+  insert(key: AuthKey, expiresAt: number): number {
+    const { hi, lo } = AuthKey.idHalvesOf(key);
     const s = this.#find(hi, lo);
     if (s >= 0) {
       const r = this.#slots[(s << 2) + REF];
+      const { data, at } = AuthKey.recordOf(key);
       return sameKey(this.#pages[r >>> PAGE_SHIFT], offsetInPage(r), data, at) ? ALREADY_STORED : COLLISION;
     }
     // Keep the load (live and deleted slots) at most 3/4: probes stay within a cache line or two.
     if (4 * (this.#used + 1) > 3 * (this.#slots.length >> 2)) this.#rebuild(true);
     const r = this.#take();
+    // Where the key's bytes live is read only now: `key` may be one this table handed out, and the
+    // eviction and compaction above may have given it a copy or moved it.
+    const { data, at } = AuthKey.recordOf(key);
     this.#pages[r >>> PAGE_SHIFT].set(data.subarray(at, at + RECORD_BYTES), offsetInPage(r));
     this.#expires[r] = expiresAt;
     this.#place(hi, lo, r, expiresAt !== 0);
@@ -331,12 +357,19 @@ export class KeyTable {
       pages[to >>> PAGE_SHIFT].set(from.subarray(at, at + RECORD_BYTES), offsetInPage(to));
       from.fill(0, at, at + RECORD_BYTES);
       expires[to] = expires[r];
+      // The AuthKey handed out for the record follows it: same bytes, new place, no copy.
       const handed = this.#handed;
-      handed[to >>> PAGE_SHIFT][to & PAGE_MASK] = handed[r >>> PAGE_SHIFT][r & PAGE_MASK];
-      handed[r >>> PAGE_SHIFT][r & PAGE_MASK] = undefined;
+      const key = handed[r >>> PAGE_SHIFT][r & PAGE_MASK];
+      if (key !== undefined) {
+        AuthKey.relocate(key, pages[to >>> PAGE_SHIFT], offsetInPage(to));
+        handed[to >>> PAGE_SHIFT][to & PAGE_MASK] = key;
+        handed[r >>> PAGE_SHIFT][r & PAGE_MASK] = undefined;
+      }
       this.#slots[(s << 2) + REF] = to;
     }
-    // Every record at or above `live` is now zero, so the pages past it hold no key bytes.
+    // Every record at or above `live` is now zero and no AuthKey points there (a freed record's
+    // key was given a copy when it was released, a moved one follows its record), so the pages
+    // past it can be dropped.
     const keep = pagesFor(live);
     pages.length = keep;
     this.#handed.length = keep;
@@ -358,8 +391,12 @@ export class KeyTable {
     return s;
   }
 
-  /** Removes every key, zeroing their records first. */
+  /**
+   * Removes every key: each AuthKey handed out is given a copy of its record, then the records
+   * are zeroed and the pages dropped, so keys still held afterwards keep no page alive.
+   */
   clear(): void {
+    for (let r = 0; r < this.#top; r++) this.#detach(r);
     for (const page of this.#pages) page.fill(0);
     this.#slots = emptySlots(MIN_BITS);
     this.#shift = 32 - MIN_BITS;
@@ -390,11 +427,11 @@ export class KeyTable {
   }
 
   /**
-   * @internal drops every AuthKey kept for handing out again (the keys stay stored), so that a
-   * benchmark can measure first lookups again.
+   * @internal gives every AuthKey handed out a copy of its record and forgets it (the keys stay
+   * stored), so that a benchmark can measure first lookups again. Costs a copy per key.
    */
   forgetHandouts(): void {
-    for (const handed of this.#handed) handed.fill(undefined);
+    for (let r = 0; r < this.#top; r++) this.#detach(r);
   }
 
   /** @internal the record pages themselves, for tests that check removed keys were zeroed. */
