@@ -4,23 +4,33 @@
  * make the table grow, shrink and compact, checked step by step against a plain `Map` keyed by
  * the id. Ids are given as AuthKey, bigint, 8 id bytes and a packet with the id at an offset; the
  * pool holds forged collisions (same id, other bytes). Expected keys come from the pool's seeded
- * bytes, never from the manager.
+ * bytes and node:crypto's SHA-1, never from the manager or AuthKey.
+ *
+ * Keys handed out by peekKey / getKey are held across the commands that follow (a sample of 200)
+ * and checked after every command: they must keep reading as the seeded bytes they were made from
+ * after their key was deleted, expired, moved by compaction, or cleared away.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AuthKey, AuthKeyCollision, AuthKeyDoesNotExist, AuthKeyManager } from '../src/index.ts';
 import { tableOf } from '../src/manager.ts';
 import { RECORD_BYTES } from '../src/records.ts';
-import { forgeCollision, hex, rejection, seededBytes } from './helpers.ts';
+import { forgeCollision, hex, nodeSha1, rejection, seededBytes } from './helpers.ts';
 
 /** Originals first, then one forged rival for every eighth original (the same id, other bytes). */
 const ORIGINALS = 3000;
-const originals = Array.from({ length: ORIGINALS }, (_, i) => new AuthKey(seededBytes(256, 0x7ab1e + i)));
-const forged = originals.filter((_, i) => i % 8 === 0).map((k, i) => forgeCollision(k, i + 1));
+const originalSeed = (i: number) => 0x7ab1e + i;
+/** The seed `forgeCollision` draws the bytes of forged rival `j` from (see test/helpers.ts). */
+const forgedSeed = (j: number) => 0xc0111de + j + 1;
+const originals = Array.from({ length: ORIGINALS }, (_, i) => new AuthKey(seededBytes(256, originalSeed(i))));
+const forged = originals.filter((_, i) => i % 8 === 0).map((k, j) => forgeCollision(k, j + 1));
 const pool = [...originals, ...forged];
-// What each pool key must read back as: its bytes as made, and its id, hex, taken once here.
-const expectedHex = pool.map((k) => hex(k.bytes));
-const idOf = pool.map((k) => k.id);
+// What each pool key must read back as, from the seeds and node:crypto alone: its 256 bytes (hex)
+// and its id (SHA-1 digest bytes 12..19 of the original, big-endian; a rival shares its original's).
+const seededOf = (index: number) =>
+  index < ORIGINALS ? seededBytes(256, originalSeed(index)) : seededBytes(256, forgedSeed(index - ORIGINALS));
+const expectedHex = pool.map((_, index) => hex(seededOf(index)));
+const idOf = pool.map((_, index) => nodeSha1(seededBytes(256, originalSeed(index < ORIGINALS ? index : 8 * (index - ORIGINALS)))).readBigUInt64BE(12));
 
 /** The model: the key stored under each id, and when it expires (0: never). */
 interface Entry {
@@ -31,11 +41,20 @@ interface Model {
   entries: Map<bigint, Entry>;
   now: number;
 }
+interface Held {
+  key: AuthKey;
+  /** The pool key it must stay equal to. */
+  index: number;
+  /** The table's compaction count when it was handed out. */
+  compactions: number;
+}
 interface Real {
   manager: AuthKeyManager;
   clock: { now: number };
-  /** Keys handed out by the manager, with the pool index they must stay equal to. */
-  held: Array<{ key: AuthKey; index: number }>;
+  /** Keys handed out by the manager, held across later commands. */
+  held: Held[];
+  /** What the held keys lived through, counted at each check: their key removed from the store, or records compacted. */
+  seen: { removed: number; compacted: number };
 }
 
 /**
@@ -61,8 +80,25 @@ function checkHanded(r: Real, got: AuthKey, index: number): void {
   expect(got).toBeInstanceOf(AuthKey);
   expect(hex(got.bytes)).toBe(expectedHex[index]);
   expect(got.id).toBe(idOf[index]);
-  if (r.held.length < 200) r.held.push({ key: got, index });
-  else r.held[(index * 7919) % 200] = { key: got, index };
+  const held = { key: got, index, compactions: tableOf(r.manager).stats().compactions };
+  if (r.held.length < 200) r.held.push(held);
+  else r.held[(index * 7919) % 200] = held;
+}
+
+/**
+ * Every held key still reads as the bytes it was made from, whatever happened to its record since.
+ * Counts held keys whose key is no longer stored under the model, and held keys still stored after
+ * a compaction, so the run can show it covered both.
+ */
+function checkHeld(r: Real, m: Model): void {
+  const compactions = tableOf(r.manager).stats().compactions;
+  for (const h of r.held) {
+    expect(hex(h.key.bytes)).toBe(expectedHex[h.index]);
+    expect(h.key.id).toBe(idOf[h.index]);
+    const e = m.entries.get(idOf[h.index]);
+    if (e === undefined || e.index !== h.index) r.seen.removed++;
+    else if (compactions > h.compactions) r.seen.compacted++;
+  }
 }
 
 /** Structural invariants of the table, after every command. */
@@ -101,7 +137,6 @@ function checkStore(r: Real, m: Model): void {
   const liveInModel = [...m.entries.keys()].filter((id) => liveEntry(m, id) !== undefined).length;
   expect(live).toBeGreaterThanOrEqual(liveInModel);
   expect(live).toBeLessThanOrEqual(m.entries.size);
-  for (const h of r.held) expect(hex(h.key.bytes)).toBe(expectedHex[h.index]);
 }
 
 /** A command: `step` acts on both and compares; the table's invariants are checked after each. */
@@ -111,6 +146,7 @@ abstract class Cmd implements fc.AsyncCommand<Model, Real> {
   async run(m: Model, r: Real): Promise<void> {
     await this.step(m, r);
     checkTable(r);
+    checkHeld(r, m);
   }
 }
 
@@ -218,6 +254,17 @@ class ClockCmd extends Cmd {
   toString = () => `clock +${this.ms}`;
 }
 
+/** Removes every key; the held keys must stay as they were, and the store keeps no page. */
+class ClearCmd extends Cmd {
+  async step(m: Model, r: Real): Promise<void> {
+    await r.manager.clear();
+    m.entries.clear();
+    expect(r.manager.size).toBe(0);
+    expect(tableOf(r.manager).stats().pages).toBe(0);
+  }
+  toString = () => 'clear';
+}
+
 /** Inserts a run of pool originals (some expiring): makes the table grow and add pages. */
 class SetWaveCmd extends Cmd {
   constructor(
@@ -238,6 +285,12 @@ class SetWaveCmd extends Cmd {
       }
       r.manager.setKeySync(pool[index], expiresAt === 0 ? undefined : { expiresAt });
       if (held === undefined) m.entries.set(idOf[index], { index, expiresAt });
+    }
+    // Look up one key in 97 of the wave and hold it: held keys then lie all over the pages, where
+    // deletes and compaction reach them.
+    for (let i = 0; i < this.count; i += 97) {
+      const e = liveEntry(m, idOf[(this.start + i) % ORIGINALS]);
+      if (e !== undefined) checkHanded(r, r.manager.peekKey(pool[e.index].idBytes)!, e.index);
     }
     checkStore(r, m);
   }
@@ -283,20 +336,28 @@ const wave = fc.oneof(
     .map(([s, c, t]): Cmd => new SetWaveCmd(s, c, t)),
   fc.oneof(fc.integer({ min: 2, max: 6 }), fc.integer({ min: 10, max: 60 })).map((k): Cmd => new DelWaveCmd(k)),
 );
-const commands = [single, single, single, single, single, single, single, single, wave];
+// clear() is rare: it empties the store, which would otherwise leave little to grow and shrink.
+const clearAll = fc.constant(null).map((): Cmd => new ClearCmd());
+const commands = [fc.oneof({ arbitrary: single, weight: 16 }, { arbitrary: wave, weight: 2 }, { arbitrary: clearAll, weight: 1 })];
 
 describe('AuthKeyManager against a Map model', () => {
   it('long random sequences agree with the model; the table grows, shrinks and compacts', async () => {
-    const totals = { grows: 0, shrinks: 0, compactions: 0, handed: 0, runs: 0 };
+    const totals = { grows: 0, shrinks: 0, compactions: 0, handed: 0, runs: 0, removed: 0, compacted: 0 };
     await fc.assert(
       fc.asyncProperty(fc.commands(commands, { maxCommands: 120, size: 'medium' }), async (cmds) => {
         const clock = { now: 1_700_000_000_000 };
         const manager = new AuthKeyManager({ now: () => clock.now });
-        const real: Real = { manager, clock, held: [] };
+        const real: Real = { manager, clock, held: [], seen: { removed: 0, compacted: 0 } };
         const model: Model = { entries: new Map(), now: clock.now };
         await fc.asyncModelRun(() => ({ model, real }), cmds);
         checkStore(real, model);
         const s = tableOf(manager).stats();
+        // Finally everything is cleared away: the held keys stay as they were.
+        await manager.clear();
+        model.entries.clear();
+        checkHeld(real, model);
+        totals.removed += real.seen.removed;
+        totals.compacted += real.seen.compacted;
         totals.grows += s.grows;
         totals.shrinks += s.shrinks;
         totals.compactions += s.compactions;
@@ -311,5 +372,8 @@ describe('AuthKeyManager against a Map model', () => {
     expect(totals.shrinks).toBeGreaterThan(10);
     expect(totals.compactions).toBeGreaterThan(10);
     expect(totals.handed).toBeGreaterThan(0);
+    // Held keys were checked after their key was removed and after records were compacted.
+    expect(totals.removed).toBeGreaterThan(1000);
+    expect(totals.compacted).toBeGreaterThan(1000);
   }, 120_000);
 });

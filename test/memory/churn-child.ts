@@ -56,21 +56,30 @@ for (let round = 0; round < rounds; round++) {
   afterRounds.push(await settle());
 }
 
-// Held keys: look up `held` keys of a full store and keep them, then clear the store. The ids
-// live only inside the function, so they are garbage by the reading.
-async function lookUpSome(): Promise<AuthKey[]> {
+// Held keys: look up every key of a full store and keep `held` of them (spread over all pages),
+// then let the store go of them, by `how`. The ids live only inside the function, so they are
+// garbage by the reading. Returns the kept keys and their bytes as read before.
+async function holdThenRemove(how: 'delKey' | 'clear'): Promise<{ keep: AuthKey[]; bytes: string[] }> {
   const ids = insert(manager, perRound);
-  const out: AuthKey[] = [];
-  for (let i = 0; i < held; i++) {
-    const at = Math.floor((i * perRound) / held) * 8;
-    out.push(i % 2 === 0 ? manager.peekKey(ids, at)! : await manager.getKey(ids.subarray(at, at + 8)));
+  const keep: AuthKey[] = [];
+  for (let i = 0; i < perRound; i++) {
+    const at = i * 8;
+    const key = i % 2 === 0 ? manager.peekKey(ids, at)! : await manager.getKey(ids.subarray(at, at + 8));
+    if (i % Math.floor(perRound / held) === 0 && keep.length < held) keep.push(key);
   }
-  return out;
+  const bytes = keep.map((k) => Buffer.from(k.bytes).toString('hex'));
+  if (how === 'clear') await manager.clear();
+  else for (let i = 0; i < perRound; i++) await manager.delKey(ids.subarray(i * 8, i * 8 + 8));
+  if (manager.size !== 0) throw new Error(`churn child: ${manager.size} keys left`);
+  return { keep, bytes };
 }
-const keep = await lookUpSome();
-const keptBytes = keep.map((k) => Buffer.from(k.bytes).toString('hex'));
-await manager.clear();
-const holding = await settle();
-// The held keys are unchanged after the store was cleared.
-const intact = keep.every((k, i) => Buffer.from(k.bytes).toString('hex') === keptBytes[i]);
-process.stdout.write(JSON.stringify({ empty, afterRounds, holding, intact, held: keep.length }) + '\n');
+/** The reading with the held keys alive; they die with this call, before the next one. */
+async function holding(how: 'delKey' | 'clear'): Promise<{ reading: Awaited<ReturnType<typeof settle>>; intact: boolean; held: number }> {
+  const { keep, bytes } = await holdThenRemove(how);
+  const reading = await settle();
+  // The held keys are unchanged after the store let go of them.
+  const intact = keep.every((k, i) => Buffer.from(k.bytes).toString('hex') === bytes[i]);
+  return { reading, intact, held: keep.length };
+}
+const readings = { delKey: await holding('delKey'), clear: await holding('clear') };
+process.stdout.write(JSON.stringify({ empty, afterRounds, holding: readings }) + '\n');
