@@ -52,9 +52,10 @@ function atIndex(i: number, check: () => unknown): void {
  * key.idBytes;  // the same 8 bytes as they appear at the start of an encrypted packet
  */
 export class AuthKey {
-  // Key bytes at [#at, #at + 256) of #data, digest right after; see records.ts.
-  readonly #data: Uint8Array;
-  readonly #at: number;
+  // Key bytes at [#at, #at + 256) of #data, digest right after; see records.ts. Not readonly
+  // only so that `relocate` can move where they live; the bytes themselves never change.
+  #data: Uint8Array;
+  #at: number;
   #value: bigint | undefined;
 
   /**
@@ -251,6 +252,17 @@ export class AuthKey {
   static idHalvesOf(key: AuthKey): IdHalves {
     const at = key.#at + ID_AT;
     return { hi: u32be(key.#data, at), lo: u32be(key.#data, at + 4) };
+  }
+
+  /**
+   * @internal points `key` at another copy of its own record: `data` at `at` must hold exactly the
+   * bytes it has now. The key's value never changes, only where its bytes live, so the key stays
+   * immutable to its users. A store whose pages keys point into calls this before it zeroes or
+   * reuses a record (it hands the key a copy of its own) and when it moves a record.
+   */
+  static relocate(key: AuthKey, data: Uint8Array, at: number): void {
+    key.#data = data;
+    key.#at = at;
   }
 
   /** @internal the record (key bytes then digest) of `key`: its page and offset. */

@@ -1,9 +1,25 @@
 /**
- * The in-memory store behind AuthKeyManager: an open-addressing hash table from the 64-bit
- * auth key id (as two 32-bit halves, so a lookup makes no bigint) to a record in write-once
- * pages of key bytes plus digest. No object is kept per key; an AuthKey is made on lookup and
- * points into the page, which is why a page slot is never rewritten (a removed key's slot is
- * dropped, and live records are moved to fresh pages when too many are dead).
+ * An in-memory store of auth keys: an open-addressing hash table from the 64-bit auth key id (as
+ * two 32-bit halves, so a lookup makes no bigint) to a record (key bytes, then digest) in pages
+ * of records. No object is kept per key.
+ *
+ * Memory follows the keys both ways:
+ * - a removed record is zeroed at once and its slot goes on a free list, so the next insert
+ *   reuses it;
+ * - when the table becomes mostly empty it shrinks: the slot array is rebuilt smaller, and the
+ *   records of the last pages are moved into free slots of the first ones so the last pages can
+ *   be dropped;
+ * - a key looked up is handed out as one `AuthKey` per record, kept for later lookups, that points
+ *   into the page (no copy: a small heap object). The table copies a record out only when it
+ *   stops holding it: before a record is zeroed (delete, expiry, `clear`) its AuthKey is given a
+ *   copy of its own, and when compaction moves a record its AuthKey is pointed at the new place.
+ *   So a key held by a caller stays valid and unchanged, and once the table has let go of its
+ *   record it keeps no page (nor the other keys in it) alive. The one exception: a table dropped
+ *   without `clear` leaves its handed-out keys pointing into its pages, which stay alive as long
+ *   as those keys do.
+ *
+ * The table knows nothing of managers: it takes a clock and stores records. Expired records are
+ * evicted when met (by a lookup, or by a rebuild when the table grows); there is no timer.
  * @internal
  */
 import { ADOPT, AuthKey } from './auth-key.js';
@@ -11,8 +27,11 @@ import { u32be } from './ids.js';
 import { ID_AT, RECORD_BYTES, sameKey } from './records.js';
 
 const PAGE_SHIFT = 8;
+/** Records per page: 256 records, 70,656 bytes. */
 const PAGE_RECORDS = 1 << PAGE_SHIFT;
+const PAGE_MASK = PAGE_RECORDS - 1;
 const PAGE_BYTES = PAGE_RECORDS * RECORD_BYTES;
+/** The slot array never shrinks below 2**MIN_BITS slots (16 KiB). */
 const MIN_BITS = 10;
 // Slot layout in #slots, four int32 per slot so one probe touches one cache line:
 //   [0] id high half, [1] id low half, [2] record index or EMPTY / DELETED, [3] 1 if it expires.
@@ -22,15 +41,42 @@ const REF = 2;
 const EXPIRES = 3;
 const EMPTY = -1;
 const DELETED = -2;
+/** End of the free list. */
+const NONE = -1;
 
 /** Outcomes of `KeyTable.insert`. */
 export const ADDED = 0;
 export const ALREADY_STORED = 1;
 export const COLLISION = 2;
 
+/** Sizes and counters of a table, for tests and diagnostics. */
+export interface KeyTableStats {
+  /** Keys stored (expired ones not yet evicted included). */
+  live: number;
+  /** Slots in the hash table, and those not empty (live plus tombstones). */
+  slots: number;
+  used: number;
+  /** Pages of records, and record slots below the high-water mark (live plus free). */
+  pages: number;
+  records: number;
+  /** Record slots on the free list. */
+  free: number;
+  /** Stored keys with an AuthKey kept for handing out again (they were looked up). */
+  handed: number;
+  /** Rebuilds of the slot array that made it larger, and smaller; moves of records to fewer pages. */
+  grows: number;
+  shrinks: number;
+  compactions: number;
+}
+
 /** Byte offset of record `r` inside its page. */
 function offsetInPage(r: number): number {
   return (r & (PAGE_RECORDS - 1)) * RECORD_BYTES;
+}
+
+/** Pages needed for `n` records. */
+function pagesFor(n: number): number {
+  return (n + PAGE_RECORDS - 1) >>> PAGE_SHIFT;
 }
 
 function emptySlots(bits: number): Int32Array {
@@ -39,18 +85,37 @@ function emptySlots(bits: number): Int32Array {
   return slots;
 }
 
+/** Smallest table size (bits) that holds `live` keys at a load of at most 1/2. */
+function bitsFor(live: number): number {
+  let bits = MIN_BITS;
+  while (1 << bits < 2 * (live + 1)) bits++;
+  return bits;
+}
+
 export class KeyTable {
+  readonly #now: () => number;
   #slots: Int32Array;
   #shift: number;
   #used = 0; // slots not EMPTY: live + DELETED
   #live = 0;
-  // Record r lives in #pages[r >>> PAGE_SHIFT] at offsetInPage(r).
+  // Record r lives in #pages[r >>> PAGE_SHIFT] at offsetInPage(r). Records [0, #top) are live or
+  // on the free list; the free list is threaded through #expires (a free record's entry holds the
+  // next free record), so it costs no memory of its own.
   #pages: Uint8Array[] = [];
-  #records = 0;
+  // The AuthKey handed out for record r, if it was looked up: #handed[r >>> PAGE_SHIFT][r & PAGE_MASK].
+  #handed: (AuthKey | undefined)[][] = [];
+  #top = 0;
+  #free = NONE;
+  #freeCount = 0;
   // Expiry of record r in epoch ms (read only when its slot says it expires).
   #expires = new Float64Array(PAGE_RECORDS);
+  #grows = 0;
+  #shrinks = 0;
+  #compactions = 0;
 
-  constructor() {
+  /** @param now the clock expiry is judged by, in epoch milliseconds; called without a `this` */
+  constructor(now: () => number) {
+    this.#now = now;
     this.#slots = emptySlots(MIN_BITS);
     this.#shift = 32 - MIN_BITS;
   }
@@ -65,6 +130,12 @@ export class KeyTable {
     return Math.imul(hi ^ lo, 0x9e3779b1) >>> this.#shift;
   }
 
+  /** The clock, called as a plain function (a method passed unbound must not see the table). */
+  #time(): number {
+    const now = this.#now;
+    return now();
+  }
+
   /** Slot holding id (hi, lo), or -1. An expired entry is evicted and reported missing. */
   #find(hi: number, lo: number): number {
     const slots = this.#slots;
@@ -74,7 +145,7 @@ export class KeyTable {
       const r = slots[i + REF];
       if (r === EMPTY) return -1;
       if (slots[i + LO] === (lo | 0) && slots[i + HI] === (hi | 0) && r !== DELETED) {
-        if (slots[i + EXPIRES] !== 0 && this.#expires[r] <= Date.now()) {
+        if (slots[i + EXPIRES] !== 0 && this.#expires[r] <= this.#time()) {
           this.#remove(s);
           return -1;
         }
@@ -83,12 +154,21 @@ export class KeyTable {
     }
   }
 
-  /** The key stored under id (hi, lo), or undefined. */
+  /**
+   * The key stored under id (hi, lo), or undefined: the same AuthKey for every lookup of a stored
+   * key. It points into the page while the table holds the record, and is handed a copy of its
+   * own before the record is zeroed, so it stays valid whatever the table does later.
+   */
   get(hi: number, lo: number): AuthKey | undefined {
     const s = this.#find(hi, lo);
     if (s < 0) return undefined;
     const r = this.#slots[(s << 2) + REF];
-    return new AuthKey(ADOPT, this.#pages[r >>> PAGE_SHIFT], offsetInPage(r));
+    const handed = this.#handed[r >>> PAGE_SHIFT];
+    const cached = handed[r & PAGE_MASK];
+    if (cached !== undefined) return cached;
+    const key = new AuthKey(ADOPT, this.#pages[r >>> PAGE_SHIFT], offsetInPage(r));
+    handed[r & PAGE_MASK] = key;
+    return key;
   }
 
   has(hi: number, lo: number): boolean {
@@ -103,41 +183,82 @@ export class KeyTable {
     return true;
   }
 
+  /** Removes the key in slot `s`: tombstone, zeroed record on the free list, then maybe shrink. */
   #remove(s: number): void {
-    this.#slots[(s << 2) + REF] = DELETED;
-    this.#slots[(s << 2) + EXPIRES] = 0;
+    const i = s << 2;
+    this.#release(this.#slots[i + REF]);
+    this.#slots[i + REF] = DELETED;
+    this.#slots[i + EXPIRES] = 0;
     this.#live--;
+    this.#shrinkIfSparse();
   }
 
   /**
-   * Stores the record at `at` of `data` (key then digest) unless its id is taken; `expiresAt`
-   * is epoch ms, 0 for never. Returns ADDED, ALREADY_STORED or COLLISION; nothing changes
-   * unless ADDED.
+   * Zeroes record `r` (the key is secret) and puts it on the free list; the AuthKey handed out
+   * for it, if any, is first given a copy of its own.
    */
-  insert(data: Uint8Array, at: number, expiresAt: number): number {
-    const hi = u32be(data, at + ID_AT);
-    const lo = u32be(data, at + ID_AT + 4);
+  #release(r: number): void {
+    const at = offsetInPage(r);
+    const page = this.#pages[r >>> PAGE_SHIFT];
+    this.#detach(r);
+    page.fill(0, at, at + RECORD_BYTES);
+    this.#expires[r] = this.#free;
+    this.#free = r;
+    this.#freeCount++;
+  }
+
+  /**
+   * If record `r` was handed out, gives its AuthKey a copy of the record and forgets it: the key
+   * then depends on nothing of the table's.
+   */
+  #detach(r: number): void {
+    const handed = this.#handed[r >>> PAGE_SHIFT];
+    const key = handed[r & PAGE_MASK];
+    if (key === undefined) return;
+    const at = offsetInPage(r);
+    AuthKey.relocate(key, this.#pages[r >>> PAGE_SHIFT].slice(at, at + RECORD_BYTES), 0);
+    handed[r & PAGE_MASK] = undefined;
+  }
+
+  /**
+   * Stores the record of `key` (key bytes then digest) unless its id is taken; `expiresAt` is
+   * epoch ms, 0 for never. Returns ADDED, ALREADY_STORED or COLLISION; nothing changes unless
+   * ADDED (an expired key met on the way may be evicted).
+   */
+  insert(key: AuthKey, expiresAt: number): number {
+    const { hi, lo } = AuthKey.idHalvesOf(key);
     const s = this.#find(hi, lo);
     if (s >= 0) {
       const r = this.#slots[(s << 2) + REF];
-      const page = this.#pages[r >>> PAGE_SHIFT];
-      return sameKey(page, offsetInPage(r), data, at) ? ALREADY_STORED : COLLISION;
+      const { data, at } = AuthKey.recordOf(key);
+      return sameKey(this.#pages[r >>> PAGE_SHIFT], offsetInPage(r), data, at) ? ALREADY_STORED : COLLISION;
     }
     // Keep the load (live and deleted slots) at most 3/4: probes stay within a cache line or two.
-    if (4 * (this.#used + 1) > 3 * (this.#slots.length >> 2)) this.#rebuild();
-    const r = this.#append(data, at);
+    if (4 * (this.#used + 1) > 3 * (this.#slots.length >> 2)) this.#rebuild(true);
+    const r = this.#take();
+    // Where the key's bytes live is read only now: `key` may be one this table handed out, and the
+    // eviction and compaction above may have given it a copy or moved it.
+    const { data, at } = AuthKey.recordOf(key);
+    this.#pages[r >>> PAGE_SHIFT].set(data.subarray(at, at + RECORD_BYTES), offsetInPage(r));
     this.#expires[r] = expiresAt;
     this.#place(hi, lo, r, expiresAt !== 0);
     this.#live++;
     return ADDED;
   }
 
-  /** Copies a record to the next fresh record slot; returns its index. */
-  #append(data: Uint8Array, at: number): number {
-    const r = this.#records++;
-    const page = r >>> PAGE_SHIFT;
-    if (page === this.#pages.length) this.#pages.push(new Uint8Array(PAGE_BYTES));
-    this.#pages[page].set(data.subarray(at, at + RECORD_BYTES), offsetInPage(r));
+  /** A record slot for a new key: the last one freed, else the next fresh one (a page is added when needed). */
+  #take(): number {
+    const free = this.#free;
+    if (free !== NONE) {
+      this.#free = this.#expires[free];
+      this.#freeCount--;
+      return free;
+    }
+    const r = this.#top++;
+    if (r >>> PAGE_SHIFT === this.#pages.length) {
+      this.#pages.push(new Uint8Array(PAGE_BYTES));
+      this.#handed.push(new Array<AuthKey | undefined>(PAGE_RECORDS).fill(undefined));
+    }
     if (r === this.#expires.length) {
       const grown = new Float64Array(2 * r);
       grown.set(this.#expires);
@@ -160,55 +281,161 @@ export class KeyTable {
   }
 
   /**
-   * Makes room without a timer: drops expired keys and deleted slots, sizes the table for the
-   * live keys (load at most 1/2 after), and, once dead records outnumber live ones, moves the
-   * live records to fresh pages so the old pages can be collected.
+   * Rebuilds the slot array for the live keys (load at most 1/2 after), dropping tombstones. On
+   * the way to grow (`evict`), keys that have expired are removed first, without a timer; the
+   * clock is read before anything changes, so a clock that throws leaves the table as it was.
    */
-  #rebuild(): void {
+  #rebuild(evict: boolean): void {
     const old = this.#slots;
-    const oldPages = this.#pages;
-    const oldExpires = this.#expires;
-    const now = Date.now();
-    let live = 0;
-    for (let i = 0; i < old.length; i += 4) {
-      const r = old[i + REF];
-      if (r < 0) continue;
-      if (old[i + EXPIRES] !== 0 && oldExpires[r] <= now) old[i + REF] = DELETED;
-      else live++;
+    const oldSize = old.length >> 2;
+    let live = this.#live;
+    if (evict) {
+      const now = this.#time();
+      const expires = this.#expires;
+      for (let i = 0; i < old.length; i += 4) {
+        const r = old[i + REF];
+        if (r >= 0 && old[i + EXPIRES] !== 0 && expires[r] <= now) {
+          this.#release(r);
+          old[i + REF] = DELETED;
+          live--;
+        }
+      }
     }
-    let bits = MIN_BITS;
-    while (1 << bits < 2 * (live + 1)) bits++;
+    const bits = bitsFor(live);
     this.#slots = emptySlots(bits);
     this.#shift = 32 - bits;
     this.#used = 0;
     this.#live = live;
-    const compact = 2 * live < this.#records;
-    if (compact) {
-      this.#pages = [];
-      this.#records = 0;
-      this.#expires = new Float64Array(Math.max(PAGE_RECORDS, live));
-    }
     for (let i = 0; i < old.length; i += 4) {
-      let r = old[i + REF];
-      if (r < 0) continue;
-      const expires = old[i + EXPIRES] !== 0;
-      if (compact) {
-        const t = oldExpires[r];
-        r = this.#append(oldPages[r >>> PAGE_SHIFT], offsetInPage(r));
-        this.#expires[r] = t;
-      }
-      this.#place(old[i + HI], old[i + LO], r, expires);
+      const r = old[i + REF];
+      if (r >= 0) this.#place(old[i + HI], old[i + LO], r, old[i + EXPIRES] !== 0);
     }
+    const size = 1 << bits;
+    if (size > oldSize) this.#grows++;
+    else if (size < oldSize) this.#shrinks++;
+    if (evict) this.#compactIfSparse();
   }
 
-  /** Removes every key. */
+  /**
+   * After a removal: a slot array at most 1/8 full is rebuilt at load 1/4 to 1/2 (it grows again
+   * only past 3/4, so a table hovering at one size does not rebuild back and forth), and records
+   * are compacted as `#compactIfSparse` says. Both cost time in proportion to the removals since
+   * the last time, so a removal costs amortized O(1).
+   */
+  #shrinkIfSparse(): void {
+    const size = this.#slots.length >> 2;
+    if (size > 1 << MIN_BITS && 8 * this.#live < size) this.#rebuild(false);
+    this.#compactIfSparse();
+  }
+
+  /**
+   * When fewer than 1/4 of the records below the high-water mark are live and whole pages would
+   * be freed, moves the live records above `live` into the free slots below it, and drops the
+   * pages past it: the store then holds exactly its live records, in as few pages as they need.
+   */
+  #compactIfSparse(): void {
+    const live = this.#live;
+    if (4 * live >= this.#top || pagesFor(live) >= this.#pages.length) return;
+    const top = this.#top;
+    const pages = this.#pages;
+    const expires = this.#expires;
+    // Free slots below `live` are the destinations; free slots at or above it are marked so the
+    // scan below skips them. There are exactly as many destinations as live records to move.
+    const holes = new Int32Array(Math.min(this.#freeCount, live));
+    let holeCount = 0;
+    const freeAbove = new Uint8Array(top - live);
+    for (let r = this.#free; r !== NONE; r = expires[r]) {
+      if (r < live) holes[holeCount++] = r;
+      else freeAbove[r - live] = 1;
+    }
+    for (let r = live; r < top; r++) {
+      if (freeAbove[r - live] === 1) continue;
+      const to = holes[--holeCount];
+      const from = pages[r >>> PAGE_SHIFT];
+      const at = offsetInPage(r);
+      const s = this.#slotOf(u32be(from, at + ID_AT), u32be(from, at + ID_AT + 4), r);
+      pages[to >>> PAGE_SHIFT].set(from.subarray(at, at + RECORD_BYTES), offsetInPage(to));
+      from.fill(0, at, at + RECORD_BYTES);
+      expires[to] = expires[r];
+      // The AuthKey handed out for the record follows it: same bytes, new place, no copy.
+      const handed = this.#handed;
+      const key = handed[r >>> PAGE_SHIFT][r & PAGE_MASK];
+      if (key !== undefined) {
+        AuthKey.relocate(key, pages[to >>> PAGE_SHIFT], offsetInPage(to));
+        handed[to >>> PAGE_SHIFT][to & PAGE_MASK] = key;
+        handed[r >>> PAGE_SHIFT][r & PAGE_MASK] = undefined;
+      }
+      this.#slots[(s << 2) + REF] = to;
+    }
+    // Every record at or above `live` is now zero and no AuthKey points there (a freed record's
+    // key was given a copy when it was released, a moved one follows its record), so the pages
+    // past it can be dropped.
+    const keep = pagesFor(live);
+    pages.length = keep;
+    this.#handed.length = keep;
+    this.#top = live;
+    this.#free = NONE;
+    this.#freeCount = 0;
+    // The next free slot after `live` would lie in the last kept page; records past it start a new one.
+    const capacity = Math.max(PAGE_RECORDS, keep * PAGE_RECORDS);
+    if (capacity < expires.length) this.#expires = expires.slice(0, capacity);
+    this.#compactions++;
+  }
+
+  /** The slot whose record is `r`; the id (hi, lo) is read from the record itself. */
+  #slotOf(hi: number, lo: number, r: number): number {
+    const slots = this.#slots;
+    const mask = (slots.length >> 2) - 1;
+    let s = this.#home(hi, lo);
+    while (slots[(s << 2) + REF] !== r) s = (s + 1) & mask;
+    return s;
+  }
+
+  /**
+   * Removes every key: each AuthKey handed out is given a copy of its record, then the records
+   * are zeroed and the pages dropped, so keys still held afterwards keep no page alive.
+   */
   clear(): void {
+    for (let r = 0; r < this.#top; r++) this.#detach(r);
+    for (const page of this.#pages) page.fill(0);
     this.#slots = emptySlots(MIN_BITS);
     this.#shift = 32 - MIN_BITS;
     this.#used = 0;
     this.#live = 0;
     this.#pages = [];
-    this.#records = 0;
+    this.#handed = [];
+    this.#top = 0;
+    this.#free = NONE;
+    this.#freeCount = 0;
     this.#expires = new Float64Array(PAGE_RECORDS);
+  }
+
+  /** @internal sizes and counters, for tests and diagnostics. */
+  stats(): KeyTableStats {
+    return {
+      live: this.#live,
+      slots: this.#slots.length >> 2,
+      used: this.#used,
+      pages: this.#pages.length,
+      records: this.#top,
+      free: this.#freeCount,
+      handed: this.#handed.reduce((n, page) => n + page.filter((k) => k !== undefined).length, 0),
+      grows: this.#grows,
+      shrinks: this.#shrinks,
+      compactions: this.#compactions,
+    };
+  }
+
+  /**
+   * @internal gives every AuthKey handed out a copy of its record and forgets it (the keys stay
+   * stored), so that a benchmark can measure first lookups again. Costs a copy per key.
+   */
+  forgetHandouts(): void {
+    for (let r = 0; r < this.#top; r++) this.#detach(r);
+  }
+
+  /** @internal the record pages themselves, for tests that check removed keys were zeroed. */
+  pagesForTest(): readonly Uint8Array[] {
+    return this.#pages.slice();
   }
 }

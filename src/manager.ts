@@ -8,10 +8,35 @@ import { bytesLength, describe } from './validate.js';
 
 export type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protocol.js';
 
+/** Options of `new AuthKeyManager`. */
+export interface AuthKeyManagerOptions {
+  /**
+   * The clock that `expiresAt` is compared with, in epoch milliseconds; default `Date.now`. It is
+   * called as a plain function (bind a method before passing it). Pass one to drive expiry from a
+   * simulated or test clock.
+   */
+  now?: () => number;
+}
+
+/**
+ * @internal the store of `manager`, for tests that check its sizes and pages. Not exported from
+ * the package.
+ */
+export let tableOf: (manager: AuthKeyManager) => KeyTable;
+
 /**
  * The default manager: keys in this process's memory. Lookups go straight from the 8 id bytes
- * of a packet to the key, with no bigint made; keys are stored as raw bytes (about 300 bytes a
- * key) and an AuthKey object is made only when one is asked for.
+ * of a packet to the key, with no bigint made; keys are stored as raw bytes (about 330 bytes a
+ * key, zeroed when the key is removed). The first lookup of a key makes its AuthKey, a small
+ * object that reads the stored bytes in place (about 60 bytes more for that key); later lookups
+ * hand out the same object, allocating nothing.
+ *
+ * A key handed out stays valid and unchanged whatever the manager does next: when the manager
+ * deletes the key (`delKey`, expiry, `clear`) it first gives the AuthKey a copy of its own
+ * (276 bytes), so a key you hold keeps none of the manager's memory alive, only its own bytes.
+ * The exception is a manager that is simply dropped: keys you still hold from it keep the pages
+ * they point into alive (70 KiB each, with the other keys stored there) until you drop them too.
+ * Call `clear()` on a manager you are done with, which also zeroes every stored key.
  *
  * @example
  * const manager = new AuthKeyManager();
@@ -19,7 +44,28 @@ export type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protoco
  * const key = manager.peekKey(packet);  // by the first 8 bytes of an encrypted packet
  */
 export class AuthKeyManager implements AuthKeyManagerProtocol {
-  readonly #table = new KeyTable();
+  readonly #table: KeyTable;
+
+  /**
+   * @param options `now`: the clock for expiry (default `Date.now`); read once, here
+   * @throws TypeError if `options` is not an object, or `options.now` is given and not a function
+   */
+  constructor(options?: AuthKeyManagerOptions) {
+    let now: unknown = Date.now;
+    if (options !== undefined) {
+      if (options === null || typeof options !== 'object') {
+        throw new TypeError(`AuthKeyManager: expected an options object, got ${describe(options)}`);
+      }
+      const given = options.now;
+      if (given !== undefined) {
+        if (typeof given !== 'function') {
+          throw new TypeError(`AuthKeyManager: expected options.now as a function returning epoch milliseconds, got ${describe(given)}`);
+        }
+        now = given;
+      }
+    }
+    this.#table = new KeyTable(now as () => number);
+  }
 
   /** Number of keys stored (an expired key counts until it is evicted). */
   get size(): number {
@@ -59,8 +105,7 @@ export class AuthKeyManager implements AuthKeyManagerProtocol {
   setKeySync(value: AuthKey | bigint, options?: SetKeyOptions): void {
     const expiresAt = parseExpiresAt(options, 'setKey');
     const key = toAuthKey(value, 'setKey');
-    const { data, at } = AuthKey.recordOf(key);
-    if (this.#table.insert(data, at, expiresAt) === COLLISION) throw new AuthKeyCollision(key.id);
+    if (this.#table.insert(key, expiresAt) === COLLISION) throw new AuthKeyCollision(key.id);
   }
 
   /**
@@ -78,8 +123,17 @@ export class AuthKeyManager implements AuthKeyManagerProtocol {
     return this.#table.get(u32be(packet, offset), u32be(packet, offset + 4));
   }
 
-  /** Removes every key. */
+  /**
+   * Removes every key, zeroing the stored bytes; keys handed out before stay valid, each with a
+   * copy of its own bytes. Call it on a manager you are done with, so that keys you still hold
+   * keep none of its memory alive. The manager can be used again after.
+   */
   async clear(): Promise<void> {
     this.#table.clear();
   }
+
+  static {
+    tableOf = (manager) => manager.#table;
+  }
 }
+

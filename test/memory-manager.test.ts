@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { AuthKey, AuthKeyDoesNotExist, AuthKeyManager } from '../src/index.ts';
+import { AuthKey, AuthKeyCollision, AuthKeyDoesNotExist, AuthKeyManager } from '../src/index.ts';
+import { tableOf } from '../src/manager.ts';
 import { describeManagerConformance } from './conformance.ts';
-import { randomKey, seededBytes } from './helpers.ts';
+import { forgeCollision, hex, nodeSha1, randomKey, rejection, seededBytes } from './helpers.ts';
 
 describeManagerConformance(
   'AuthKeyManager (memory)',
@@ -78,12 +79,164 @@ describe('AuthKeyManager (memory) specifics', () => {
     await expect(manager.getKey(keys[0].id)).rejects.toBeInstanceOf(AuthKeyDoesNotExist);
   });
 
-  it('evicts expired keys without a timer: size drops once the table is rebuilt', async () => {
-    const manager = new AuthKeyManager();
-    const soon = Date.now() + 100;
-    for (let i = 0; i < 500; i++) manager.setKeySync(new AuthKey(seededBytes(256, 9000 + i)), { expiresAt: soon });
-    await new Promise((r) => setTimeout(r, 200));
+  it('evicts expired keys without a timer: size drops once the table is rebuilt (injected clock)', async () => {
+    let now = 1_000_000;
+    const manager = new AuthKeyManager({ now: () => now });
+    for (let i = 0; i < 500; i++) manager.setKeySync(new AuthKey(seededBytes(256, 9000 + i)), { expiresAt: now + 100 });
+    now += 100;
     for (let i = 0; i < 2000; i++) manager.setKeySync(new AuthKey(seededBytes(256, 19_000 + i)));
     expect(manager.size).toBe(2000);
+  });
+
+  it('expiry follows the injected clock, not Date.now, with no sleeps', async () => {
+    // A clock in 1970: expiresAt values long past by Date.now are still ahead of it.
+    let now = 5_000;
+    const manager = new AuthKeyManager({ now: () => now });
+    const key = new AuthKey(seededBytes(256, 77));
+    const dated = new AuthKey(seededBytes(256, 78));
+    const forever = new AuthKey(seededBytes(256, 79));
+    await manager.setKey(key, { expiresAt: 6_000 });
+    await manager.setKey(dated, { expiresAt: new Date(6_500) });
+    await manager.setKey(forever);
+    now = 5_999;
+    expect(await manager.hasKey(key)).toBe(true);
+    expect(manager.peekKey(key.idBytes)?.equals(key)).toBe(true);
+    now = 6_000; // expired at expiresAt itself
+    expect(await manager.hasKey(key)).toBe(false);
+    expect(manager.peekKey(key.idBytes)).toBeUndefined();
+    await rejection(manager.getKey(key.id), AuthKeyDoesNotExist);
+    expect((await manager.getKey(dated.id)).equals(dated)).toBe(true);
+    now = 6_500;
+    await rejection(manager.delKey(dated.idBytes), AuthKeyDoesNotExist);
+    // The expired key's id is free again, for a rival too.
+    const rival = forgeCollision(key, 3);
+    await manager.setKey(rival);
+    await rejection(manager.setKey(key), AuthKeyCollision);
+    now = Number.MAX_SAFE_INTEGER;
+    expect((await manager.getKey(forever.id)).equals(forever)).toBe(true);
+    expect(manager.size).toBe(2);
+  });
+
+  it('reads options.now once, calls it without a this, and refuses a bad clock or options', async () => {
+    let reads = 0;
+    let self: unknown = 'not called';
+    const options = {
+      get now() {
+        reads++;
+        return function (this: unknown) {
+          self = this;
+          return 10;
+        };
+      },
+    };
+    const manager = new AuthKeyManager(options);
+    await manager.setKey(new AuthKey(seededBytes(256, 80)), { expiresAt: 20 });
+    expect(await manager.hasKey(new AuthKey(seededBytes(256, 80)))).toBe(true);
+    expect(reads).toBe(1);
+    expect(self).toBeUndefined();
+    for (const bad of [5, 'Date.now', null, {}]) expect(() => new AuthKeyManager({ now: bad as never })).toThrow(TypeError);
+    expect(() => new AuthKeyManager({ now: 5 as never })).toThrow(/AuthKeyManager: expected options\.now as a function returning epoch milliseconds, got number/);
+    for (const bad of [null, 5, 'x']) expect(() => new AuthKeyManager(bad as never)).toThrow(/AuthKeyManager: expected an options object/);
+    expect(new AuthKeyManager({}).size).toBe(0);
+    expect(new AuthKeyManager({ now: undefined }).size).toBe(0);
+  });
+
+  it("zeroes a removed key's record in the store: delKey, expiry and clear", async () => {
+    let now = 1_000;
+    const manager = new AuthKeyManager({ now: () => now });
+    const keys = Array.from({ length: 900 }, (_, i) => new AuthKey(seededBytes(256, 40_000 + i)));
+    keys.forEach((k, i) => manager.setKeySync(k, i % 3 === 1 ? { expiresAt: 2_000 } : undefined));
+    for (const k of keys) expect(manager.peekKey(k.idBytes)).toBeDefined();
+    const pages = tableOf(manager).pagesForTest();
+    const inStore = (k: AuthKey) => pages.some((p) => Buffer.from(p.buffer, p.byteOffset, p.length).indexOf(Buffer.from(k.bytes)) >= 0);
+    for (const k of keys) expect(inStore(k)).toBe(true);
+    // Deleted, expired (evicted when looked up), kept.
+    for (let i = 0; i < keys.length; i += 3) await manager.delKey(keys[i]);
+    now = 2_000;
+    for (let i = 1; i < keys.length; i += 3) expect(await manager.hasKey(keys[i])).toBe(false);
+    for (let i = 0; i < keys.length; i++) expect(inStore(keys[i]), `key ${i}`).toBe(i % 3 === 2);
+    await manager.clear();
+    for (const p of pages) expect(p.every((b) => b === 0)).toBe(true);
+  });
+
+  it('a key handed out reads the store in place until the store lets go of it, then owns a copy: delKey, expiry, compaction, clear', async () => {
+    let now = 1_000;
+    const manager = new AuthKeyManager({ now: () => now });
+    const table = tableOf(manager);
+    // Expected values from the seeds and node:crypto only.
+    const n = 3000;
+    const bytes = Array.from({ length: n }, (_, i) => seededBytes(256, 60_000 + i));
+    const ids = bytes.map((b) => new Uint8Array(nodeSha1(b).subarray(12, 20)));
+    bytes.forEach((b, i) => manager.setKeySync(new AuthKey(b), i % 4 === 1 ? { expiresAt: 2_000 } : undefined));
+    const held: AuthKey[] = [];
+    for (let i = 0; i < n; i++) {
+      const key = i % 2 === 0 ? manager.peekKey(ids[i])! : await manager.getKey(ids[i]);
+      // The same object for every lookup, by either route.
+      expect(manager.peekKey(ids[i])).toBe(key);
+      expect(await manager.getKey(ids[i])).toBe(key);
+      held.push(key);
+    }
+    const pagesBefore = table.pagesForTest();
+    const inStorePage = (k: AuthKey) => pagesBefore.includes(AuthKey.recordOf(k).data);
+    const intact = (i: number) => hex(held[i].bytes) === hex(bytes[i]) && held[i].id === nodeSha1(bytes[i]).readBigUInt64BE(12);
+    const inStore = (i: number) =>
+      pagesBefore.some((p) => Buffer.from(p.buffer, p.byteOffset, p.length).indexOf(Buffer.from(bytes[i])) >= 0);
+    // Looked up, not copied: every key points into a page of the store.
+    expect(held.every(inStorePage)).toBe(true);
+
+    // delKey: the key gets a copy, its record is zeroed.
+    for (let i = 0; i < n; i += 4) await manager.delKey(ids[i]);
+    // Expiry: the keys expire and are evicted when met.
+    now = 2_000;
+    for (let i = 1; i < n; i += 4) expect(await manager.hasKey(ids[i])).toBe(false);
+    for (let i = 0; i < n; i++) {
+      const removed = i % 4 < 2;
+      expect(intact(i), `key ${i}`).toBe(true);
+      expect(inStorePage(held[i]), `key ${i}`).toBe(!removed);
+      expect(inStore(i), `key ${i}`).toBe(!removed);
+    }
+
+    // Compaction: deleting most of the rest moves the survivors into the first pages and drops the others.
+    const compactions = table.stats().compactions;
+    for (let i = 2; i < n; i += 4) await manager.delKey(ids[i]);
+    for (let i = 3; i < n; i += 8) await manager.delKey(ids[i]);
+    expect(table.stats().compactions).toBeGreaterThan(compactions);
+    expect(table.stats().pages).toBeLessThan(pagesBefore.length);
+    const pagesAfter = table.pagesForTest();
+    for (let i = 0; i < n; i++) {
+      const stored = i % 8 === 7;
+      expect(intact(i), `key ${i}`).toBe(true);
+      // A survivor's key follows its record into a page the store still has; a removed one left.
+      expect(pagesAfter.includes(AuthKey.recordOf(held[i]).data), `key ${i}`).toBe(stored);
+      expect(inStore(i), `key ${i}`).toBe(stored);
+      if (stored) expect(manager.peekKey(ids[i])).toBe(held[i]);
+    }
+
+    // clear: every key gets a copy, the store is zeroed and holds no page.
+    await manager.clear();
+    for (let i = 0; i < n; i++) {
+      expect(intact(i), `key ${i}`).toBe(true);
+      expect(inStorePage(held[i])).toBe(false);
+    }
+    for (const p of pagesBefore) expect(p.every((b) => b === 0)).toBe(true);
+    expect(table.stats().pages).toBe(0);
+    // A held key stored again is stored as it reads, and found as the same value.
+    await manager.setKey(held[7]);
+    expect(hex((await manager.getKey(ids[7])).bytes)).toBe(hex(bytes[7]));
+  });
+
+  it('setKey of a key this manager handed out, after it expired: stored from its bytes, not from the zeroed record', async () => {
+    let now = 1_000;
+    const manager = new AuthKeyManager({ now: () => now });
+    const bytes = seededBytes(256, 61_000);
+    const id = new Uint8Array(nodeSha1(bytes).subarray(12, 20));
+    manager.setKeySync(new AuthKey(bytes), { expiresAt: 2_000 });
+    const key = manager.peekKey(id)!;
+    now = 2_000;
+    // setKey meets the expired record first, evicts it (the key gets its copy), then stores the key.
+    await manager.setKey(key);
+    const again = await manager.getKey(id);
+    expect(hex(again.bytes)).toBe(hex(bytes));
+    expect(hex(key.bytes)).toBe(hex(bytes));
   });
 });
