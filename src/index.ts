@@ -6,5 +6,6 @@
 export { sha1, sha1AuthKeys, Sha1 } from './sha1.js';
 export { AuthKey } from './auth-key.js';
 export { AuthKeyManager } from './manager.js';
+export type { AuthKeyManagerOptions } from './manager.js';
 export type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protocol.js';
 export { AuthKeyCollision, AuthKeyCorrupted, AuthKeyDoesNotExist, AuthKeyStoreUnavailable } from './errors.js';
