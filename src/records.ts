@@ -39,25 +39,6 @@ export class RecordArena {
     this.#next = perPage;
   }
 
-  /**
-   * Reserves `n` consecutive slots; returns the byte offset of the first in `this.page` (read
-   * `page` after). A run longer than a page gets a page of its own.
-   */
-  takeRun(n: number): number {
-    if (n > this.#perPage) {
-      this.page = new Uint8Array(n * RECORD_BYTES);
-      this.#next = this.#perPage; // the next take starts a fresh page
-      return 0;
-    }
-    if (this.#next + n > this.#perPage) {
-      this.page = new Uint8Array(this.#perPage * RECORD_BYTES);
-      this.#next = 0;
-    }
-    const at = this.#next * RECORD_BYTES;
-    this.#next += n;
-    return at;
-  }
-
   /** Reserves the next slot; returns its byte offset in `this.page` (read `page` after). */
   take(): number {
     if (this.#next === this.#perPage) {
