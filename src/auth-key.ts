@@ -10,13 +10,18 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 /** Token for the internal constructor path that adopts a record already hashed. */
 export const ADOPT: unique symbol = Symbol('AuthKey.adopt');
 
-// Eight bytes are copied here and read as one big-endian u64: one bigint made, not three.
-const scratch = new Uint8Array(8);
-const scratchView = new DataView(scratch.buffer);
+// The id and aux hash are read as big-endian u64s through a DataView of the record's page: one
+// bigint made, no bytes copied. Keys made one after another share a page, so the last page's view
+// is kept and nearly every read reuses it.
+let viewed: Uint8Array | undefined;
+let view: DataView | undefined;
 
 function readU64(data: Uint8Array, at: number): bigint {
-  for (let i = 0; i < 8; i++) scratch[i] = data[at + i];
-  return scratchView.getBigUint64(0);
+  if (data !== viewed) {
+    view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    viewed = data;
+  }
+  return view!.getBigUint64(at);
 }
 
 /**
@@ -144,14 +149,16 @@ export class AuthKey {
       if (refused !== undefined) throw atIndex(i, refused);
     }
     // Chunks of records: each staged in the core, hashed in one call (four keys per SIMD pass),
-    // and copied out into a page of its own, which its keys share.
+    // and copied out into a page of its own, which its keys share. A page per chunk bounds what
+    // one held key keeps alive (70 KB) and costs one allocation per 256 keys.
     const per = engine.recordsPerCall;
     const keys: AuthKey[] = [];
     const pages: Uint8Array[] = [];
     for (let from = 0; from < n; from += per) {
       const count = Math.min(per, n - from);
-      const page = engine.records(list as ReadonlyArray<bigint | Uint8Array>, from, count);
+      const page = new Uint8Array(count * RECORD_BYTES);
       pages.push(page);
+      engine.recordsInto(list as ReadonlyArray<bigint | Uint8Array>, from, count, page, 0);
       for (let j = 0; j < count; j++) {
         const at = j * RECORD_BYTES;
         if (isZeroKey(page, at)) {

@@ -49,5 +49,11 @@ export class RecordArena {
   }
 }
 
-/** Arena for keys made one by one; 64 records (17 KiB) a page. */
+/**
+ * Arena for keys made one by one; 64 records (17 KiB) a page. The trade-off: a held key keeps its
+ * whole page alive (at worst 17 KiB for one key whose 63 neighbours were dropped), while an
+ * ArrayBuffer per key costs about twice the time of making the key and smaller pages cost more
+ * per key too (bench/auth-key.bench.ts). Keys held for long belong in a manager, which keeps its
+ * own copy of the record, so pages of dropped keys are freed whole.
+ */
 export const arena = new RecordArena(64);

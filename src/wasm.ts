@@ -338,14 +338,15 @@ export class Engine {
   }
 
   /**
-   * The records of `values[from, from + count)` (count at most RECORDS_PER_CALL), in a new array of
-   * `count` records, hashed in one call: each value a 256-byte Uint8Array or a bigint in
-   * [0, 2**2048), checked again here. On any error nothing stays staged.
-   * @throws TypeError / RangeError for a value that is neither (an internal error: callers check first)
+   * Writes into `out` from byte `at` the records of `values[from, from + count)` (count at most
+   * RECORDS_PER_CALL), hashed in one call: each value a 256-byte Uint8Array or a bigint in
+   * [0, 2**2048), checked again here. On any error nothing stays staged and `out` is unchanged.
+   * @throws TypeError / RangeError for a value that is neither (an internal error: callers check
+   *   first), or if the records do not fit `out`
    */
-  records(values: ReadonlyArray<Uint8Array | bigint>, from: number, count: number): Uint8Array {
-    if (!isCount(count) || count > this.#recordsPerCall || !fits(from, count, values.length)) {
-      throw new RangeError(`key records: expected at most ${this.#recordsPerCall} values from ${from} of ${values.length}, got ${count}`);
+  recordsInto(values: ReadonlyArray<Uint8Array | bigint>, from: number, count: number, out: Uint8Array, at: number): void {
+    if (!isCount(count) || count > this.#recordsPerCall || !fits(from, count, values.length) || !fits(at, count * RECORD_BYTES, lengthOf(out))) {
+      throw new RangeError(`key records: expected at most ${this.#recordsPerCall} values from ${from} of ${values.length} and room for them at ${at}, got ${count}`);
     }
     const mem = this.#mem;
     const input = this.#input;
@@ -371,9 +372,8 @@ export class Engine {
       throw e;
     }
     this.#x.sha1KeyRecords(count);
-    const page = mem.slice(input, input + bytes);
+    out.set(mem.subarray(input, input + bytes), at);
     this.#wipeInput(bytes);
-    return page;
   }
 
   /**
