@@ -25,7 +25,7 @@ export function parseId(value: unknown, what: string): IdHalves {
     }
     return idHalvesOf(value);
   }
-  if (value instanceof AuthKey) return AuthKey.idHalvesOf(value);
+  if (AuthKey.isAuthKey(value)) return AuthKey.idHalvesOf(value);
   const n = bytesLength(value);
   if (n >= 0) {
     if (n !== 8) throw new RangeError(`${what}: expected 8 auth key id bytes, got ${n}`);
@@ -44,9 +44,22 @@ export function parseId(value: unknown, what: string): IdHalves {
  * @throws TypeError / RangeError as `new AuthKey` does
  */
 export function toAuthKey(value: unknown, what: string): AuthKey {
-  if (value instanceof AuthKey) return value;
+  if (AuthKey.isAuthKey(value)) return value;
   if (typeof value === 'bigint') return new AuthKey(value);
   throw new TypeError(`${what}: expected an AuthKey or a 2048-bit bigint, got ${describe(value)}`);
+}
+
+// The intrinsic Date getter: it reads the time slot of a genuine Date, whatever its class says, and
+// refuses a Proxy of one (ECMA-262 §21.4.4.10, thisTimeValue).
+const dateTime = Date.prototype.getTime;
+
+/** The time of a genuine Date; `t` itself if it is not one, for the type check to refuse. */
+function timeOf(t: object): unknown {
+  try {
+    return dateTime.call(t);
+  } catch {
+    return t;
+  }
 }
 
 /**
@@ -60,7 +73,7 @@ export function parseExpiresAt(options: unknown, what: string): number {
   if (options === null || typeof options !== 'object') throw new TypeError(`${what}: expected an options object, got ${describe(options)}`);
   const t = (options as SetKeyOptions).expiresAt;
   if (t === undefined) return 0;
-  const ms = t instanceof Date ? t.getTime() : t;
+  const ms = typeof t === 'object' && t !== null ? timeOf(t) : t;
   if (typeof ms !== 'number') throw new TypeError(`${what}: expected expiresAt as a Date or epoch milliseconds, got ${describe(t)}`);
   if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`${what}: expected expiresAt as a valid time after 1970, got ${String(ms)}`);
   return ms;

@@ -1,7 +1,7 @@
 import { DIGEST_BYTES, KEY_BYTES, engine } from './wasm.js';
 import { DIGEST_AT, ID_AT, RECORD_BYTES, arena, sameKey } from './records.js';
 import { type IdHalves, idHex, u32be } from './ids.js';
-import { checkBytes, describe } from './validate.js';
+import { bytesLength, checkBytes, describe } from './validate.js';
 
 /** 2**2048: auth keys are below it. */
 const KEY_LIMIT = 1n << 2048n;
@@ -10,35 +10,57 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 /** Token for the internal constructor path that adopts a record already hashed. */
 export const ADOPT: unique symbol = Symbol('AuthKey.adopt');
 
-// Eight bytes are copied here and read as one big-endian u64: one bigint made, not three.
-const scratch = new Uint8Array(8);
-const scratchView = new DataView(scratch.buffer);
+// The id and aux hash are read as big-endian u64s through a DataView of the record's page: one
+// bigint made, no bytes copied. Keys made one after another share a page, so the last page's view
+// is kept and nearly every read reuses it.
+let viewed: Uint8Array | undefined;
+let view: DataView | undefined;
 
 function readU64(data: Uint8Array, at: number): bigint {
-  for (let i = 0; i < 8; i++) scratch[i] = data[at + i];
-  return scratchView.getBigUint64(0);
+  if (data !== viewed) {
+    view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    viewed = data;
+  }
+  return view!.getBigUint64(at);
 }
 
 /**
- * Rejects an all-zero key. SHA-1 of 256 zero bytes begins b376885a; only a key whose digest
- * begins so needs the full look, so the common case costs four compares.
+ * Whether the record at `at` of `data` holds the all-zero key. SHA-1 of 256 zero bytes begins
+ * b376885a; only a key whose digest begins so needs the full look, so the common case costs four
+ * compares.
  */
-function checkNotZero(data: Uint8Array, at: number): void {
+function isZeroKey(data: Uint8Array, at: number): boolean {
   const d = at + DIGEST_AT;
-  if (data[d] !== 0xb3 || data[d + 1] !== 0x76 || data[d + 2] !== 0x88 || data[d + 3] !== 0x5a) return;
+  if (data[d] !== 0xb3 || data[d + 1] !== 0x76 || data[d + 2] !== 0x88 || data[d + 3] !== 0x5a) return false;
   let or = 0;
   for (let i = at; i < at + KEY_BYTES; i++) or |= data[i];
-  if (or === 0) throw new RangeError('auth key: expected a value in [1, 2**2048), got 0 (256 zero bytes)');
+  return or === 0;
 }
 
-/** Runs `check`, naming element `i` of `AuthKey.many` in the message of what it throws. */
-function atIndex(i: number, check: () => unknown): void {
-  try {
-    check();
-  } catch (e) {
-    (e as Error).message = `AuthKey.many element ${i}: ${(e as Error).message}`;
-    throw e;
+const ZERO_KEY = 'auth key: expected a value in [1, 2**2048), got 0 (256 zero bytes)';
+
+/**
+ * The error `new AuthKey(value)` throws for a value it refuses, or undefined if it takes it (as
+ * far as can be told without hashing: the all-zero key is found after). Reads nothing the caller
+ * defined: a bigint is a primitive, and bytes are judged by the intrinsic getters (validate.ts).
+ */
+function refusal(value: unknown): Error | undefined {
+  if (typeof value === 'bigint') {
+    if (value >= 1n && value < KEY_LIMIT) return undefined;
+    return new RangeError(
+      `auth key: expected a bigint in [1, 2**2048), got ${value < 1n ? (value === 0n ? '0' : 'a negative value') : `a value of ${value.toString(2).length} bits`}`,
+    );
   }
+  const n = bytesLength(value);
+  if (n === KEY_BYTES) return undefined;
+  if (n < 0) return new TypeError(`auth key: expected a bigint or a Uint8Array of 256 bytes, got ${describe(value)}`);
+  return new RangeError(`auth key: expected 256 bytes, got ${n}`);
+}
+
+/** `error` with its message prefixed by the index of the element of `AuthKey.many` it is about. */
+function atIndex(i: number, error: Error): Error {
+  error.message = `AuthKey.many element ${i}: ${error.message}`;
+  return error;
 }
 
 /**
@@ -73,30 +95,18 @@ export class AuthKey {
       this.#at = at!;
       return;
     }
-    if (typeof value === 'bigint') {
-      if (value < 1n || value >= KEY_LIMIT) {
-        throw new RangeError(
-          `auth key: expected a bigint in [1, 2**2048), got ${value < 1n ? (value === 0n ? '0' : 'a negative value') : `a value of ${value.toString(2).length} bits`}`,
-        );
-      }
-      const slot = arena.take();
-      this.#data = arena.page;
-      this.#at = slot;
-      engine.keyFromBigint(value, this.#data, slot);
-      this.#value = value;
-      return;
-    }
-    if (!(value instanceof Uint8Array)) {
-      throw new TypeError(`auth key: expected a bigint or a Uint8Array of 256 bytes, got ${describe(value)}`);
-    }
-    if (value.length !== KEY_BYTES) {
-      throw new RangeError(`auth key: expected 256 bytes, got ${value.length}`);
-    }
+    const refused = refusal(value);
+    if (refused !== undefined) throw refused;
     const slot = arena.take();
     const page = arena.page;
-    page.set(value, slot);
-    engine.hashRecords(page, slot, 1);
-    checkNotZero(page, slot);
+    if (typeof value === 'bigint') {
+      engine.keyFromBigint(value, page, slot);
+      this.#value = value;
+    } else {
+      // Copied once into the core, hashed there, and the record (key, digest) copied out.
+      engine.keyRecord(value, page, slot);
+      if (isZeroKey(page, slot)) throw new RangeError(ZERO_KEY);
+    }
     this.#data = page;
     this.#at = slot;
   }
@@ -126,31 +136,49 @@ export class AuthKey {
    */
   static many(values: ReadonlyArray<bigint | Uint8Array>): AuthKey[] {
     if (!Array.isArray(values)) throw new TypeError(`AuthKey.many: expected an array of keys, got ${describe(values)}`);
-    const n = values.length;
-    // Check every element before any work, so a bad one is reported with its index.
+    // The caller's array is read once, length then each element, into an array of ours: a Proxy
+    // or an element getter cannot hand one value to the checks and another to the copy.
+    const n: unknown = values.length;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+      throw new TypeError(`AuthKey.many: expected an array of keys, got an array whose length reads as ${typeof n === 'number' ? n : describe(n)}`);
+    }
+    const list: unknown[] = [];
+    for (let i = 0; i < n; i++) list.push(values[i]);
+    // Every element is checked before any work, so a bad one is reported with its index.
     for (let i = 0; i < n; i++) {
-      const v = values[i];
-      if (v instanceof Uint8Array ? v.length !== KEY_BYTES : typeof v !== 'bigint' || v < 1n || v >= KEY_LIMIT) {
-        atIndex(i, () => new AuthKey(v));
+      const refused = refusal(list[i]);
+      if (refused !== undefined) throw atIndex(i, refused);
+    }
+    // Chunks of records: each staged in the core, hashed in one call (four keys per SIMD pass),
+    // and copied out into a page of its own, which its keys share. A page per chunk bounds what
+    // one held key keeps alive (70 KB) and costs one allocation per 256 keys.
+    const per = engine.recordsPerCall;
+    const keys: AuthKey[] = [];
+    const pages: Uint8Array[] = [];
+    for (let from = 0; from < n; from += per) {
+      const count = Math.min(per, n - from);
+      const page = new Uint8Array(count * RECORD_BYTES);
+      pages.push(page);
+      engine.recordsInto(list as ReadonlyArray<bigint | Uint8Array>, from, count, page, 0);
+      for (let j = 0; j < count; j++) {
+        const at = j * RECORD_BYTES;
+        if (isZeroKey(page, at)) {
+          // Nothing is returned, so the copies of the other keys are wiped.
+          for (const p of pages) p.fill(0);
+          throw atIndex(from + j, new RangeError(ZERO_KEY));
+        }
+        keys.push(new AuthKey(ADOPT, page, at));
       }
     }
-    // One run of records: every key's bytes are written in, then all are hashed together (one
-    // copy in and one out per 256 keys, four keys per SIMD pass).
-    const start = arena.takeRun(n);
-    const page = arena.page;
-    for (let i = 0; i < n; i++) {
-      const v = values[i];
-      if (v instanceof Uint8Array) page.set(v, start + i * RECORD_BYTES);
-      else engine.bigintToKey(v, page, start + i * RECORD_BYTES);
-    }
-    engine.hashRecords(page, start, n);
-    const keys = new Array<AuthKey>(n);
-    for (let i = 0; i < n; i++) {
-      const at = start + i * RECORD_BYTES;
-      atIndex(i, () => checkNotZero(page, at));
-      keys[i] = new AuthKey(ADOPT, page, at);
-    }
     return keys;
+  }
+
+  /**
+   * @internal whether `value` is an AuthKey made by this class. A Proxy of one is not: its
+   * private fields cannot be reached through the Proxy.
+   */
+  static isAuthKey(value: unknown): value is AuthKey {
+    return typeof value === 'object' && value !== null && #data in value;
   }
 
   /** The key as a 2048-bit number (computed on first use when the key was made from bytes). */
@@ -225,7 +253,7 @@ export class AuthKey {
    * @throws TypeError if `other` is not an AuthKey
    */
   equals(other: AuthKey): boolean {
-    if (!(other instanceof AuthKey)) throw new TypeError(`AuthKey.equals: expected an AuthKey, got ${describe(other)}`);
+    if (!AuthKey.isAuthKey(other)) throw new TypeError(`AuthKey.equals: expected an AuthKey, got ${describe(other)}`);
     return sameKey(this.#data, this.#at, other.#data, other.#at);
   }
 

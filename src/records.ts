@@ -39,25 +39,6 @@ export class RecordArena {
     this.#next = perPage;
   }
 
-  /**
-   * Reserves `n` consecutive slots; returns the byte offset of the first in `this.page` (read
-   * `page` after). A run longer than a page gets a page of its own.
-   */
-  takeRun(n: number): number {
-    if (n > this.#perPage) {
-      this.page = new Uint8Array(n * RECORD_BYTES);
-      this.#next = this.#perPage; // the next take starts a fresh page
-      return 0;
-    }
-    if (this.#next + n > this.#perPage) {
-      this.page = new Uint8Array(this.#perPage * RECORD_BYTES);
-      this.#next = 0;
-    }
-    const at = this.#next * RECORD_BYTES;
-    this.#next += n;
-    return at;
-  }
-
   /** Reserves the next slot; returns its byte offset in `this.page` (read `page` after). */
   take(): number {
     if (this.#next === this.#perPage) {
@@ -68,5 +49,11 @@ export class RecordArena {
   }
 }
 
-/** Arena for keys made one by one; 64 records (17 KiB) a page. */
+/**
+ * Arena for keys made one by one; 64 records (17 KiB) a page. The trade-off: a held key keeps its
+ * whole page alive (at worst 17 KiB for one key whose 63 neighbours were dropped), while an
+ * ArrayBuffer per key costs about twice the time of making the key and smaller pages cost more
+ * per key too (bench/auth-key.bench.ts). Keys held for long belong in a manager, which keeps its
+ * own copy of the record, so pages of dropped keys are freed whole.
+ */
 export const arena = new RecordArena(64);

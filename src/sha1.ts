@@ -4,7 +4,7 @@ import { checkBytes } from './validate.js';
 /**
  * SHA-1 (FIPS 180-4) of `data`, computed in WebAssembly.
  * @returns a new 20-byte digest
- * @throws TypeError if `data` is not a Uint8Array
+ * @throws TypeError if `data` is not a Uint8Array (a Proxy of one, or one on a detached buffer, is not)
  * @example sha1(new TextEncoder().encode('abc')) // a9993e36...
  */
 export function sha1(data: Uint8Array): Uint8Array {
@@ -65,9 +65,9 @@ export class Sha1 {
  * @example const digests = sha1AuthKeys(keys); // digests.subarray(20 * i, 20 * i + 20) is key i's
  */
 export function sha1AuthKeys(keys: Uint8Array): Uint8Array {
-  checkBytes(keys, 'sha1AuthKeys keys');
-  if (keys.length % KEY_BYTES !== 0) {
-    throw new RangeError(`sha1AuthKeys keys: expected a multiple of 256 bytes (n keys back to back), got ${keys.length}`);
+  const n = checkBytes(keys, 'sha1AuthKeys keys');
+  if (n % KEY_BYTES !== 0) {
+    throw new RangeError(`sha1AuthKeys keys: expected a multiple of 256 bytes (n keys back to back), got ${n}`);
   }
   return engine.sha1AuthKeys(keys);
 }

@@ -2,17 +2,27 @@
  * The single boundary between TypeScript and the WebAssembly core: the typed list of its
  * exports and the only code that reads or writes its linear memory. Everything crossing it is
  * copied in, computed, and copied out; no view into wasm memory ever leaves this module.
- * Inputs are validated by the callers in src/ before they get here.
+ *
+ * The callers in src/ validate their arguments first, with their own messages; this module checks
+ * again whatever it is handed (lengths by the intrinsic getters of validate.ts, offsets against
+ * the real array), so no call can write or read past a staging buffer of the core, and a refused
+ * call leaves nothing staged for the next one.
  * @internal
  */
 import { SCALAR_WASM, SIMD_WASM } from './generated/wasm-bytes.js';
+import { bytesLength, describe, plainBytes } from './validate.js';
 
 /** Every export of `assembly/scalar.ts` and `assembly/simd.ts`. */
 interface CoreExports {
   readonly memory: WebAssembly.Memory;
   readonly SIMD: WebAssembly.Global;
+  readonly KEY_BYTES: WebAssembly.Global;
+  readonly DIGEST_BYTES: WebAssembly.Global;
+  readonly RECORD_BYTES: WebAssembly.Global;
   readonly INPUT_BYTES: WebAssembly.Global;
+  readonly OUTPUT_BYTES: WebAssembly.Global;
   readonly KEYS_PER_CALL: WebAssembly.Global;
+  readonly RECORDS_PER_CALL: WebAssembly.Global;
   readonly STATE_BYTES: WebAssembly.Global;
   inputPtr(): number;
   outputPtr(): number;
@@ -22,7 +32,6 @@ interface CoreExports {
   sha1Update(len: number): void;
   sha1Final(): void;
   sha1Digest(len: number): void;
-  readonly RECORDS_PER_CALL: WebAssembly.Global;
   sha1AuthKeys(n: number): void;
   sha1KeyRecords(n: number): void;
   hexToKey(len: number): void;
@@ -30,12 +39,18 @@ interface CoreExports {
   wipe(len: number): void;
 }
 
-/** Bytes of an auth key. */
+// The sizes are defined here once; the core exports its own as globals, and an Engine refuses a
+// core whose sizes differ (see checkSizes).
+/** Bytes of an auth key: 2048 bits, big-endian (https://core.telegram.org/mtproto/auth_key). */
 export const KEY_BYTES = 256;
-/** Bytes of a SHA-1 digest. */
+/** Bytes of a SHA-1 digest (FIPS 180-4). */
 export const DIGEST_BYTES = 20;
 /** Bytes of a key record: the key, then its digest (see records.ts). */
 export const RECORD_BYTES = KEY_BYTES + DIGEST_BYTES;
+/** Hex digits of the largest key: the most the bigint route ever stages. */
+const HEX_DIGITS = 2 * KEY_BYTES;
+/** 2**2048: keys are below it. */
+const KEY_LIMIT = 1n << 2048n;
 
 const encoder = new TextEncoder();
 // Only ASCII hex digits are ever decoded, which every single-byte decoder maps alike.
@@ -46,6 +61,28 @@ function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   return out;
+}
+
+/** The value of the exported global `name` of a core, as a number. */
+function globalOf(x: CoreExports, name: keyof CoreExports): number {
+  const g = x[name] as unknown;
+  if (!(g instanceof WebAssembly.Global)) throw new Error(`mtproto-authkey: the WebAssembly core does not export ${name}; rebuild it (npm run build)`);
+  return Number(g.value);
+}
+
+/** Throws if the core's sizes are not the ones this module is written for. */
+function checkSizes(x: CoreExports): void {
+  const sizes: Array<[keyof CoreExports, number]> = [
+    ['KEY_BYTES', KEY_BYTES],
+    ['DIGEST_BYTES', DIGEST_BYTES],
+    ['RECORD_BYTES', RECORD_BYTES],
+  ];
+  for (const [name, expected] of sizes) {
+    const got = globalOf(x, name);
+    if (got !== expected) {
+      throw new Error(`mtproto-authkey: the WebAssembly core has ${name} = ${got}, but src/wasm.ts expects ${expected}; the core and the TypeScript were built from different sources (rebuild with npm run build)`);
+    }
+  }
 }
 
 /** A streamed SHA-1 message: where its state is kept while another uses the core. */
@@ -59,12 +96,18 @@ export class Engine {
   readonly simd: boolean;
   /** Bytes of the streaming state that `Sha1` keeps between calls. */
   readonly stateBytes: number;
+  /** Most records `records` stages and hashes in one call. */
+  readonly recordsPerCall: number;
   readonly #x: CoreExports;
-  // The core has no allocator, so its memory never grows and this view stays valid.
+  // The core has no allocator, so its memory never grows and these views stay valid.
   readonly #mem: Uint8Array;
   readonly #input: number;
   readonly #output: number;
   readonly #state: number;
+  // Fixed views of the staging areas, so the hot paths copy without making a subarray.
+  readonly #inputKey: Uint8Array;
+  readonly #inputRecord: Uint8Array;
+  readonly #outputDigest: Uint8Array;
   // The 512 hex digits of a key, for the bigint routes.
   readonly #hexView: Uint8Array;
   readonly #inputBytes: number;
@@ -73,40 +116,69 @@ export class Engine {
   // The stream whose state lives in the core's state buffer right now, if any.
   #resident: Stream | null = null;
 
+  /**
+   * Instantiates a core and checks it against this module: its sizes and the layout of its
+   * staging areas (each inside memory, none overlapping another).
+   * @throws Error if the core's sizes or layout differ from what this module expects
+   */
   constructor(wasm: Uint8Array<ArrayBuffer>) {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm), {});
-    this.#x = instance.exports as unknown as CoreExports;
-    this.#mem = new Uint8Array(this.#x.memory.buffer);
-    this.#input = this.#x.inputPtr();
-    this.#output = this.#x.outputPtr();
-    this.#state = this.#x.statePtr();
-    const hex = this.#x.hexPtr();
-    this.#hexView = this.#mem.subarray(hex, hex + 2 * KEY_BYTES);
-    this.#inputBytes = this.#x.INPUT_BYTES.value as number;
-    this.#keysPerCall = this.#x.KEYS_PER_CALL.value as number;
-    this.#recordsPerCall = this.#x.RECORDS_PER_CALL.value as number;
-    this.stateBytes = this.#x.STATE_BYTES.value as number;
-    this.simd = (this.#x.SIMD.value as number) !== 0;
+    const x = instance.exports as unknown as CoreExports;
+    checkSizes(x);
+    this.#x = x;
+    this.#mem = new Uint8Array(x.memory.buffer);
+    this.#input = x.inputPtr();
+    this.#output = x.outputPtr();
+    this.#state = x.statePtr();
+    const hex = x.hexPtr();
+    this.#inputBytes = globalOf(x, 'INPUT_BYTES');
+    this.#keysPerCall = globalOf(x, 'KEYS_PER_CALL');
+    this.#recordsPerCall = this.recordsPerCall = globalOf(x, 'RECORDS_PER_CALL');
+    this.stateBytes = globalOf(x, 'STATE_BYTES');
+    this.simd = globalOf(x, 'SIMD') !== 0;
+    const inputArea = Math.max(this.#inputBytes, this.#keysPerCall * KEY_BYTES, this.#recordsPerCall * RECORD_BYTES);
+    const areas: Array<[string, number, number]> = [
+      ['input', this.#input, inputArea],
+      ['output', this.#output, Math.max(globalOf(x, 'OUTPUT_BYTES'), this.#keysPerCall * DIGEST_BYTES)],
+      ['state', this.#state, this.stateBytes],
+      // hexToKey reads the 512 '0' digits before HEX too.
+      ['hex', hex - HEX_DIGITS, 2 * HEX_DIGITS],
+    ];
+    for (const [name, at, size] of areas) {
+      if (!(at >= 0 && size > 0 && at + size <= this.#mem.length)) throw new Error(`mtproto-authkey: the WebAssembly core's ${name} area lies outside its memory`);
+      for (const [other, at2, size2] of areas) {
+        if (other !== name && at < at2 + size2 && at2 < at + size) throw new Error(`mtproto-authkey: the WebAssembly core's ${name} and ${other} areas overlap`);
+      }
+    }
+    if (this.#inputBytes < KEY_BYTES || this.#recordsPerCall < 1) throw new Error('mtproto-authkey: the WebAssembly core stages less than one key');
+    this.#inputKey = this.#mem.subarray(this.#input, this.#input + KEY_BYTES);
+    this.#inputRecord = this.#mem.subarray(this.#input, this.#input + RECORD_BYTES);
+    this.#outputDigest = this.#mem.subarray(this.#output, this.#output + DIGEST_BYTES);
+    this.#hexView = this.#mem.subarray(hex, hex + HEX_DIGITS);
   }
 
-  /** SHA-1 of `data` as a new 20-byte array. */
+  /**
+   * SHA-1 of `data` as a new 20-byte array.
+   * @throws TypeError if `data` is not a genuine Uint8Array on an attached buffer
+   */
   sha1(data: Uint8Array): Uint8Array {
     const x = this.#x;
-    if (data.length === KEY_BYTES) {
+    const n = lengthOf(data);
+    if (n === KEY_BYTES) {
       // The length of an auth key: its padding block is precomputed in the fused entry.
-      this.#mem.set(data, this.#input);
+      this.#mem.set(data, this.#input); // the intrinsic length, n: inside INPUT
       x.sha1AuthKeys(1); // clears the key bytes it read
-    } else if (data.length <= this.#inputBytes) {
+    } else if (n <= this.#inputBytes) {
       this.#evict(); // the one-shot digest uses the streaming state
-      this.#mem.set(data, this.#input);
-      x.sha1Digest(data.length); // clears the input it read
+      if (n !== 0) this.#mem.set(data, this.#input);
+      x.sha1Digest(n); // clears the input it read
     } else {
       this.#evict();
       x.sha1Init();
-      this.#feed(data);
+      this.#feed(data, n);
       x.sha1Final();
     }
-    return this.#mem.slice(this.#output, this.#output + DIGEST_BYTES);
+    return this.#outputDigest.slice();
   }
 
   /**
@@ -121,10 +193,14 @@ export class Engine {
     this.#resident = stream;
   }
 
-  /** Adds `data` to the streamed message of `stream`. */
+  /**
+   * Adds `data` to the streamed message of `stream`.
+   * @throws TypeError if `data` is not a genuine Uint8Array on an attached buffer
+   */
   streamUpdate(stream: Stream, data: Uint8Array): void {
+    const n = lengthOf(data);
     this.#enter(stream);
-    this.#feed(data);
+    this.#feed(data, n);
   }
 
   /** Finishes the streamed message of `stream`; returns its 20-byte digest. Clears the state. */
@@ -135,14 +211,17 @@ export class Engine {
     this.#resident = null;
     stream.saved?.fill(0);
     stream.saved = null;
-    return this.#mem.slice(this.#output, this.#output + DIGEST_BYTES);
+    return this.#outputDigest.slice();
   }
 
   /** Makes `stream` the one in the core, saving the one there before. */
   #enter(stream: Stream): void {
     if (this.#resident === stream) return;
+    const saved = stream.saved;
+    // A stream out of the core always has its state saved (see #evict); anything else is a bug.
+    if (saved === null || saved.length !== this.stateBytes) throw new RangeError('SHA-1 stream: expected a saved state, got none (internal error)');
     this.#evict();
-    this.#mem.set(stream.saved!, this.#state);
+    this.#mem.set(saved, this.#state);
     this.#resident = stream;
   }
 
@@ -155,31 +234,40 @@ export class Engine {
     this.#resident = null;
   }
 
-  #feed(data: Uint8Array): void {
+  /** Feeds the `n` bytes of `data` (its intrinsic length) to the streaming state, INPUT-sized chunk by chunk. */
+  #feed(data: Uint8Array, n: number): void {
     const step = this.#inputBytes;
-    if (data.length <= step) {
-      this.#mem.set(data, this.#input);
-      this.#x.sha1Update(data.length);
-      this.#wipeInput(data.length);
+    if (n <= step) {
+      if (n !== 0) this.#mem.set(data, this.#input);
+      this.#x.sha1Update(n);
+      this.#wipeInput(n);
       return;
     }
-    for (let at = 0; at < data.length; at += step) {
-      const chunk = data.subarray(at, Math.min(at + step, data.length));
-      this.#mem.set(chunk, this.#input);
-      this.#x.sha1Update(chunk.length);
+    // Chunks are cut from a view of our own: the caller's class never gets a say (see validate.ts).
+    const src = plainBytes(data, n);
+    for (let at = 0; at < n; at += step) {
+      const len = Math.min(step, n - at);
+      this.#mem.set(src.subarray(at, at + len), this.#input);
+      this.#x.sha1Update(len);
     }
-    this.#wipeInput(Math.min(step, data.length));
+    this.#wipeInput(step);
   }
 
-  /** SHA-1 of the n 256-byte keys back to back in `keys`: n digests back to back, a new array. */
+  /**
+   * SHA-1 of the n 256-byte keys back to back in `keys`: n digests back to back, a new array.
+   * @throws TypeError if `keys` is not a genuine Uint8Array on an attached buffer
+   * @throws RangeError if its length is not a multiple of 256
+   */
   sha1AuthKeys(keys: Uint8Array): Uint8Array {
-    const n = keys.length / KEY_BYTES;
+    const len = lengthOf(keys);
+    if (len % KEY_BYTES !== 0) throw new RangeError(`SHA-1 of keys: expected a multiple of ${KEY_BYTES} bytes, got ${len}`);
+    const n = len / KEY_BYTES;
     if (n > this.#keysPerCall) {
       const out = new Uint8Array(n * DIGEST_BYTES);
       this.hashKeysInto(keys, 0, n, out, 0);
       return out;
     }
-    this.#mem.set(keys, this.#input);
+    if (n !== 0) this.#mem.set(keys, this.#input); // at most KEYS_PER_CALL keys: inside INPUT
     this.#x.sha1AuthKeys(n); // clears the key bytes it read
     return this.#mem.slice(this.#output, this.#output + n * DIGEST_BYTES);
   }
@@ -187,76 +275,185 @@ export class Engine {
   /**
    * Hashes `count` 256-byte keys stored back to back in `keys` from byte `keysAt`, writing the
    * 20-byte digests back to back into `out` from byte `outAt`.
+   * @throws TypeError if `keys` or `out` is not a genuine Uint8Array on an attached buffer
+   * @throws RangeError if the keys or the digests do not fit their arrays
    */
   hashKeysInto(keys: Uint8Array, keysAt: number, count: number, out: Uint8Array, outAt: number): void {
+    const keysLen = lengthOf(keys);
+    const outLen = lengthOf(out);
+    if (!isCount(count) || !fits(keysAt, count * KEY_BYTES, keysLen) || !fits(outAt, count * DIGEST_BYTES, outLen)) {
+      throw new RangeError(`SHA-1 of keys: expected ${count} keys from byte ${keysAt} of ${keysLen} and their digests from byte ${outAt} of ${outLen}`);
+    }
+    const src = plainBytes(keys, keysLen);
+    const dst = plainBytes(out, outLen);
     const mem = this.#mem;
     const per = this.#keysPerCall;
     for (let done = 0; done < count; done += per) {
       const n = Math.min(per, count - done);
       const from = keysAt + done * KEY_BYTES;
-      mem.set(keys.subarray(from, from + n * KEY_BYTES), this.#input);
+      mem.set(src.subarray(from, from + n * KEY_BYTES), this.#input);
       this.#x.sha1AuthKeys(n); // clears the key bytes it read
-      out.set(mem.subarray(this.#output, this.#output + n * DIGEST_BYTES), outAt + done * DIGEST_BYTES);
+      dst.set(mem.subarray(this.#output, this.#output + n * DIGEST_BYTES), outAt + done * DIGEST_BYTES);
     }
   }
 
   /**
    * Hashes `count` records (256 key bytes, then 20 bytes for the digest) stored back to back in
    * `records` from byte `at`, writing each digest into its own record: one copy in and one out
-   * per 256 records, four keys per pass in the SIMD core.
+   * per RECORDS_PER_CALL records, four keys per pass in the SIMD core.
+   * @throws RangeError if the records do not fit `records`
    */
   hashRecords(records: Uint8Array, at: number, count: number): void {
+    const len = lengthOf(records);
+    if (!isCount(count) || !fits(at, count * RECORD_BYTES, len)) {
+      throw new RangeError(`key records: expected ${count} records from byte ${at} of ${len}`);
+    }
+    const data = plainBytes(records, len);
     const mem = this.#mem;
     const per = this.#recordsPerCall;
     for (let done = 0; done < count; done += per) {
       const bytes = Math.min(per, count - done) * RECORD_BYTES;
       const from = at + done * RECORD_BYTES;
-      mem.set(records.subarray(from, from + bytes), this.#input);
+      mem.set(data.subarray(from, from + bytes), this.#input);
       this.#x.sha1KeyRecords(bytes / RECORD_BYTES);
-      records.set(mem.subarray(this.#input, this.#input + bytes), from);
+      data.set(mem.subarray(this.#input, this.#input + bytes), from);
       this.#wipeInput(bytes);
     }
+  }
+
+  /**
+   * Writes the record of the 256-byte key `key` into `out` at `at`: its bytes, then its SHA-1
+   * digest. The single-key path: one copy in, one call, one copy out, no array made.
+   * @throws TypeError if `key` is not a genuine Uint8Array on an attached buffer
+   * @throws RangeError if `key` is not 256 bytes or the record does not fit `out`
+   */
+  keyRecord(key: Uint8Array, out: Uint8Array, at: number): void {
+    const n = lengthOf(key);
+    if (n !== KEY_BYTES) throw new RangeError(`key record: expected ${KEY_BYTES} key bytes, got ${n}`);
+    if (!fits(at, RECORD_BYTES, lengthOf(out))) throw new RangeError(`key record: expected room for ${RECORD_BYTES} bytes at ${at}`);
+    this.#mem.set(key, this.#input); // the intrinsic length, 256
+    this.#x.sha1KeyRecords(1);
+    out.set(this.#inputRecord, at);
+    this.#wipeInput(RECORD_BYTES);
+  }
+
+  /**
+   * Writes into `out` from byte `at` the records of `values[from, from + count)` (count at most
+   * RECORDS_PER_CALL), hashed in one call: each value a 256-byte Uint8Array or a bigint in
+   * [0, 2**2048), checked again here. On any error nothing stays staged and `out` is unchanged.
+   * @throws TypeError / RangeError for a value that is neither (an internal error: callers check
+   *   first), or if the records do not fit `out`
+   */
+  recordsInto(values: ReadonlyArray<Uint8Array | bigint>, from: number, count: number, out: Uint8Array, at: number): void {
+    if (!isCount(count) || count > this.#recordsPerCall || !fits(from, count, values.length) || !fits(at, count * RECORD_BYTES, lengthOf(out))) {
+      throw new RangeError(`key records: expected at most ${this.#recordsPerCall} values from ${from} of ${values.length} and room for them at ${at}, got ${count}`);
+    }
+    const mem = this.#mem;
+    const input = this.#input;
+    const bytes = count * RECORD_BYTES;
+    try {
+      // Bigints first, last to first: each is decoded at the start of INPUT (where hexToKey writes)
+      // and moved to its slot, so the first slot's own key is the last thing written there.
+      for (let j = count - 1; j >= 0; j--) {
+        const v = values[from + j];
+        if (typeof v !== 'bigint') continue;
+        this.#decodeBigint(v);
+        if (j !== 0) mem.copyWithin(input + j * RECORD_BYTES, input, input + KEY_BYTES);
+      }
+      for (let j = 0; j < count; j++) {
+        const v = values[from + j];
+        if (typeof v === 'bigint') continue;
+        const n = lengthOf(v);
+        if (n !== KEY_BYTES) throw new RangeError(`key records: expected ${KEY_BYTES} key bytes, got ${n}`);
+        mem.set(v, input + j * RECORD_BYTES); // the intrinsic length, 256: inside slot j
+      }
+    } catch (e) {
+      this.#wipeInput(bytes);
+      throw e;
+    }
+    this.#x.sha1KeyRecords(count);
+    out.set(mem.subarray(input, input + bytes), at);
+    this.#wipeInput(bytes);
   }
 
   /**
    * Writes the 256-byte big-endian form of `value` (in [0, 2**2048)) into `out` at `at` and its
    * SHA-1 digest right after it (at `at + 256`). Route (bench/serialize.bench.ts measures the
    * others): V8's `toString(16)`, copied as ASCII into wasm by `encodeInto`, decoded there.
+   * @throws TypeError / RangeError if `value` is not a bigint in [0, 2**2048) or the record does not fit `out`
    */
   keyFromBigint(value: bigint, out: Uint8Array, at: number): void {
-    const mem = this.#mem;
+    if (!fits(at, RECORD_BYTES, lengthOf(out))) throw new RangeError(`key record: expected room for ${RECORD_BYTES} bytes at ${at}`);
     this.#decodeBigint(value);
-    out.set(mem.subarray(this.#input, this.#input + KEY_BYTES), at);
+    out.set(this.#inputKey, at);
     this.#x.sha1AuthKeys(1); // clears the key bytes
-    out.set(mem.subarray(this.#output, this.#output + DIGEST_BYTES), at + KEY_BYTES);
+    out.set(this.#outputDigest, at + KEY_BYTES);
   }
 
-  /** Writes the 256-byte big-endian form of `value` (in [0, 2**2048)) into `out` at `at`, unhashed. */
+  /**
+   * Writes the 256-byte big-endian form of `value` (in [0, 2**2048)) into `out` at `at`, unhashed.
+   * @throws TypeError / RangeError if `value` is not a bigint in [0, 2**2048) or the key does not fit `out`
+   */
   bigintToKey(value: bigint, out: Uint8Array, at: number): void {
+    if (!fits(at, KEY_BYTES, lengthOf(out))) throw new RangeError(`key bytes: expected room for ${KEY_BYTES} bytes at ${at}`);
     this.#decodeBigint(value);
-    out.set(this.#mem.subarray(this.#input, this.#input + KEY_BYTES), at);
+    out.set(this.#inputKey, at);
     this.#wipeInput(KEY_BYTES);
   }
 
-  /** Leaves the 256-byte big-endian form of `value` at INPUT: see keyFromBigint for the route. */
+  /**
+   * Leaves the 256-byte big-endian form of `value` at INPUT: see keyFromBigint for the route. The
+   * digits are bounded before anything is staged: at most 512, no sign.
+   */
   #decodeBigint(value: bigint): void {
+    if (typeof value !== 'bigint') throw new TypeError(`key value: expected a bigint, got ${describe(value)}`);
+    if (value < 0n || value >= KEY_LIMIT) throw new RangeError(`key value: expected a bigint in [0, 2**2048), got ${value < 0n ? 'a negative value' : 'a larger one'}`);
     const digits = value.toString(16);
-    encoder.encodeInto(digits, this.#hexView);
-    this.#x.hexToKey(digits.length); // clears the digits it read
+    const len = digits.length;
+    if (len > HEX_DIGITS) throw new RangeError(`key value: expected at most ${HEX_DIGITS} hex digits, got ${len}`);
+    const { written } = encoder.encodeInto(digits, this.#hexView);
+    if (written !== len) {
+      this.#wipeInput(0); // clears the digits written
+      throw new RangeError(`key value: expected ${len} hex digits staged, got ${written} (internal error)`);
+    }
+    this.#x.hexToKey(len); // clears the digits it read
   }
 
-  /** The 256 big-endian bytes of `key` from `at`, as a bigint: hex digits made in wasm, parsed by V8. */
+  /**
+   * The 256 big-endian bytes of `key` from `at`, as a bigint: hex digits made in wasm, parsed by V8.
+   * @throws RangeError if the key does not fit `key`
+   */
   keyToBigint(key: Uint8Array, at: number): bigint {
-    this.#mem.set(key.subarray(at, at + KEY_BYTES), this.#input);
+    const len = lengthOf(key);
+    if (!fits(at, KEY_BYTES, len)) throw new RangeError(`key bytes: expected ${KEY_BYTES} bytes at ${at} of ${len}`);
+    this.#inputKey.set(plainBytes(key, len).subarray(at, at + KEY_BYTES));
     this.#x.keyToHex(); // clears the key bytes
     const value = BigInt('0x' + decoder.decode(this.#hexView));
     this.#x.wipe(0); // clears the digits
     return value;
   }
 
+  /** Zeroes the first `len` bytes of INPUT and the hex digits. */
   #wipeInput(len: number): void {
     this.#x.wipe(len);
   }
+}
+
+/** The intrinsic length of a genuine Uint8Array, or a TypeError (see validate.ts). */
+function lengthOf(data: unknown): number {
+  const n = bytesLength(data);
+  if (n < 0) throw new TypeError(`bytes: expected Uint8Array, got ${describe(data)}`);
+  return n;
+}
+
+/** Whether `n` is a whole count. */
+function isCount(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
+/** Whether `size` bytes from `at` lie inside an array of `len` bytes, `at` a whole offset. */
+function fits(at: number, size: number, len: number): boolean {
+  return Number.isSafeInteger(at) && at >= 0 && at + size <= len;
 }
 
 let simdBytes: Uint8Array<ArrayBuffer> | undefined;

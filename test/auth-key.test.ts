@@ -29,12 +29,20 @@ describe('AuthKey vectors (computed with Python hashlib)', () => {
     }
   });
 
-  it('id is the 64 lower bits and auxHash the 64 higher bits of hash (the chapter definitions)', () => {
+  it('id is digest bytes 12..19 and auxHash digest bytes 0..7, read big-endian (core.telegram.org/mtproto/auth_key)', () => {
     for (const [, v] of cases) {
       const key = new AuthKey(BigInt(v.value));
-      expect(key.id).toBe(key.hash & ((1n << 64n) - 1n));
-      expect(key.auxHash).toBe(key.hash >> 96n);
+      const digest = nodeSha1(fromHex(v.bytes));
+      expect(key.id).toBe(digest.readBigUInt64BE(12));
+      expect(key.auxHash).toBe(digest.readBigUInt64BE(0));
+      expect(key.id).toBe(BigInt('0x' + v.hash.slice(24)));
+      expect(key.auxHash).toBe(BigInt('0x' + v.hash.slice(0, 16)));
     }
+  });
+
+  it('the vector file holds the cases these tests loop over (an empty file would pass them vacuously)', () => {
+    expect(cases.map(([name]) => name).sort()).toEqual(['full', 'leadingZeros', 'small']);
+    expect(newNonce).toHaveLength(32);
   });
 });
 
@@ -162,18 +170,34 @@ describe('AuthKey', () => {
 
     it('messages never include the rejected value itself', () => {
       const big = (1n << 2048n) + 123456789n;
-      try {
-        new AuthKey(big);
-      } catch (e) {
+      const errors = [
+        (() => {
+          try {
+            new AuthKey(big);
+          } catch (e) {
+            return e;
+          }
+        })(),
+        (() => {
+          try {
+            AuthKey.many([1n, -big]);
+          } catch (e) {
+            return e;
+          }
+        })(),
+      ];
+      for (const e of errors) {
+        expect(e).toBeInstanceOf(RangeError);
         expect(String(e)).not.toContain('123456789');
+        expect(String(e)).not.toContain(big.toString(16).slice(-8));
       }
     });
   });
 });
 
 describe('AuthKey.many', () => {
-  it('equals new AuthKey for each element, for byte, bigint and mixed arrays of many sizes', () => {
-    for (const n of [0, 1, 3, 4, 5, 63, 64, 65, 300, 1000]) {
+  it('gives each element’s bytes and node:crypto digest, for byte, bigint and mixed arrays of many sizes', () => {
+    for (const n of [0, 1, 3, 4, 5, 63, 64, 65, 255, 256, 257, 300, 513, 1000]) {
       const bytes = Array.from({ length: n }, (_, i) => seededBytes(256, 40_000 + n * 7 + i));
       const values = bytes.map((b) => BigInt('0x' + hex(b)));
       const mixed = bytes.map((b, i) => (i % 3 === 0 ? values[i] : b));
