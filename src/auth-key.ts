@@ -129,6 +129,7 @@ export class AuthKey {
 
   /**
    * Many keys at once, hashed in batches (four per SIMD pass): for bulk imports at start-up.
+   * The array is read once (its length, then each element) before anything is checked or used.
    * @param values keys as bigints or 256-byte arrays, as `new AuthKey` takes them
    * @returns the keys, in order
    * @throws TypeError if `values` is not an array, or as `new AuthKey` for an element (with its index)
@@ -144,29 +145,30 @@ export class AuthKey {
     }
     const list: unknown[] = [];
     for (let i = 0; i < n; i++) list.push(values[i]);
-    // Every element is checked before any work, so a bad one is reported with its index.
-    for (let i = 0; i < n; i++) {
-      const refused = refusal(list[i]);
-      if (refused !== undefined) throw atIndex(i, refused);
-    }
-    // Chunks of records: each staged in the core, hashed in one call (four keys per SIMD pass),
-    // and copied out into a page of its own, which its keys share. A page per chunk bounds what
-    // one held key keeps alive (70 KB) and costs one allocation per 256 keys.
+    // Chunks of records: each checked, staged in the core, hashed in one call (four keys per SIMD
+    // pass), and copied out into a page of its own, which its keys share. A page per chunk bounds
+    // what one held key keeps alive (70 KB) and costs one allocation per 256 keys; checking a chunk
+    // just before using it keeps its arrays in cache. A bad element stops the call with its index
+    // before its chunk is staged, and the pages made so far are wiped: nothing is returned.
     const per = engine.recordsPerCall;
     const keys: AuthKey[] = [];
     const pages: Uint8Array[] = [];
+    const fail = (error: Error): Error => {
+      for (const p of pages) p.fill(0);
+      return error;
+    };
     for (let from = 0; from < n; from += per) {
       const count = Math.min(per, n - from);
+      for (let i = from; i < from + count; i++) {
+        const refused = refusal(list[i]);
+        if (refused !== undefined) throw fail(atIndex(i, refused));
+      }
       const page = new Uint8Array(count * RECORD_BYTES);
       pages.push(page);
       engine.recordsInto(list as ReadonlyArray<bigint | Uint8Array>, from, count, page, 0);
       for (let j = 0; j < count; j++) {
         const at = j * RECORD_BYTES;
-        if (isZeroKey(page, at)) {
-          // Nothing is returned, so the copies of the other keys are wiped.
-          for (const p of pages) p.fill(0);
-          throw atIndex(from + j, new RangeError(ZERO_KEY));
-        }
+        if (isZeroKey(page, at)) throw fail(atIndex(from + j, new RangeError(ZERO_KEY)));
         keys.push(new AuthKey(ADOPT, page, at));
       }
     }

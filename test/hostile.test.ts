@@ -202,6 +202,11 @@ describe('hostile input through the API', () => {
       const values = Array.from({ length: 600 }, () => good);
       values[300] = new Uint8Array(256);
       thrown(() => AuthKey.many(values), RangeError, /^AuthKey\.many element 300: auth key: expected a value in \[1, 2\*\*2048\), got 0 \(256 zero bytes\)$/);
+      // A bad element in a later chunk, after earlier chunks were hashed: still its index, nothing returned.
+      const later: unknown[] = Array.from({ length: 600 }, () => good);
+      later[520] = HUGE;
+      later[580] = 'x';
+      thrown(() => AuthKey.many(later as bigint[]), RangeError, /^AuthKey\.many element 520: auth key: expected a bigint in \[1, 2\*\*2048\), got a value of 4000 bits$/);
       expectApiClean();
     });
   });
