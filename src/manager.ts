@@ -111,14 +111,16 @@ export class AuthKeyManager implements AuthKeyManagerProtocol {
   /**
    * The key whose 8 id bytes start at `offset` of `packet` (an encrypted MTProto packet begins
    * with them), or undefined. Synchronous and allocation-light, for the per-packet path.
-   * @throws TypeError if `packet` is not a Uint8Array
+   * @throws TypeError if `packet` is not a Uint8Array or `offset` not a number
    * @throws RangeError if fewer than 8 bytes follow `offset`
    */
   peekKey(packet: Uint8Array, offset = 0): AuthKey | undefined {
     const n = bytesLength(packet);
     if (n < 0) throw new TypeError(`peekKey: expected a Uint8Array packet, got ${describe(packet)}`);
+    // typeof first: a comparison would call an object's valueOf, caller code on the hot path.
+    if (typeof offset !== 'number') throw new TypeError(`peekKey offset: expected a number, got ${describe(offset)}`);
     if (!(offset >= 0 && offset + 8 <= n) || !Number.isInteger(offset)) {
-      throw new RangeError(`peekKey: expected 8 id bytes at offset ${typeof offset === 'number' ? offset : describe(offset)}, got a packet of ${n} bytes`);
+      throw new RangeError(`peekKey: expected 8 id bytes at offset ${offset}, got a packet of ${n} bytes`);
     }
     return this.#table.get(u32be(packet, offset), u32be(packet, offset + 4));
   }

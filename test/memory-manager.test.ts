@@ -46,6 +46,12 @@ describe('AuthKeyManager (memory) specifics', () => {
     expect(() => manager.peekKey(new Uint8Array(16), 9)).toThrow(RangeError);
     expect(() => manager.peekKey(new Uint8Array(16), -1)).toThrow(RangeError);
     expect(() => manager.peekKey(new Uint8Array(16), 1.5)).toThrow(RangeError);
+    // An object offset is refused by its type; its valueOf (caller code) is never called.
+    let called = false;
+    const sneaky = { valueOf: () => ((called = true), 0) };
+    expect(() => manager.peekKey(new Uint8Array(16), sneaky as never)).toThrow(new TypeError('peekKey offset: expected a number, got Object'));
+    expect(() => manager.peekKey(new Uint8Array(16), 1n as never)).toThrow(TypeError);
+    expect(called).toBe(false);
   });
 
   it('keeps every key through growth, deletes and compaction (20,000 keys)', async () => {
