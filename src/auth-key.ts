@@ -87,7 +87,7 @@ export class AuthKey {
    * @throws RangeError if the bigint is out of range, the bytes are not 256, or the key is zero
    */
   constructor(value: bigint | Uint8Array);
-  /** @internal adopts a record that is already hashed and never written again */
+  /** @internal adopts a record that is already hashed and not written again while this key points at it (a store that reuses it calls `relocate` first) */
   constructor(value: typeof ADOPT, data: Uint8Array, at: number);
   constructor(value: bigint | Uint8Array | typeof ADOPT, data?: Uint8Array, at?: number) {
     if (value === ADOPT) {

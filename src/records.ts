@@ -1,8 +1,10 @@
 /**
  * Auth key records: the 256 key bytes followed by their 20-byte SHA-1 digest, stored at an
- * offset inside a shared page. A record is written once, when its key is made, and never
- * changed after; so an `AuthKey` can point into a page instead of owning a buffer, which keeps
- * construction free of a per-key ArrayBuffer allocation and keys compact in memory.
+ * offset inside a shared page. A record's bytes never change while an `AuthKey` points at them,
+ * so a key can point into a page instead of owning a buffer, which keeps construction free of a
+ * per-key ArrayBuffer allocation and keys compact in memory. Arena pages (below) are written once;
+ * the in-memory store (key-table.ts) reuses and zeroes its records, and first moves any key that
+ * points at one elsewhere (`AuthKey.relocate`).
  * @internal
  */
 import { KEY_BYTES, RECORD_BYTES } from './wasm.js';
