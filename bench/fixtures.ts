@@ -39,7 +39,7 @@ export function toBigint(key: Uint8Array): bigint {
 
 /**
  * The auth key object a Node developer writes with node:crypto: a copy of the bytes, the SHA-1,
- * and id / aux hash ready as bigints (read big-endian, as the MTProto chapter defines them). It is
+ * and id / aux hash ready as bigints (read big-endian, as mtpylon defines them). It is
  * what `new AuthKey` is compared with, computing the same observable things.
  */
 export class NodeAuthKey {
