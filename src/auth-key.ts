@@ -1,10 +1,8 @@
-import { DIGEST_BYTES, KEY_BYTES, engine } from './wasm.js';
+import { DIGEST_BYTES, KEY_BYTES, KEY_LIMIT, engine } from './wasm.js';
 import { DIGEST_AT, ID_AT, RECORD_BYTES, arena, sameKey } from './records.js';
 import { type IdHalves, idHex, u32be } from './ids.js';
 import { bytesLength, checkBytes, describe } from './validate.js';
 
-/** 2**2048: auth keys are below it. */
-const KEY_LIMIT = 1n << 2048n;
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
 /** Token for the internal constructor path that adopts a record already hashed. */

@@ -10,7 +10,7 @@
  * @internal
  */
 import { SCALAR_WASM, SIMD_WASM } from './generated/wasm-bytes.js';
-import { bytesLength, describe, plainBytes } from './validate.js';
+import { checkBytes, describe, plainBytes } from './validate.js';
 
 /** Every export of `assembly/scalar.ts` and `assembly/simd.ts`. */
 interface CoreExports {
@@ -50,7 +50,7 @@ export const RECORD_BYTES = KEY_BYTES + DIGEST_BYTES;
 /** Hex digits of the largest key: the most the bigint route ever stages. */
 const HEX_DIGITS = 2 * KEY_BYTES;
 /** 2**2048: keys are below it. */
-const KEY_LIMIT = 1n << 2048n;
+export const KEY_LIMIT = 1n << 2048n;
 
 const encoder = new TextEncoder();
 // Only ASCII hex digits are ever decoded, which every single-byte decoder maps alike.
@@ -439,11 +439,9 @@ export class Engine {
   }
 }
 
-/** The intrinsic length of a genuine Uint8Array, or a TypeError (see validate.ts). */
+/** The intrinsic length of a genuine Uint8Array, or a TypeError (validate.ts's checkBytes). */
 function lengthOf(data: unknown): number {
-  const n = bytesLength(data);
-  if (n < 0) throw new TypeError(`bytes: expected Uint8Array, got ${describe(data)}`);
-  return n;
+  return checkBytes(data, 'bytes');
 }
 
 /** Whether `n` is a whole count. */
