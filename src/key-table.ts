@@ -1,7 +1,7 @@
 /**
  * An in-memory store of auth keys: an open-addressing hash table from the 64-bit auth key id (as
  * two 32-bit halves, so a lookup makes no bigint) to a record (key bytes, then digest) in pages
- * of records. No object is kept per key.
+ * of records. No object is kept for a key until it is looked up (see below).
  *
  * Memory follows the keys both ways:
  * - a removed record is zeroed at once and its slot goes on a free list, so the next insert
@@ -71,7 +71,7 @@ export interface KeyTableStats {
 
 /** Byte offset of record `r` inside its page. */
 function offsetInPage(r: number): number {
-  return (r & (PAGE_RECORDS - 1)) * RECORD_BYTES;
+  return (r & PAGE_MASK) * RECORD_BYTES;
 }
 
 /** Pages needed for `n` records. */
@@ -396,7 +396,7 @@ export class KeyTable {
    * are zeroed and the pages dropped, so keys still held afterwards keep no page alive.
    */
   clear(): void {
-    for (let r = 0; r < this.#top; r++) this.#detach(r);
+    this.forgetHandouts();
     for (const page of this.#pages) page.fill(0);
     this.#slots = emptySlots(MIN_BITS);
     this.#shift = 32 - MIN_BITS;
