@@ -532,7 +532,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     if (call.settled) return;
     const cause = scrub(error);
     const message = cause instanceof Error ? cause.message : String(cause);
-    if (message.startsWith('WRONGTYPE')) fail(call, new AuthKeyCorrupted(idBigint(call.id.hi, call.id.lo), 'it is not a Redis string'));
+    if (message.startsWith('WRONGTYPE')) fail(call, corrupted(call, 'it is not a Redis string'));
     else fail(call, new AuthKeyStoreUnavailable(`${METHODS[call.op]}: ${message}`, cause));
   }
 
@@ -545,18 +545,18 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
   #outcome(call: Call, value: unknown): unknown {
     switch (call.op) {
       case GET: {
-        if (value === null) throw new AuthKeyDoesNotExist(idBigint(call.id.hi, call.id.lo));
+        if (value === null) throw new AuthKeyDoesNotExist(idOfCall(call));
         const bytes = this.#open(call, value as Buffer);
         let key: AuthKey;
         try {
           key = new AuthKey(bytes);
         } catch {
-          throw new AuthKeyCorrupted(idBigint(call.id.hi, call.id.lo), 'the key is zero');
+          throw corrupted(call, ZERO_KEY);
         } finally {
           bytes.fill(0);
         }
         const id = AuthKey.idHalvesOf(key);
-        if (id.hi !== call.id.hi || id.lo !== call.id.lo) throw new AuthKeyCorrupted(idBigint(call.id.hi, call.id.lo), 'its bytes hash to a different id');
+        if (id.hi !== call.id.hi || id.lo !== call.id.lo) throw corrupted(call, OTHER_ID);
         return key;
       }
       case SET: {
@@ -568,8 +568,8 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
           if (timingSafeEqual(old, bytes)) return undefined;
           // A different value: a rival key only if it is a valid key for this id.
           const problem = keyProblem(call.id.hi, call.id.lo, old);
-          if (problem !== undefined) throw new AuthKeyCorrupted(idBigint(call.id.hi, call.id.lo), problem);
-          throw new AuthKeyCollision(idBigint(call.id.hi, call.id.lo));
+          if (problem !== undefined) throw corrupted(call, problem);
+          throw new AuthKeyCollision(idOfCall(call));
         } finally {
           old.fill(0);
           bytes.fill(0);
@@ -578,7 +578,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
       case EXISTS:
         return value === 1;
       case DEL:
-        if (value === 0) throw new AuthKeyDoesNotExist(idBigint(call.id.hi, call.id.lo));
+        if (value === 0) throw new AuthKeyDoesNotExist(idOfCall(call));
         return undefined;
       default:
         return undefined;
@@ -588,11 +588,11 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
   /** The key bytes of a stored value, in a buffer the caller owns and wipes, or AuthKeyCorrupted. */
   #open(call: Call, value: Buffer): Buffer {
     if (this.#sealer === undefined) {
-      if (value.length !== KEY_BYTES) throw new AuthKeyCorrupted(idBigint(call.id.hi, call.id.lo), `expected ${KEY_BYTES} key bytes, got ${value.length}`);
+      if (value.length !== KEY_BYTES) throw corrupted(call, `expected ${KEY_BYTES} key bytes, got ${value.length}`);
       return value;
     }
     const opened = this.#sealer.open(idBytesOf(call.id.hi, call.id.lo), value);
-    if (typeof opened === 'string') throw new AuthKeyCorrupted(idBigint(call.id.hi, call.id.lo), opened);
+    if (typeof opened === 'string') throw corrupted(call, opened);
     return opened;
   }
 }
@@ -609,6 +609,21 @@ function fail(call: Call, error: unknown): void {
 /** The client methods the manager calls; a `client` without them is refused. */
 const CLIENT_METHODS = ['getBuffer', 'setBuffer', 'exists', 'del'] as const;
 
+/** The id `call` is about, as a bigint (for errors). */
+function idOfCall(call: Call): bigint {
+  return idBigint(call.id.hi, call.id.lo);
+}
+
+/** AuthKeyCorrupted for the value stored under the id of `call`. */
+function corrupted(call: Call, problem: string): AuthKeyCorrupted {
+  return new AuthKeyCorrupted(idOfCall(call), problem);
+}
+
+// What is wrong with 256 stored bytes that are not the key of their id: the same words from
+// getKey (which makes the key) and setKey (which only checks the bytes, see keyProblem).
+const ZERO_KEY = 'the key is zero';
+const OTHER_ID = 'its bytes hash to a different id';
+
 function closedError(op: Op): AuthKeyStoreUnavailable {
   return new AuthKeyStoreUnavailable(`${METHODS[op]}: the manager was closed`);
 }
@@ -621,9 +636,9 @@ function closedError(op: Op): AuthKeyStoreUnavailable {
 function keyProblem(hi: number, lo: number, bytes: Uint8Array): string | undefined {
   let or = 0;
   for (let i = 0; i < bytes.length; i++) or |= bytes[i];
-  if (or === 0) return 'the key is zero';
+  if (or === 0) return ZERO_KEY;
   const digest = sha1(bytes);
-  if (u32be(digest, 12) !== hi >>> 0 || u32be(digest, 16) !== lo >>> 0) return 'its bytes hash to a different id';
+  if (u32be(digest, 12) !== hi >>> 0 || u32be(digest, 16) !== lo >>> 0) return OTHER_ID;
   return undefined;
 }
 
