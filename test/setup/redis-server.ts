@@ -106,33 +106,188 @@ async function signal(child: ChildProcess, exited: Promise<void>, sig: NodeJS.Si
   clearTimeout(timer);
 }
 
-/** A Redis Cluster of `masters` nodes (no replicas) that this process started. */
+/** Runs one command with redis-cli against `port` and returns its raw output (for the cluster's own bookkeeping). */
+export async function redisCli(port: number, ...args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)('redis-cli', ['-h', HOST, '-p', String(port), ...args], { timeout: 10_000 });
+  return stdout;
+}
+
+/** One line of CLUSTER NODES: `<id> <ip:port@bus> <flags> <master id or -> …`. */
+interface NodeLine {
+  id: string;
+  port: number;
+  flags: string[];
+  /** The id of its master, for a replica; '' for a master. */
+  masterId: string;
+}
+
+function parseClusterNodes(text: string): NodeLine[] {
+  return text
+    .trim()
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => {
+      const [id, address, flags, master] = line.trim().split(' ');
+      return { id, port: Number(address.split('@')[0].split(':').pop()), flags: flags.split(','), masterId: master === '-' ? '' : master };
+    });
+}
+
+/** A Redis Cluster that this process started: masters, and replicas if asked for. */
 export interface RedisClusterProcess {
+  /** Every node started, masters and replicas, in start order (a restarted node replaces its entry). */
   readonly nodes: RedisProcess[];
-  /** `127.0.0.1:p1,127.0.0.1:p2,…`, the REDIS_CLUSTER_NODES form. */
+  /** `127.0.0.1:p1,127.0.0.1:p2,…` of every node, the REDIS_CLUSTER_NODES form. */
   readonly spec: string;
+  /** The current masters (as a live node sees them) with their replicas. */
+  shards(): Promise<Array<{ master: RedisProcess; replicas: RedisProcess[] }>>;
+  /**
+   * `CLUSTER FAILOVER` on `replica` (a coordinated, manual failover: no write is lost); resolves
+   * once it reports role master and every live node is healthy and agrees (see `waitHealthy`).
+   */
+  failover(replica: RedisProcess): Promise<void>;
+  /**
+   * SIGKILLs `master` and waits for the cluster to promote one of its replicas on its own (after
+   * cluster-node-timeout) and for every live node to be healthy; resolves with the promoted node.
+   */
+  killMaster(master: RedisProcess): Promise<RedisProcess>;
+  /** Starts a killed node again on its port and dir (it rejoins, as a replica) and waits until healthy. */
+  restart(node: RedisProcess): Promise<RedisProcess>;
+  /**
+   * Waits until every live node reports cluster_state:ok, every live node sees the same masters
+   * and no live node as failing, and every live replica's link to its master is up and in sync.
+   */
+  waitHealthy(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Starts `masters` cluster-enabled servers, joins them with `redis-cli --cluster create`, waits for cluster_state:ok. */
-export async function startRedisCluster(masters = 3): Promise<RedisClusterProcess> {
+/** Options of `startRedisCluster`. */
+export interface RedisClusterOptions {
+  /** Replicas per master (`--cluster-replicas`). Default 0. */
+  replicas?: number;
+  /** `cluster-node-timeout`: how long a node may be unreachable before it counts as failed. Default 3000. */
+  nodeTimeoutMs?: number;
+}
+
+/**
+ * Starts `masters × (1 + replicas)` cluster-enabled servers, joins them with
+ * `redis-cli --cluster create … --cluster-replicas N`, and waits until the cluster is healthy.
+ */
+export async function startRedisCluster(masters = 3, options: RedisClusterOptions = {}): Promise<RedisClusterProcess> {
+  const replicas = options.replicas ?? 0;
+  const nodeArgs = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 3000)];
   const nodes: RedisProcess[] = [];
+  const dead = new Set<RedisProcess>();
+  const live = () => nodes.filter((n) => !dead.has(n));
+  const byPort = (port: number) => {
+    const node = nodes.find((n) => n.port === port);
+    if (node === undefined) throw new Error(`no node of this cluster on port ${port}`);
+    return node;
+  };
   const stop = async () => {
     await Promise.all(nodes.map((n) => n.stop()));
     await Promise.all(nodes.map((n) => rm(n.dir, { recursive: true, force: true })));
   };
-  try {
-    for (let i = 0; i < masters; i++) {
-      nodes.push(await startRedisServer({ bus: true, args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '3000'] }));
+
+  /** Why the cluster is not healthy yet, or '' when it is. */
+  async function unhealthy(): Promise<string> {
+    const alive = live();
+    const views = await Promise.all(
+      alive.map(async (n) => {
+        const [info, table, replication] = await Promise.all([redisCli(n.port, 'cluster', 'info'), redisCli(n.port, 'cluster', 'nodes'), redisCli(n.port, 'info', 'replication')]);
+        return { n, info, table: parseClusterNodes(table), replication };
+      }),
+    ).catch((error: Error) => [error.message] as const);
+    if (typeof views[0] === 'string') return views[0];
+    const alivePorts = new Set(alive.map((n) => n.port));
+    let mastersSeen: string | undefined;
+    for (const view of views as Exclude<typeof views[number], string>[]) {
+      const where = `node ${view.n.port}`;
+      if (!view.info.includes('cluster_state:ok')) return `${where}: cluster_state is not ok`;
+      for (const line of view.table) {
+        if (!alivePorts.has(line.port)) continue;
+        if (line.flags.some((f) => f === 'fail' || f === 'fail?' || f === 'handshake' || f === 'noaddr')) return `${where} sees ${line.port} as ${line.flags.join(',')}`;
+      }
+      const seenMasters = view.table
+        .filter((l) => l.flags.includes('master') && alivePorts.has(l.port))
+        .map((l) => l.port)
+        .sort()
+        .join(',');
+      if (mastersSeen === undefined) mastersSeen = seenMasters;
+      else if (mastersSeen !== seenMasters) return `nodes disagree on the masters: ${mastersSeen} vs ${seenMasters} (${where})`;
+      if (view.replication.includes('role:slave')) {
+        if (!view.replication.includes('master_link_status:up')) return `${where}: replica link not up`;
+        if (!view.replication.includes('master_sync_in_progress:0')) return `${where}: replica still syncing`;
+      }
     }
-    const addresses = nodes.map((n) => `${HOST}:${n.port}`);
-    await promisify(execFile)('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 });
+    if (mastersSeen!.split(',').length !== masters) return `expected ${masters} live masters, got ${mastersSeen}`;
+    return '';
+  }
+
+  async function waitHealthy(timeoutMs = 30_000): Promise<void> {
+    let why = '';
     for (const start = Date.now(); ; await sleep(50)) {
-      const states = await Promise.all(nodes.map((n) => promisify(execFile)('redis-cli', ['-h', HOST, '-p', String(n.port), 'cluster', 'info']).then((r) => r.stdout)));
-      if (states.every((s) => s.includes('cluster_state:ok'))) break;
-      if (Date.now() - start > 20_000) throw new Error('Redis Cluster did not reach cluster_state:ok within 20 s');
+      why = await unhealthy();
+      if (why === '') return;
+      if (Date.now() - start > timeoutMs) throw new Error(`Redis Cluster not healthy within ${timeoutMs} ms: ${why}`);
     }
-    return { nodes, spec: addresses.join(','), stop };
+  }
+
+  async function shards(): Promise<Array<{ master: RedisProcess; replicas: RedisProcess[] }>> {
+    const table = parseClusterNodes(await redisCli(live()[0].port, 'cluster', 'nodes'));
+    const alivePorts = new Set(live().map((n) => n.port));
+    return table
+      .filter((l) => l.flags.includes('master') && alivePorts.has(l.port))
+      .map((m) => ({
+        master: byPort(m.port),
+        replicas: table.filter((l) => l.masterId === m.id && alivePorts.has(l.port)).map((l) => byPort(l.port)),
+      }));
+  }
+
+  async function roleOf(node: RedisProcess): Promise<string> {
+    return (await redisCli(node.port, 'role')).split('\n')[0].trim();
+  }
+
+  async function failover(replica: RedisProcess): Promise<void> {
+    const reply = await redisCli(replica.port, 'cluster', 'failover');
+    if (!reply.includes('OK')) throw new Error(`CLUSTER FAILOVER on ${replica.port}: ${reply.trim()}`);
+    for (const start = Date.now(); (await roleOf(replica)) !== 'master'; await sleep(50)) {
+      if (Date.now() - start > 20_000) throw new Error(`replica ${replica.port} was not promoted within 20 s of CLUSTER FAILOVER`);
+    }
+    await waitHealthy();
+  }
+
+  async function killMaster(master: RedisProcess): Promise<RedisProcess> {
+    const shard = (await shards()).find((s) => s.master === master);
+    if (shard === undefined) throw new Error(`node ${master.port} is not a live master`);
+    if (shard.replicas.length === 0) throw new Error(`master ${master.port} has no replica to take over`);
+    await master.kill();
+    dead.add(master);
+    for (const start = Date.now(); ; await sleep(50)) {
+      const roles = await Promise.all(shard.replicas.map(roleOf));
+      const promoted = shard.replicas.find((_, i) => roles[i] === 'master');
+      if (promoted !== undefined) {
+        await waitHealthy();
+        return promoted;
+      }
+      if (Date.now() - start > 30_000) throw new Error(`no replica of killed master ${master.port} was promoted within 30 s`);
+    }
+  }
+
+  async function restart(node: RedisProcess): Promise<RedisProcess> {
+    if (!dead.has(node)) throw new Error(`node ${node.port} is running`);
+    const again = await startRedisServer({ port: node.port, dir: node.dir, bus: true, args: nodeArgs });
+    nodes[nodes.indexOf(node)] = again;
+    dead.delete(node);
+    await waitHealthy();
+    return again;
+  }
+
+  try {
+    for (let i = 0; i < masters * (1 + replicas); i++) nodes.push(await startRedisServer({ bus: true, args: nodeArgs }));
+    const addresses = nodes.map((n) => `${HOST}:${n.port}`);
+    await promisify(execFile)('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 30_000 });
+    await waitHealthy();
+    return { nodes, spec: addresses.join(','), shards, failover, killMaster, restart, waitHealthy, stop };
   } catch (error) {
     await stop();
     throw error;
