@@ -1,0 +1,716 @@
+/**
+ * The near cache of RedisAuthKeyManager against a standalone redis-server that this file starts
+ * (its own, so command counts are exact and FLUSHALL, CLIENT KILL and restarts touch no other
+ * test): hits that skip Redis, invalidation of every kind of change, the stale-fill race,
+ * link loss and recovery, the negative cache and single flight, the maxKeys bound, bad options.
+ */
+import { execFileSync } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AuthKeyCorrupted, AuthKeyDoesNotExist, type AuthKey } from '../src/index.ts';
+import { AuthKeyStoreUnavailable, RedisAuthKeyManager, type RedisAuthKeyManagerOptions } from '../src/redis.ts';
+import { forgeCollision, hex, randomKey, rejection } from './helpers.ts';
+import { type CacheOptions, callsOf, commandCalls, redisServerAvailable, uniquePrefix, waitFor, waitLinked } from './redis-helpers.ts';
+import { type RedisProcess, redisCli, startRedisServer } from './setup/redis-server.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Deterministic PRNG (mulberry32), so a failing round can be replayed from its seed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The number of client connections the server has now (CLIENT LIST lines). */
+async function connections(raw: Redis): Promise<number> {
+  const list = (await raw.client('LIST')) as string;
+  return list.trim().split('\n').length;
+}
+
+describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalone)', () => {
+  let server: RedisProcess;
+  /** A plain connection of the test's own: the truth, command counts, FLUSHALL, CLIENT KILL. */
+  let raw: Redis;
+  let prefix: string;
+  const opened: RedisAuthKeyManager[] = [];
+  const extraServers: RedisProcess[] = [];
+
+  beforeAll(async () => {
+    // DEBUG SET-ACTIVE-EXPIRE lets the expiry test hold back Redis's own expiry notice.
+    server = await startRedisServer({ args: ['--enable-debug-command', 'local'] });
+    raw = new Redis(server.url);
+    raw.on('error', () => undefined);
+  });
+  afterAll(async () => {
+    raw?.disconnect();
+    await server?.stop();
+    if (server) await rm(server.dir, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    prefix = uniquePrefix();
+  });
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((m) => m.close()));
+    for (const s of extraServers.splice(0)) {
+      try {
+        process.kill(s.pid, 'SIGCONT');
+      } catch {
+        // Already gone.
+      }
+      await s.stop();
+      await rm(s.dir, { recursive: true, force: true });
+    }
+  });
+
+  /** A manager on a connection of its own (`url`), with `cache` unless it is undefined; closed after the test. */
+  function manager(cache: CacheOptions | undefined, extra: { timeoutMs?: number; url?: string; client?: Redis } = {}): RedisAuthKeyManager {
+    const { url = server.url, client, ...rest } = extra;
+    const options = client ? { client, prefix, cache, ...rest } : { url, prefix, cache, ...rest };
+    if (cache === undefined) delete (options as { cache?: unknown }).cache;
+    const m = new RedisAuthKeyManager(options as RedisAuthKeyManagerOptions);
+    opened.push(m);
+    return m;
+  }
+
+  /** A cached manager, once its cache is linked. */
+  async function linked(cache: CacheOptions = { maxKeys: 10_000 }, extra: { timeoutMs?: number; url?: string; client?: Redis } = {}): Promise<RedisAuthKeyManager> {
+    const m = manager(cache, extra);
+    await waitLinked(m);
+    return m;
+  }
+
+  const nameOf = (key: AuthKey) => prefix + hex(key.idBytes);
+
+  describe('hits skip Redis', () => {
+    it('after one getKey miss fills, 300 getKey and peekKey of the key (every id form, in a packet at an offset) run no GET', async () => {
+      const m = await linked();
+      const key = randomKey();
+      await m.setKey(key);
+      // setKey does not fill: the first read goes to Redis.
+      expect(m.peekKey(key.idBytes)).toBeUndefined();
+      const before = await commandCalls(raw);
+      expect((await m.getKey(key.id)).equals(key)).toBe(true);
+      const afterMiss = await commandCalls(raw);
+      expect(callsOf('get', before, afterMiss)).toBe(1);
+
+      const packet = new Uint8Array(40);
+      packet.set(key.idBytes, 13);
+      for (let i = 0; i < 100; i++) {
+        expect((await m.getKey([key.id, key.idBytes, key][i % 3])).equals(key)).toBe(true);
+        expect(m.peekKey(key.idBytes)?.equals(key)).toBe(true);
+        expect(m.peekKey(packet, 13)?.equals(key)).toBe(true);
+      }
+      const after = await commandCalls(raw);
+      expect(callsOf('get', afterMiss, after)).toBe(0);
+      expect(callsOf('pexpiretime', afterMiss, after)).toBe(0);
+      const stats = m.cacheStats();
+      expect(stats.hits).toBeGreaterThanOrEqual(100);
+      expect(stats.misses).toBe(1);
+      expect(stats.size).toBe(1);
+    });
+
+    it('hasKey always asks Redis (EXISTS), even for a cached key', async () => {
+      const m = await linked();
+      const key = randomKey();
+      await m.setKey(key);
+      await m.getKey(key.id);
+      const before = await commandCalls(raw);
+      for (let i = 0; i < 5; i++) expect(await m.hasKey(key)).toBe(true);
+      expect(callsOf('exists', before, await commandCalls(raw))).toBe(5);
+    });
+
+    it('delKey drops the local entry at once, before its DEL is answered', async () => {
+      const m = await linked();
+      const key = randomKey();
+      await m.setKey(key);
+      await m.getKey(key.id);
+      expect(m.peekKey(key.idBytes)).toBeDefined();
+      const deleting = m.delKey(key.id);
+      expect(m.peekKey(key.idBytes)).toBeUndefined();
+      await deleting;
+      await rejection(m.getKey(key.id), AuthKeyDoesNotExist);
+    });
+
+    it('without cache: peekKey is undefined, cacheStats all zero and not linked, and no tracking connection is opened', async () => {
+      const baseline = await connections(raw);
+      const m = manager(undefined);
+      const key = randomKey();
+      await m.setKey(key);
+      await m.getKey(key.id);
+      expect(m.peekKey(key.idBytes)).toBeUndefined();
+      expect(m.cacheStats()).toEqual({ hits: 0, misses: 0, negativeHits: 0, joins: 0, invalidations: 0, evictions: 0, flushes: 0, size: 0, negativeSize: 0, maxKeys: 0, linked: false });
+      await sleep(100);
+      expect(await connections(raw)).toBe(baseline + 1);
+    });
+
+    it('close() closes the tracking connection, with url and with a caller-owned client (which stays open)', async () => {
+      const baseline = await connections(raw);
+      const viaUrl = await linked();
+      expect(await connections(raw)).toBe(baseline + 2);
+      await viaUrl.close();
+      await waitFor(async () => (await connections(raw)) === baseline, 'the url manager to close both its connections', { everyMs: 20, timeoutMs: 2000 });
+
+      const client = new Redis(server.url);
+      client.on('error', () => undefined);
+      try {
+        await client.ping();
+        const withClient = await linked({ maxKeys: 10 }, { client });
+        expect(await connections(raw)).toBe(baseline + 2);
+        await withClient.close();
+        await waitFor(async () => (await connections(raw)) === baseline + 1, 'the client manager to close its tracking connection', { everyMs: 20, timeoutMs: 2000 });
+        expect(await client.ping()).toBe('PONG');
+      } finally {
+        client.disconnect();
+      }
+    });
+  });
+
+  describe('invalidation across managers', () => {
+    /** Fills `m`'s cache with `key` (stored by `writer`) and checks that it is a hit. */
+    async function filled(m: RedisAuthKeyManager, writer: RedisAuthKeyManager, key: AuthKey, options?: { expiresAt: number }): Promise<void> {
+      await writer.setKey(key, options);
+      expect((await m.getKey(key.id)).equals(key)).toBe(true);
+      expect(m.peekKey(key.idBytes)?.equals(key)).toBe(true);
+    }
+
+    it('delKey by another manager: the cached key stops being served within milliseconds', async () => {
+      const [a, b] = await Promise.all([linked(), linked()]);
+      const latencies: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const key = randomKey();
+        await filled(a, b, key);
+        await b.delKey(key.id);
+        latencies.push(await waitFor(() => a.peekKey(key.idBytes) === undefined, 'the deleted key to leave the other cache', { everyMs: 1, timeoutMs: 1000 }));
+        await rejection(a.getKey(key.id), AuthKeyDoesNotExist);
+      }
+      expect(a.cacheStats().invalidations).toBeGreaterThanOrEqual(20);
+      // Reported, not asserted against a tight bound (the machine is shared).
+      console.log(`invalidation after another manager's delKey resolved: max ${Math.max(...latencies).toFixed(2)} ms over 20`);
+    });
+
+    it('expiry: the cached key stops being served by expiresAt from PEXPIRETIME, even when Redis has not expired it yet', async () => {
+      const [a, b] = await Promise.all([linked(), linked()]);
+      const key = randomKey();
+      const expiresAt = Date.now() + 500;
+      // Redis's active expiry off: it sends no notice until something touches the key.
+      await raw.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
+      try {
+        await filled(a, b, key, { expiresAt });
+        let lastServed = 0;
+        let servedLate = -1;
+        const before = await commandCalls(raw);
+        while (Date.now() <= expiresAt + 150) {
+          const now = Date.now();
+          const got = a.peekKey(key.idBytes);
+          if (got !== undefined) {
+            expect(got.equals(key)).toBe(true);
+            lastServed = now;
+            // Redis counts a key as expired once now > expiresAt.
+            if (now > expiresAt && servedLate < 0) servedLate = now - expiresAt;
+          }
+          await sleep(1);
+        }
+        expect(servedLate, `served ${servedLate} ms after expiresAt`).toBe(-1);
+        // It was a hit until shortly before expiry (not dropped early, not skipped for having a TTL).
+        expect(lastServed).toBeGreaterThanOrEqual(expiresAt - 150);
+        expect(callsOf('get', before, await commandCalls(raw))).toBe(0);
+        // Redis still holds it (lazily expired); getKey must not be answered from the cache.
+        expect(await raw.call('DEBUG', 'OBJECT', nameOf(key)).then(() => true, () => false)).toBe(true);
+        await rejection(a.getKey(key.id), AuthKeyDoesNotExist);
+        expect(a.peekKey(key.idBytes)).toBeUndefined();
+      } finally {
+        await raw.call('DEBUG', 'SET-ACTIVE-EXPIRE', '1');
+      }
+    });
+
+    it('overwrite: delete then set a different key under the same id by another manager; the old key is never served again', async () => {
+      const [a, b] = await Promise.all([linked(), linked()]);
+      for (let i = 0; i < 10; i++) {
+        const key = randomKey();
+        const forged = forgeCollision(key, i + 1);
+        await filled(a, b, key);
+        // Back to back: the two invalidations may arrive merged.
+        await b.delKey(key.id);
+        await b.setKey(forged);
+        await waitFor(() => a.peekKey(key.idBytes) === undefined, 'the overwritten key to leave the cache', { everyMs: 1, timeoutMs: 1000 });
+        // The forged key's bytes hash to another id: a Redis manager refuses it; it must not fall back on the old key.
+        await rejection(a.getKey(key.id), AuthKeyCorrupted);
+        expect(a.peekKey(key.idBytes)).toBeUndefined();
+      }
+    });
+
+    it('overwrite by a plain SET of other bytes (no DEL): the old key is never served again', async () => {
+      const [a, b] = await Promise.all([linked(), linked()]);
+      const key = randomKey();
+      await filled(a, b, key);
+      await raw.set(nameOf(key), Buffer.from(forgeCollision(key).bytes));
+      await waitFor(() => a.peekKey(key.idBytes) === undefined, 'the overwritten key to leave the cache', { everyMs: 1, timeoutMs: 1000 });
+      await rejection(a.getKey(key.id), AuthKeyCorrupted);
+    });
+
+    it('redis-cli DEL: the cached key stops being served', async () => {
+      const [a, b] = await Promise.all([linked(), linked()]);
+      const key = randomKey();
+      await filled(a, b, key);
+      expect((await redisCli(server.port, 'DEL', nameOf(key))).trim()).toBe('1');
+      await waitFor(() => a.peekKey(key.idBytes) === undefined, 'the key deleted by redis-cli to leave the cache', { everyMs: 1, timeoutMs: 1000 });
+      await rejection(a.getKey(key.id), AuthKeyDoesNotExist);
+    });
+
+    it('FLUSHALL empties every cache (size 0, flushes counted), and the caches fill again afterwards', async () => {
+      const [a, b] = await Promise.all([linked(), linked()]);
+      const keys = Array.from({ length: 20 }, randomKey);
+      for (const key of keys) await filled(a, b, key);
+      for (const key of keys) await b.getKey(key.id);
+      expect(a.cacheStats().size).toBe(20);
+      expect(b.cacheStats().size).toBe(20);
+      const flushes = [a.cacheStats().flushes, b.cacheStats().flushes];
+      await raw.flushall();
+      for (const m of [a, b]) await waitFor(() => m.cacheStats().size === 0, 'FLUSHALL to empty the cache', { everyMs: 1, timeoutMs: 1000, describe: () => JSON.stringify(m.cacheStats()) });
+      expect(a.cacheStats().flushes).toBe(flushes[0] + 1);
+      expect(b.cacheStats().flushes).toBe(flushes[1] + 1);
+      for (const key of keys) {
+        expect(a.peekKey(key.idBytes)).toBeUndefined();
+        await rejection(a.getKey(key.id), AuthKeyDoesNotExist);
+      }
+      await waitLinked(a);
+      const again = randomKey();
+      await filled(a, b, again);
+      expect(a.cacheStats().size).toBe(1);
+    });
+  });
+
+  it('the stale-fill race: after 250 rounds of concurrent set/del/get on 4 ids by 3 managers, every cached answer matches Redis', async () => {
+    const managers = await Promise.all([linked(), linked(), linked()]);
+    const keys = Array.from({ length: 4 }, randomKey);
+    const seed = Date.now() >>> 0;
+    const random = prng(seed);
+    const problems: string[] = [];
+    const swallow = (p: Promise<unknown>) => p.catch((e: unknown) => (e instanceof AuthKeyDoesNotExist ? undefined : Promise.reject(e)));
+    for (let round = 0; round < 250 && problems.length === 0; round++) {
+      const ops: Array<Promise<unknown>> = [];
+      for (let i = 0; i < 24; i++) {
+        const m = managers[Math.floor(random() * 3)];
+        const key = keys[Math.floor(random() * keys.length)];
+        const r = random();
+        const op = r < 0.3 ? () => m.setKey(key) : r < 0.55 ? () => swallow(m.delKey(key.id)) : () => swallow(m.getKey(key.id));
+        // Some start at once, some a turn or a few ms later, so replies and notices interleave.
+        const delay = random();
+        ops.push(delay < 0.5 ? op() : delay < 0.8 ? new Promise((r2) => setImmediate(r2)).then(op) : sleep(Math.floor(random() * 3)).then(op));
+      }
+      const outcomes = await Promise.allSettled(ops);
+      for (const o of outcomes) if (o.status === 'rejected') problems.push(`round ${round}: an operation failed: ${String(o.reason)}`);
+      await sleep(50);
+      for (const key of keys) {
+        const truth = await raw.getBuffer(prefix + hex(key.idBytes));
+        for (const [n, m] of managers.entries()) {
+          const peeked = m.peekKey(key.idBytes);
+          if (truth === null && peeked !== undefined) problems.push(`round ${round}, manager ${n}: peekKey serves a key Redis no longer has`);
+          if (truth !== null && peeked !== undefined && !peeked.equals(key)) problems.push(`round ${round}, manager ${n}: peekKey serves other bytes`);
+          const got = await m.getKey(key.id).then(
+            (k) => (k.equals(key) ? 'present' : 'other'),
+            (e: unknown) => (e instanceof AuthKeyDoesNotExist ? 'absent' : String(e)),
+          );
+          if (got !== (truth === null ? 'absent' : 'present')) problems.push(`round ${round}, manager ${n}: getKey says ${got}, Redis says ${truth === null ? 'absent' : 'present'}`);
+        }
+      }
+    }
+    expect(problems, `seed ${seed}`).toEqual([]);
+  }, 120_000);
+
+  describe('link loss and recovery', () => {
+    it('the tracking connection killed (CLIENT KILL TYPE pubsub): cache emptied at once, not linked, then re-armed and filling again', async () => {
+      const m = await linked();
+      const keys = Array.from({ length: 10 }, randomKey);
+      for (const key of keys) {
+        await m.setKey(key);
+        await m.getKey(key.id);
+      }
+      expect(m.cacheStats().size).toBe(10);
+      let sawUnlinked = false;
+      const killed = performance.now();
+      expect(Number(await raw.client('KILL', 'TYPE', 'pubsub'))).toBe(1);
+      const emptied = await waitFor(
+        () => {
+          if (!m.cacheStats().linked) sawUnlinked = true;
+          return m.cacheStats().size === 0;
+        },
+        'the cache to be emptied after its tracking connection was killed',
+        { everyMs: 1, timeoutMs: 500, describe: () => JSON.stringify(m.cacheStats()) },
+      );
+      for (let i = 0; i < 5 && !sawUnlinked; i++) {
+        if (!m.cacheStats().linked) sawUnlinked = true;
+        await sleep(1);
+      }
+      expect(sawUnlinked, 'linked was false after the kill').toBe(true);
+      const relinked = await waitLinked(m);
+      console.log(`tracking connection killed: emptied after ${emptied.toFixed(1)} ms, linked again ${(performance.now() - killed).toFixed(0)} ms after the kill (${relinked.toFixed(0)} ms of waiting)`);
+      for (const key of keys) expect(m.peekKey(key.idBytes)).toBeUndefined();
+      const before = await commandCalls(raw);
+      for (const key of keys) expect((await m.getKey(key.id)).equals(key)).toBe(true);
+      for (const key of keys) expect((await m.getKey(key.id)).equals(key)).toBe(true);
+      expect(callsOf('get', before, await commandCalls(raw))).toBe(10);
+      expect(m.cacheStats().size).toBe(10);
+    });
+
+    it('a key deleted by another manager while the tracking connection is down is never served afterwards (readers running throughout)', async () => {
+      const [a, b] = await Promise.all([linked(), linked({ maxKeys: 10 })]);
+      for (let round = 0; round < 10; round++) {
+        const key = randomKey();
+        await b.setKey(key);
+        await a.getKey(key.id);
+        let reading = true;
+        // Readers keep missing and filling through the outage and the re-arm.
+        const readers = Array.from({ length: 4 }, async () => {
+          while (reading) {
+            await a.getKey(key.id).catch(() => undefined);
+            await new Promise((r) => setImmediate(r));
+          }
+        });
+        // Only a's tracking connection (b is killed too, but b only writes).
+        await raw.client('KILL', 'TYPE', 'pubsub');
+        await b.delKey(key.id);
+        await waitLinked(a);
+        await sleep(20);
+        reading = false;
+        await Promise.all(readers);
+        await sleep(20);
+        expect(a.peekKey(key.idBytes), `round ${round}`).toBeUndefined();
+        await rejection(a.getKey(key.id), AuthKeyDoesNotExist);
+      }
+    });
+
+    it('Redis stopped and started again without its data: the cache is emptied and nothing of before is served; it re-links and fills', async () => {
+      const own = await startRedisServer();
+      extraServers.push(own);
+      const m = await linked({ maxKeys: 100 }, { url: own.url, timeoutMs: 500 });
+      const keys = Array.from({ length: 5 }, randomKey);
+      for (const key of keys) {
+        await m.setKey(key);
+        await m.getKey(key.id);
+      }
+      expect(m.cacheStats().size).toBe(5);
+      await own.stop();
+      await waitFor(() => m.cacheStats().size === 0 && !m.cacheStats().linked, 'the cache to be emptied and unlinked when Redis stopped', { everyMs: 1, timeoutMs: 1000 });
+      for (const key of keys) expect(m.peekKey(key.idBytes)).toBeUndefined();
+      const again = await startRedisServer({ port: own.port, dir: own.dir });
+      extraServers[extraServers.indexOf(own)] = again;
+      await waitLinked(m, 15_000);
+      for (const key of keys) {
+        expect(m.peekKey(key.idBytes)).toBeUndefined();
+        await rejection(m.getKey(key.id), AuthKeyDoesNotExist);
+      }
+      const key = randomKey();
+      await m.setKey(key);
+      await m.getKey(key.id);
+      expect(m.peekKey(key.idBytes)?.equals(key)).toBe(true);
+    });
+
+    it('Redis restarted with its data (AOF): a key deleted by another manager right after the restart is never served; the others are', async () => {
+      const persistent = ['--appendonly', 'yes', '--appendfsync', 'always'];
+      const own = await startRedisServer({ args: persistent });
+      extraServers.push(own);
+      const m = await linked({ maxKeys: 100 }, { url: own.url, timeoutMs: 500 });
+      const b = manager(undefined, { url: own.url, timeoutMs: 500 });
+      const [gone, kept] = [randomKey(), randomKey()];
+      for (const key of [gone, kept]) {
+        await b.setKey(key);
+        await m.getKey(key.id);
+      }
+      await own.stop();
+      await waitFor(() => m.cacheStats().size === 0, 'the cache to be emptied when Redis stopped', { everyMs: 1, timeoutMs: 1000 });
+      const again = await startRedisServer({ port: own.port, dir: own.dir, args: persistent });
+      extraServers[extraServers.indexOf(own)] = again;
+      // As soon as b is back, before or after m re-links: either way m must not serve `gone`.
+      for (const start = Date.now(); ; await sleep(10)) {
+        try {
+          await b.delKey(gone.id);
+          break;
+        } catch (error) {
+          if (!(error instanceof AuthKeyStoreUnavailable) || Date.now() - start > 15_000) throw error;
+        }
+      }
+      await waitLinked(m, 15_000);
+      expect(m.peekKey(gone.idBytes)).toBeUndefined();
+      await rejection(m.getKey(gone.id), AuthKeyDoesNotExist);
+      expect((await m.getKey(kept.id)).equals(kept)).toBe(true);
+      expect(m.peekKey(kept.idBytes)?.equals(kept)).toBe(true);
+    });
+
+    it('serveStaleMs: during an outage a cached key is still served for serveStaleMs, then not', async () => {
+      const own = await startRedisServer();
+      extraServers.push(own);
+      const serveStaleMs = 800;
+      const m = await linked({ maxKeys: 100, serveStaleMs }, { url: own.url, timeoutMs: 300 });
+      const key = randomKey();
+      await m.setKey(key);
+      await m.getKey(key.id);
+      await own.kill();
+      const down = performance.now();
+      let lastServed = 0;
+      let firstGone = 0;
+      while (performance.now() - down < serveStaleMs + 500) {
+        const got = m.peekKey(key.idBytes);
+        const at = performance.now() - down;
+        if (got !== undefined) {
+          expect(got.equals(key)).toBe(true);
+          lastServed = at;
+          expect(firstGone, `served again ${at.toFixed(0)} ms after the kill, after it had stopped at ${firstGone.toFixed(0)} ms`).toBe(0);
+        } else if (firstGone === 0) firstGone = at;
+        if (at > 100 && at < 300) expect((await m.getKey(key.id)).equals(key)).toBe(true);
+        await sleep(5);
+      }
+      expect(m.cacheStats().linked).toBe(false);
+      // The link went down at the kill (the socket closed) or a little before `down` was read.
+      expect(lastServed).toBeGreaterThanOrEqual(serveStaleMs - 100);
+      expect(firstGone).toBeGreaterThan(0);
+      expect(firstGone).toBeLessThanOrEqual(serveStaleMs + 300);
+      expect(m.cacheStats().size).toBe(0);
+    });
+
+    it('without serveStaleMs an outage empties the cache at once', async () => {
+      const own = await startRedisServer();
+      extraServers.push(own);
+      const m = await linked({ maxKeys: 100 }, { url: own.url, timeoutMs: 300 });
+      const key = randomKey();
+      await m.setKey(key);
+      await m.getKey(key.id);
+      await own.kill();
+      const ms = await waitFor(() => m.peekKey(key.idBytes) === undefined, 'the cache to be emptied when Redis died', { everyMs: 1, timeoutMs: 1000 });
+      expect(ms).toBeLessThan(200);
+      await rejection(m.getKey(key.id), AuthKeyStoreUnavailable);
+    });
+
+    it('a hung Redis (SIGSTOP, sockets stay open): the unanswered PING unlinks and empties the cache within about 2 × timeoutMs; SIGCONT re-links', async () => {
+      const own = await startRedisServer();
+      extraServers.push(own);
+      const timeoutMs = 300;
+      const m = await linked({ maxKeys: 100 }, { url: own.url, timeoutMs });
+      const key = randomKey();
+      await m.setKey(key);
+      await m.getKey(key.id);
+      process.kill(own.pid, 'SIGSTOP');
+      let ms: number;
+      try {
+        ms = await waitFor(() => m.peekKey(key.idBytes) === undefined, 'the cache to be emptied while Redis hangs', { everyMs: 2, timeoutMs: 5000, describe: () => JSON.stringify(m.cacheStats()) });
+        expect(m.cacheStats().linked).toBe(false);
+        expect(m.cacheStats().size).toBe(0);
+      } finally {
+        process.kill(own.pid, 'SIGCONT');
+      }
+      console.log(`hung Redis: cache emptied after ${ms.toFixed(0)} ms (timeoutMs ${timeoutMs})`);
+      expect(ms).toBeLessThanOrEqual(2 * timeoutMs + 400);
+      await waitLinked(m, 15_000);
+      expect((await m.getKey(key.id)).equals(key)).toBe(true);
+      expect(m.peekKey(key.idBytes)?.equals(key)).toBe(true);
+    });
+  });
+
+  describe('negative cache and single flight', () => {
+    it('50 concurrent getKey of an unknown id send 1 GET; repeated within negativeTtlMs, none', async () => {
+      const m = await linked({ maxKeys: 100, negativeTtlMs: 5000 });
+      const unknown = randomKey();
+      const before = await commandCalls(raw);
+      const errors = await Promise.all(Array.from({ length: 50 }, () => rejection(m.getKey(unknown.id), AuthKeyDoesNotExist)));
+      for (const e of errors) expect(e.authKeyId).toBe(unknown.id);
+      const afterFirst = await commandCalls(raw);
+      expect(callsOf('get', before, afterFirst)).toBe(1);
+      expect(m.cacheStats().joins).toBe(49);
+      expect(m.cacheStats().negativeSize).toBe(1);
+      for (let i = 0; i < 50; i++) await rejection(m.getKey(unknown.idBytes), AuthKeyDoesNotExist);
+      expect(callsOf('get', afterFirst, await commandCalls(raw))).toBe(0);
+      expect(m.cacheStats().negativeHits).toBe(50);
+      // A negative entry is not a key: peekKey has nothing to give.
+      expect(m.peekKey(unknown.idBytes)).toBeUndefined();
+    });
+
+    it('50 concurrent getKey of a stored, uncached key send 1 GET and all get the key', async () => {
+      const m = await linked();
+      const key = randomKey();
+      await m.setKey(key);
+      const before = await commandCalls(raw);
+      const got = await Promise.all(Array.from({ length: 50 }, () => m.getKey(key.id)));
+      for (const k of got) expect(k.equals(key)).toBe(true);
+      expect(callsOf('get', before, await commandCalls(raw))).toBe(1);
+      expect(m.cacheStats().joins).toBe(49);
+    });
+
+    it("another manager's setKey clears the negative entry at once (the creation is broadcast)", async () => {
+      const [a, b] = await Promise.all([linked({ maxKeys: 100, negativeTtlMs: 10_000 }), linked()]);
+      const latencies: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const key = randomKey();
+        await rejection(a.getKey(key.id), AuthKeyDoesNotExist);
+        await rejection(a.getKey(key.id), AuthKeyDoesNotExist);
+        await b.setKey(key);
+        const start = performance.now();
+        for (;;) {
+          const found = await a.getKey(key.id).then(
+            (k) => k.equals(key),
+            () => false,
+          );
+          if (found) break;
+          // Far below negativeTtlMs: the negative entry must go with the broadcast, not time out.
+          expect(performance.now() - start, 'getKey still says absent after the key was set elsewhere').toBeLessThan(500);
+          await sleep(1);
+        }
+        latencies.push(performance.now() - start);
+      }
+      console.log(`negative entry cleared by another manager's setKey: max ${Math.max(...latencies).toFixed(2)} ms over 10`);
+    });
+
+    it('after negativeTtlMs the id is asked again; negativeTtlMs 0 keeps no negative entries', async () => {
+      const m = await linked({ maxKeys: 100, negativeTtlMs: 200 });
+      const unknown = randomKey();
+      const before = await commandCalls(raw);
+      await rejection(m.getKey(unknown.id), AuthKeyDoesNotExist);
+      await rejection(m.getKey(unknown.id), AuthKeyDoesNotExist);
+      const mid = await commandCalls(raw);
+      expect(callsOf('get', before, mid)).toBe(1);
+      await sleep(300);
+      await rejection(m.getKey(unknown.id), AuthKeyDoesNotExist);
+      expect(callsOf('get', mid, await commandCalls(raw))).toBe(1);
+
+      const none = await linked({ maxKeys: 100, negativeTtlMs: 0 });
+      const start = await commandCalls(raw);
+      for (let i = 0; i < 3; i++) await rejection(none.getKey(unknown.id), AuthKeyDoesNotExist);
+      expect(callsOf('get', start, await commandCalls(raw))).toBe(3);
+      expect(none.cacheStats().negativeSize).toBe(0);
+    });
+
+    it('negativeMaxKeys bounds the negative entries', async () => {
+      const m = await linked({ maxKeys: 100, negativeTtlMs: 10_000, negativeMaxKeys: 10 });
+      for (let i = 0; i < 50; i++) {
+        await rejection(m.getKey(randomKey().id), AuthKeyDoesNotExist);
+        expect(m.cacheStats().negativeSize).toBeLessThanOrEqual(10);
+      }
+      expect(m.cacheStats().negativeSize).toBe(10);
+    });
+  });
+
+  it('maxKeys 1,000 under a churn of 20,000 distinct keys: size never above 1,000, evictions counted, heap bounded (child process, --expose-gc)', () => {
+    const out = execFileSync(process.execPath, ['--expose-gc', '--import', 'tsx', 'test/memory/redis-cache-churn-child.ts', server.url, uniquePrefix()], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 120_000,
+    });
+    const result = JSON.parse(out.trim().split('\n').pop()!) as {
+      maxKeys: number;
+      distinct: number;
+      maxSize: number;
+      wrong: number;
+      stats: { evictions: number; size: number; misses: number };
+      readings: Array<{ total: number; arrayBuffers: number }>;
+    };
+    console.log(`cache churn: ${JSON.stringify({ ...result.stats, maxSize: result.maxSize, readings: result.readings })}`);
+    expect(result.wrong).toBe(0);
+    expect(result.maxSize).toBeLessThanOrEqual(result.maxKeys);
+    expect(result.stats.size).toBe(result.maxKeys);
+    // Every read of a distinct key is a miss; each fill beyond the first 1,000 evicts one.
+    expect(result.stats.misses).toBeGreaterThanOrEqual(result.distinct);
+    expect(result.stats.evictions).toBeGreaterThanOrEqual(result.distinct - result.maxKeys);
+    // Readings: cache full (1,000 keys), after the first 20,000-key churn, after a second one.
+    // 19,000 entries kept would be at least 19,000 × 276 B of key records (5.2 MB) plus objects.
+    const [full, churned, again] = result.readings;
+    expect(churned.total - full.total).toBeLessThan(1.5 * 1024 * 1024);
+    expect(again.total - churned.total).toBeLessThan(512 * 1024);
+    expect(again.arrayBuffers - full.arrayBuffers).toBeLessThan(512 * 1024);
+  }, 180_000);
+
+  describe('bad cache options: a clear error, and nothing opened', () => {
+    const url = () => server.url;
+    const cases: Array<[string, unknown, typeof TypeError | typeof RangeError]> = [
+      ['cache null', null, TypeError],
+      ['cache a number', 1000, TypeError],
+      ['cache a string', '1000', TypeError],
+      ['cache true', true, TypeError],
+      ['cache an Array', [1000], TypeError],
+      ['maxKeys missing', {}, TypeError],
+      ['maxKeys 0', { maxKeys: 0 }, RangeError],
+      ['maxKeys 1.5', { maxKeys: 1.5 }, RangeError],
+      ['maxKeys -1', { maxKeys: -1 }, RangeError],
+      ['maxKeys 2**25', { maxKeys: 2 ** 25 }, RangeError],
+      ['maxKeys 2**24 + 1', { maxKeys: 2 ** 24 + 1 }, RangeError],
+      ['maxKeys NaN', { maxKeys: Number.NaN }, RangeError],
+      ['maxKeys Infinity', { maxKeys: Number.POSITIVE_INFINITY }, RangeError],
+      ["maxKeys '10'", { maxKeys: '10' }, TypeError],
+      ['maxKeys 10n', { maxKeys: 10n }, TypeError],
+      ['negativeTtlMs -1', { maxKeys: 10, negativeTtlMs: -1 }, RangeError],
+      ['negativeTtlMs NaN', { maxKeys: 10, negativeTtlMs: Number.NaN }, RangeError],
+      ["negativeTtlMs '100'", { maxKeys: 10, negativeTtlMs: '100' }, TypeError],
+      ['negativeTtlMs null', { maxKeys: 10, negativeTtlMs: null }, TypeError],
+      ['serveStaleMs -1', { maxKeys: 10, serveStaleMs: -1 }, RangeError],
+      ['serveStaleMs NaN', { maxKeys: 10, serveStaleMs: Number.NaN }, RangeError],
+      ["serveStaleMs '100'", { maxKeys: 10, serveStaleMs: '100' }, TypeError],
+      ['negativeMaxKeys -1', { maxKeys: 10, negativeMaxKeys: -1 }, RangeError],
+      ['negativeMaxKeys 1.5', { maxKeys: 10, negativeMaxKeys: 1.5 }, RangeError],
+      ["negativeMaxKeys '10'", { maxKeys: 10, negativeMaxKeys: '10' }, TypeError],
+    ];
+
+    it.each(cases)('%s: url manager throws "expected …, got …" and opens no connection', async (_label, cache, type) => {
+      const baseline = await connections(raw);
+      let error: unknown;
+      try {
+        opened.push(new RedisAuthKeyManager({ url: url(), prefix, cache } as unknown as RedisAuthKeyManagerOptions));
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(type);
+      expect((error as Error).message).toMatch(/cache.*expected .+, got /);
+      await sleep(100);
+      expect(await connections(raw)).toBe(baseline);
+    });
+
+    it('with a caller-owned client: the constructor throws, and no tracking connection is opened', async () => {
+      const client = new Redis(server.url);
+      client.on('error', () => undefined);
+      try {
+        await client.ping();
+        const baseline = await connections(raw);
+        for (const [, cache, type] of cases) {
+          expect(() => new RedisAuthKeyManager({ client, prefix, cache } as unknown as RedisAuthKeyManagerOptions)).toThrow(type);
+        }
+        await sleep(100);
+        expect(await connections(raw)).toBe(baseline);
+      } finally {
+        client.disconnect();
+      }
+    });
+
+    it('the bounds themselves are accepted: maxKeys 1 and 2**24, negativeTtlMs and serveStaleMs 0', async () => {
+      for (const cache of [{ maxKeys: 1 }, { maxKeys: 2 ** 24, negativeTtlMs: 0, serveStaleMs: 0 }]) {
+        const m = manager(cache);
+        await waitLinked(m);
+        expect(m.cacheStats().maxKeys).toBe(cache.maxKeys);
+      }
+    });
+
+    it('each cache option is read once (a getter that changes its answer cannot pass the check and then be used differently)', async () => {
+      const reads: Record<string, number> = {};
+      const answers: Record<string, unknown[]> = { maxKeys: [5, 0], negativeTtlMs: [100, -1], serveStaleMs: [0, Number.NaN], negativeMaxKeys: [5, -1] };
+      const cache = {};
+      for (const [name, values] of Object.entries(answers)) {
+        Object.defineProperty(cache, name, {
+          enumerable: true,
+          get() {
+            reads[name] = (reads[name] ?? 0) + 1;
+            return values[Math.min(reads[name] - 1, values.length - 1)];
+          },
+        });
+      }
+      const m = manager(cache as CacheOptions);
+      for (const name of Object.keys(answers)) expect(reads[name] ?? 0, name).toBeLessThanOrEqual(1);
+      await waitLinked(m);
+      expect(m.cacheStats().maxKeys).toBe(5);
+    });
+  });
+});
