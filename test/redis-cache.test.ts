@@ -29,6 +29,15 @@ function prng(seed: number): () => number {
   };
 }
 
+/**
+ * getKey until the key is cached (at most 5 reads), then checks that it is. A read that an
+ * invalidation overtakes does not fill (see the own-setKey test), so one read is not always enough.
+ */
+async function fill(m: RedisAuthKeyManager, key: AuthKey): Promise<void> {
+  for (let i = 0; i < 5 && m.peekKey(key.idBytes) === undefined; i++) expect((await m.getKey(key.id)).equals(key)).toBe(true);
+  expect(m.peekKey(key.idBytes)?.equals(key), 'the key is cached after at most 5 getKey').toBe(true);
+}
+
 /** The number of client connections the server has now (CLIENT LIST lines). */
 async function connections(raw: Redis): Promise<number> {
   const list = (await raw.client('LIST')) as string;
@@ -117,11 +126,23 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       expect(stats.size).toBe(1);
     });
 
+    it("the first getKey right after the manager's own setKey reads Redis once and caches the key: 50 keys, 3 getKey each, 50 GETs", async () => {
+      const m = await linked();
+      const keys = Array.from({ length: 50 }, randomKey);
+      const before = await commandCalls(raw);
+      for (const key of keys) {
+        await m.setKey(key);
+        for (let i = 0; i < 3; i++) expect((await m.getKey(key.id)).equals(key)).toBe(true);
+      }
+      const gets = callsOf('get', before, await commandCalls(raw));
+      expect(gets, `${gets - 50} of 50 first reads did not fill (overtaken by the notice of the manager's own SET)`).toBe(50);
+    });
+
     it('hasKey always asks Redis (EXISTS), even for a cached key', async () => {
       const m = await linked();
       const key = randomKey();
       await m.setKey(key);
-      await m.getKey(key.id);
+      await fill(m, key);
       const before = await commandCalls(raw);
       for (let i = 0; i < 5; i++) expect(await m.hasKey(key)).toBe(true);
       expect(callsOf('exists', before, await commandCalls(raw))).toBe(5);
@@ -131,7 +152,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       const m = await linked();
       const key = randomKey();
       await m.setKey(key);
-      await m.getKey(key.id);
+      await fill(m, key);
       expect(m.peekKey(key.idBytes)).toBeDefined();
       const deleting = m.delKey(key.id);
       expect(m.peekKey(key.idBytes)).toBeUndefined();
@@ -144,7 +165,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       const m = manager(undefined);
       const key = randomKey();
       await m.setKey(key);
-      await m.getKey(key.id);
+      expect((await m.getKey(key.id)).equals(key)).toBe(true);
       expect(m.peekKey(key.idBytes)).toBeUndefined();
       expect(m.cacheStats()).toEqual({ hits: 0, misses: 0, negativeHits: 0, joins: 0, invalidations: 0, evictions: 0, flushes: 0, size: 0, negativeSize: 0, maxKeys: 0, linked: false });
       await sleep(100);
@@ -288,14 +309,14 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
     });
   });
 
-  it('the stale-fill race: after 250 rounds of concurrent set/del/get on 4 ids by 3 managers, every cached answer matches Redis', async () => {
+  it('the stale-fill race: after 200 rounds of concurrent set/del/get on 4 ids by 3 managers, every cached answer matches Redis', async () => {
     const managers = await Promise.all([linked(), linked(), linked()]);
     const keys = Array.from({ length: 4 }, randomKey);
     const seed = Date.now() >>> 0;
     const random = prng(seed);
     const problems: string[] = [];
     const swallow = (p: Promise<unknown>) => p.catch((e: unknown) => (e instanceof AuthKeyDoesNotExist ? undefined : Promise.reject(e)));
-    for (let round = 0; round < 250 && problems.length === 0; round++) {
+    for (let round = 0; round < 200 && problems.length === 0; round++) {
       const ops: Array<Promise<unknown>> = [];
       for (let i = 0; i < 24; i++) {
         const m = managers[Math.floor(random() * 3)];
@@ -332,7 +353,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       const keys = Array.from({ length: 10 }, randomKey);
       for (const key of keys) {
         await m.setKey(key);
-        await m.getKey(key.id);
+        await fill(m, key);
       }
       expect(m.cacheStats().size).toBe(10);
       let sawUnlinked = false;
@@ -366,7 +387,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       for (let round = 0; round < 10; round++) {
         const key = randomKey();
         await b.setKey(key);
-        await a.getKey(key.id);
+        await fill(a, key);
         let reading = true;
         // Readers keep missing and filling through the outage and the re-arm.
         const readers = Array.from({ length: 4 }, async () => {
@@ -395,7 +416,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       const keys = Array.from({ length: 5 }, randomKey);
       for (const key of keys) {
         await m.setKey(key);
-        await m.getKey(key.id);
+        await fill(m, key);
       }
       expect(m.cacheStats().size).toBe(5);
       await own.stop();
@@ -410,7 +431,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       }
       const key = randomKey();
       await m.setKey(key);
-      await m.getKey(key.id);
+      await fill(m, key);
       expect(m.peekKey(key.idBytes)?.equals(key)).toBe(true);
     });
 
@@ -423,7 +444,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       const [gone, kept] = [randomKey(), randomKey()];
       for (const key of [gone, kept]) {
         await b.setKey(key);
-        await m.getKey(key.id);
+        await fill(m, key);
       }
       await own.stop();
       await waitFor(() => m.cacheStats().size === 0, 'the cache to be emptied when Redis stopped', { everyMs: 1, timeoutMs: 1000 });
@@ -452,7 +473,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       const m = await linked({ maxKeys: 100, serveStaleMs }, { url: own.url, timeoutMs: 300 });
       const key = randomKey();
       await m.setKey(key);
-      await m.getKey(key.id);
+      await fill(m, key);
       await own.kill();
       const down = performance.now();
       let lastServed = 0;
@@ -482,7 +503,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       const m = await linked({ maxKeys: 100 }, { url: own.url, timeoutMs: 300 });
       const key = randomKey();
       await m.setKey(key);
-      await m.getKey(key.id);
+      await fill(m, key);
       await own.kill();
       const ms = await waitFor(() => m.peekKey(key.idBytes) === undefined, 'the cache to be emptied when Redis died', { everyMs: 1, timeoutMs: 1000 });
       expect(ms).toBeLessThan(200);
@@ -496,7 +517,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       const m = await linked({ maxKeys: 100 }, { url: own.url, timeoutMs });
       const key = randomKey();
       await m.setKey(key);
-      await m.getKey(key.id);
+      await fill(m, key);
       process.kill(own.pid, 'SIGSTOP');
       let ms: number;
       try {
