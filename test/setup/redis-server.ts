@@ -149,7 +149,7 @@ export interface RedisClusterProcess {
    * SIGKILLs `master` and waits for the cluster to promote one of its replicas on its own (after
    * cluster-node-timeout) and for every live node to be healthy; resolves with the promoted node.
    */
-  killMaster(master: RedisProcess): Promise<RedisProcess>;
+  killMaster(master: RedisProcess, afterKill?: () => Promise<void>): Promise<RedisProcess>;
   /** Starts a killed node again on its port and dir (it rejoins, as a replica) and waits until healthy. */
   restart(node: RedisProcess): Promise<RedisProcess>;
   /**
@@ -175,6 +175,11 @@ export interface RedisClusterOptions {
 export async function startRedisCluster(masters = 3, options: RedisClusterOptions = {}): Promise<RedisClusterProcess> {
   const replicas = options.replicas ?? 0;
   const nodeArgs = ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 3000)];
+  // Redis 7.0 leaves a replica out of CLUSTER SLOTS (so clients do not know it) until its
+  // replication offset is non-zero; an idle master advances it only with the replication PING,
+  // every repl-ping-replica-period seconds (default 10). Once a second, so a new cluster's
+  // replicas are listed within a second or two.
+  if (replicas > 0) nodeArgs.push('--repl-ping-replica-period', '1');
   const nodes: RedisProcess[] = [];
   const dead = new Set<RedisProcess>();
   const live = () => nodes.filter((n) => !dead.has(n));
@@ -220,6 +225,10 @@ export async function startRedisCluster(masters = 3, options: RedisClusterOption
       }
     }
     if (mastersSeen!.split(',').length !== masters) return `expected ${masters} live masters, got ${mastersSeen}`;
+    // Every live node listed in CLUSTER SLOTS (one line of 40 hex digits, its id, per listing;
+    // one slot range per master here), so that a client learns every replica.
+    const listed = (await redisCli(alive[0].port, 'cluster', 'slots')).split('\n').filter((line) => /^[0-9a-f]{40}$/.test(line.trim())).length;
+    if (listed !== alive.length) return `CLUSTER SLOTS lists ${listed} of ${alive.length} live nodes (a replica not yet announced)`;
     return '';
   }
 
@@ -256,12 +265,14 @@ export async function startRedisCluster(masters = 3, options: RedisClusterOption
     await waitHealthy();
   }
 
-  async function killMaster(master: RedisProcess): Promise<RedisProcess> {
+  /** `afterKill` runs right after the SIGKILL, before the wait for the promotion. */
+  async function killMaster(master: RedisProcess, afterKill?: () => Promise<void>): Promise<RedisProcess> {
     const shard = (await shards()).find((s) => s.master === master);
     if (shard === undefined) throw new Error(`node ${master.port} is not a live master`);
     if (shard.replicas.length === 0) throw new Error(`master ${master.port} has no replica to take over`);
     await master.kill();
     dead.add(master);
+    await afterKill?.();
     for (const start = Date.now(); ; await sleep(50)) {
       const roles = await Promise.all(shard.replicas.map(roleOf));
       const promoted = shard.replicas.find((_, i) => roles[i] === 'master');
