@@ -225,10 +225,12 @@ export async function startRedisCluster(masters = 3, options: RedisClusterOption
       }
     }
     if (mastersSeen!.split(',').length !== masters) return `expected ${masters} live masters, got ${mastersSeen}`;
-    // Every live node listed in CLUSTER SLOTS (one line of 40 hex digits, its id, per listing;
+    // Every live node listed in every node's CLUSTER SLOTS (one line of 40 hex digits, its id, per listing;
     // one slot range per master here), so that a client learns every replica.
-    const listed = (await redisCli(alive[0].port, 'cluster', 'slots')).split('\n').filter((line) => /^[0-9a-f]{40}$/.test(line.trim())).length;
-    if (listed !== alive.length) return `CLUSTER SLOTS lists ${listed} of ${alive.length} live nodes (a replica not yet announced)`;
+    for (const n of alive) {
+      const listed = (await redisCli(n.port, 'cluster', 'slots')).split('\n').filter((line) => /^[0-9a-f]{40}$/.test(line.trim())).length;
+      if (listed !== alive.length) return `CLUSTER SLOTS of node ${n.port} lists ${listed} of ${alive.length} live nodes (a replica not yet announced)`;
+    }
     return '';
   }
 
