@@ -246,7 +246,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (Redis Cl
       process.kill(replica.pid, 'SIGSTOP');
       let promoted: RedisProcess;
       try {
-        await toMaster.client('KILL', 'TYPE', 'replica');
+        await toMaster.call('CLIENT', 'KILL', 'TYPE', 'replica');
         await b.setKey(key);
         await fill(a, key);
         promoted = await cluster.killMaster(master, async () => {

@@ -358,7 +358,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       expect(m.cacheStats().size).toBe(10);
       let sawUnlinked = false;
       const killed = performance.now();
-      expect(Number(await raw.client('KILL', 'TYPE', 'pubsub'))).toBe(1);
+      expect(Number(await raw.call('CLIENT', 'KILL', 'TYPE', 'pubsub'))).toBe(1);
       const emptied = await waitFor(
         () => {
           if (!m.cacheStats().linked) sawUnlinked = true;
@@ -397,7 +397,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
           }
         });
         // Only a's tracking connection (b is killed too, but b only writes).
-        await raw.client('KILL', 'TYPE', 'pubsub');
+        await raw.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
         await b.delKey(key.id);
         await waitLinked(a);
         await sleep(20);
