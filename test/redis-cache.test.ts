@@ -198,8 +198,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
     /** Fills `m`'s cache with `key` (stored by `writer`) and checks that it is a hit. */
     async function filled(m: RedisAuthKeyManager, writer: RedisAuthKeyManager, key: AuthKey, options?: { expiresAt: number }): Promise<void> {
       await writer.setKey(key, options);
-      expect((await m.getKey(key.id)).equals(key)).toBe(true);
-      expect(m.peekKey(key.idBytes)?.equals(key)).toBe(true);
+      await fill(m, key);
     }
 
     it('delKey by another manager: the cached key stops being served within milliseconds', async () => {
@@ -275,6 +274,26 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       await raw.set(nameOf(key), Buffer.from(forgeCollision(key).bytes));
       await waitFor(() => a.peekKey(key.idBytes) === undefined, 'the overwritten key to leave the cache', { everyMs: 1, timeoutMs: 1000 });
       await rejection(a.getKey(key.id), AuthKeyCorrupted);
+    });
+
+    it("a caller-owned client with ioredis's keyPrefix: invalidations of the prefixed names still reach the cache", async () => {
+      const clients = [new Redis(server.url, { keyPrefix: 'app:' }), new Redis(server.url, { keyPrefix: 'app:' })];
+      try {
+        for (const c of clients) c.on('error', () => undefined);
+        const [a, b] = await Promise.all(clients.map((client) => linked({ maxKeys: 100 }, { client })));
+        const key = randomKey();
+        await filled(a, b, key);
+        expect(await raw.exists(`app:${nameOf(key)}`)).toBe(1);
+        await b.delKey(key.id);
+        await waitFor(() => a.peekKey(key.idBytes) === undefined, 'the deleted key to leave the cache', { everyMs: 1, timeoutMs: 1000 });
+        const other = randomKey();
+        await filled(a, b, other);
+        await raw.del(`app:${nameOf(other)}`);
+        await waitFor(() => a.peekKey(other.idBytes) === undefined, 'the key deleted under its full name to leave the cache', { everyMs: 1, timeoutMs: 1000 });
+      } finally {
+        await Promise.all(opened.splice(0).map((m) => m.close()));
+        for (const c of clients) c.disconnect();
+      }
     });
 
     it('redis-cli DEL: the cached key stops being served', async () => {
