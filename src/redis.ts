@@ -419,6 +419,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
 
   /** getKey of (hi, lo) not in the cache: remembered missing, joined to a read in flight, or a new read. */
   #read(cache: NearCache, hi: number, lo: number): Promise<AuthKey> {
+    if (this.#closed) return Promise.reject(closedError(READ));
     if (cache.knownMissing(hi, lo)) return Promise.reject(new AuthKeyDoesNotExist(idBigint(hi, lo)));
     const hex = idHex(hi, lo);
     const joined = cache.join(hex);
