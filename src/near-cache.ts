@@ -139,6 +139,7 @@ export class NearCache implements InvalidationListener {
   /** Changes whenever what was read before can no longer be trusted (flush, link down or up). */
   #epoch = 0;
   #linked = false;
+  #everLinked = false;
   #staleTimer: ReturnType<typeof setTimeout> | undefined;
 
   hits = 0;
@@ -261,6 +262,11 @@ export class NearCache implements InvalidationListener {
   linkChanged(linked: boolean): void {
     this.#linked = linked;
     this.#epoch++;
+    // The first link up finds the cache empty: nothing to drop, not counted as a flush.
+    if (linked && !this.#everLinked) {
+      this.#everLinked = true;
+      return;
+    }
     if (this.#staleTimer !== undefined) {
       clearTimeout(this.#staleTimer);
       this.#staleTimer = undefined;

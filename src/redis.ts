@@ -12,11 +12,11 @@ import { InvalidationLink } from './invalidation.js';
 import { type CacheSettings, type Flight, NearCache, type RedisAuthKeyCacheOptions, type RedisAuthKeyCacheStats, parseCacheOptions } from './near-cache.js';
 import type { KeyTable } from './key-table.js';
 import { AuthKeyCollision, AuthKeyCorrupted, AuthKeyDoesNotExist, AuthKeyStoreUnavailable } from './errors.js';
-import { idOffset, parseExpiresAt, parseId, toAuthKey } from './arguments.js';
+import { peekArgumentsError, parseExpiresAt, parseId, toAuthKey } from './arguments.js';
 import { type IdHalves, idBigint, idHex, u32be } from './ids.js';
 import type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protocol.js';
 import { sha1 } from './sha1.js';
-import { checkBytes, describe } from './validate.js';
+import { bytesLength, checkBytes, describe } from './validate.js';
 import { KEY_BYTES } from './wasm.js';
 
 export { AuthKeyCorrupted, AuthKeyStoreUnavailable } from './errors.js';
@@ -419,6 +419,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
 
   /** getKey of (hi, lo) not in the cache: remembered missing, joined to a read in flight, or a new read. */
   #read(cache: NearCache, hi: number, lo: number): Promise<AuthKey> {
+    if (this.#closed) return Promise.reject(closedError(READ));
     if (cache.knownMissing(hi, lo)) return Promise.reject(new AuthKeyDoesNotExist(idBigint(hi, lo)));
     const hex = idHex(hi, lo);
     const joined = cache.join(hex);
@@ -437,10 +438,14 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
    * @throws RangeError if fewer than 8 bytes follow `offset`
    */
   peekKey(packet: Uint8Array, offset = 0): AuthKey | undefined {
-    const at = idOffset(packet, offset);
+    const n = bytesLength(packet);
+    if (n < 0) throw peekArgumentsError(packet, offset, n);
+    // typeof first: a comparison would call an object's valueOf, caller code on the hot path.
+    if (typeof offset !== 'number') throw peekArgumentsError(packet, offset, n);
+    if (!(offset >= 0 && offset + 8 <= n) || !Number.isInteger(offset)) throw peekArgumentsError(packet, offset, n);
     const table = this.#table;
     if (table === undefined) return undefined;
-    const key = table.get(u32be(packet, at), u32be(packet, at + 4));
+    const key = table.get(u32be(packet, offset), u32be(packet, offset + 4));
     if (key !== undefined) this.#cache!.hits++;
     return key;
   }
