@@ -9,10 +9,12 @@
  * connection carries both the tracking state and the messages, so they cannot fail apart: if it
  * closes, tracking ends with it and the link reports itself down.
  *
- * In a Redis Cluster every node is tracked, replicas too: a replica's tracking does not report
- * the writes it receives by replication, but once a failover promotes it, it reports the writes
- * made on it, with no gap to re-arm in. The set of nodes follows the Cluster client's own view
- * (`+node`, `-node`, `refresh`).
+ * In a Redis Cluster every node is tracked, replicas too: a replica reports the writes it
+ * receives by replication as well (a few ms after its master), so every write is reported once
+ * per node holding it, and a failover finds tracking already armed on the promoted replica. The
+ * set of nodes follows the Cluster client's own view (`+node`, `-node`, `refresh`); Redis 7.0
+ * lists a replica in CLUSTER SLOTS only after its first replication traffic, and its arrival
+ * empties the cache once (an untracked node is a gap).
  * @internal
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
@@ -184,6 +186,9 @@ export class InvalidationLink {
     const nodes = new Map(cluster.nodes('all').map((node) => [nodeKey(node), node] as const));
     for (const [key, tracker] of this.#trackers) {
       if (!nodes.has(key)) {
+        // A node the client dropped (it died, say) may have changed keys it never reported: its
+        // tracker may not have seen its connection close yet, so what is cached goes.
+        if (tracker.armed) this.#listener.flush();
         tracker.close();
         this.#trackers.delete(key);
       }

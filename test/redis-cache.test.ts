@@ -126,16 +126,20 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       expect(stats.size).toBe(1);
     });
 
-    it("the first getKey right after the manager's own setKey reads Redis once and caches the key: 50 keys, 3 getKey each, 50 GETs", async () => {
+    it("a key the manager set itself is cached by its first or second getKey: the notice of its own SET may cancel the first read, never a later one", async () => {
+      // The notice of the manager's own SET is written by Redis before the SET's reply, so it has
+      // arrived by the time a second read starts: at most two reads per key.
       const m = await linked();
       const keys = Array.from({ length: 50 }, randomKey);
       const before = await commandCalls(raw);
       for (const key of keys) {
         await m.setKey(key);
         for (let i = 0; i < 3; i++) expect((await m.getKey(key.id)).equals(key)).toBe(true);
+        expect(m.peekKey(key.idBytes)?.equals(key), 'cached after three reads').toBe(true);
       }
       const gets = callsOf('get', before, await commandCalls(raw));
-      expect(gets, `${gets - 50} of 50 first reads did not fill (overtaken by the notice of the manager's own SET)`).toBe(50);
+      expect(gets).toBeGreaterThanOrEqual(50);
+      expect(gets).toBeLessThanOrEqual(100);
     });
 
     it('hasKey always asks Redis (EXISTS), even for a cached key', async () => {
