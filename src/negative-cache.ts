@@ -14,8 +14,9 @@
  * Memory follows the ids: the ring starts small and doubles up to `maxIds` plus a quarter (the
  * quarter is room for dead entries, so a full set with some deletes still holds `maxIds` live
  * ids and only rebuilds after a quarter of its size in deletes), it halves again when mostly
- * empty, and `clear` returns it to its starting size. At `maxIds` ids it takes about 16 bytes an id
- * in the ring and 16 in the hash (see the report of `test/negative-cache.test.ts` for figures).
+ * empty, and `clear` returns it to its starting size. Each ring entry is 16 bytes and each hash
+ * slot 8, with 4/3 to 8/3 slots per id: at 1,000,000 ids the arrays hold 33.6 bytes an id
+ * (a `Map<bigint, number>` of the same ids grows the heap by about 45).
  *
  * The ids are chosen by whoever sends packets, so the hash is keyed with random bits drawn per
  * set: with a fixed hash (such as Fibonacci hashing of `hi ^ lo`, fine for the key table whose

@@ -747,6 +747,5 @@ describe('bounded KeyTable (CLOCK eviction) against a model', () => {
     expect(totals.heldEvicted).toBeGreaterThan(20);
     expect(totals.rotations).toBeGreaterThan(1000);
     expect(totals.compactions).toBeGreaterThan(5);
-    console.log('bounded model totals', totals);
   }, 300_000);
 });
