@@ -20,6 +20,15 @@
  *
  * The table knows nothing of managers: it takes a clock and stores records. Expired records are
  * evicted when met (by a lookup, or by a rebuild when the table grows); there is no timer.
+ *
+ * A table may be bounded (`maxKeys`): an insert into a full table first evicts one record chosen
+ * by CLOCK, the "second chance" approximation of least-recently-used (Corbató, 1968; described in
+ * Tanenbaum, Modern Operating Systems, "The Clock Page Replacement Algorithm"). Each record has a
+ * reference byte, set by `get` (a single store, so lookups stay as fast as unbounded ones) and by
+ * the insert that made the record. A hand sweeps the record indices: a referenced record has its
+ * byte cleared and is passed over, the first unreferenced (or expired) one is evicted. A record
+ * looked up since the hand last passed it thus survives the next eviction whenever some record was
+ * not. Eviction is an ordinary removal (zeroed record, handed-out key given its own copy).
  * @internal
  */
 import { ADOPT, AuthKey } from './auth-key.js';
@@ -43,6 +52,13 @@ const EMPTY = -1;
 const DELETED = -2;
 /** End of the free list. */
 const NONE = -1;
+// Reference bytes of records, in #refs (CLOCK eviction, see the header).
+/** A stored record not looked up since the hand last passed it: the next victim. */
+const UNREFERENCED = 0;
+/** A stored record looked up (or inserted) since the hand last passed it. */
+const REFERENCED = 1;
+/** A record slot on the free list. */
+const FREE = 2;
 
 /** Outcomes of `KeyTable.insert`. */
 export const ADDED = 0;
@@ -67,6 +83,8 @@ export interface KeyTableStats {
   grows: number;
   shrinks: number;
   compactions: number;
+  /** Records evicted to make room in a bounded table (`maxKeys`); expiry is not counted. */
+  evictions: number;
 }
 
 /** Byte offset of record `r` inside its page. */
@@ -109,21 +127,41 @@ export class KeyTable {
   #freeCount = 0;
   // Expiry of record r in epoch ms (read only when its slot says it expires).
   #expires = new Float64Array(PAGE_RECORDS);
+  // Reference byte of record r (UNREFERENCED, REFERENCED or FREE), as long as #expires; records
+  // [0, #top) are what the CLOCK hand sweeps, from #hand (clamped to #top when it is used).
+  #refs = new Uint8Array(PAGE_RECORDS);
+  #hand = 0;
+  readonly #maxKeys: number;
   #grows = 0;
   #shrinks = 0;
   #compactions = 0;
+  #evictions = 0;
 
-  /** @param now the clock expiry is judged by, in epoch milliseconds; called without a `this` */
-  evictions = 0;
-  constructor(now: () => number, _max = Infinity) {
+  /**
+   * @param now the clock expiry is judged by, in epoch milliseconds; called without a `this`
+   * @param maxKeys the most keys held: an insert into a full table first evicts one (CLOCK).
+   *   A positive integer or Infinity (unbounded, the default); the caller validates it.
+   */
+  constructor(now: () => number, maxKeys = Infinity) {
     this.#now = now;
+    this.#maxKeys = maxKeys;
     this.#slots = emptySlots(MIN_BITS);
     this.#shift = 32 - MIN_BITS;
+  }
+
+  /** Keys evicted to stay within `maxKeys` (expired keys removed are not counted). */
+  get evictions(): number {
+    return this.#evictions;
   }
 
   /** Number of keys stored, counting any that expired but were not yet evicted. */
   get size(): number {
     return this.#live;
+  }
+
+  /** The bound given to the constructor (Infinity when unbounded). */
+  get maxKeys(): number {
+    return this.#maxKeys;
   }
 
   /** First slot to probe for id (hi, lo): Fibonacci hashing, so any id pattern spreads. */
@@ -164,6 +202,7 @@ export class KeyTable {
     const s = this.#find(hi, lo);
     if (s < 0) return undefined;
     const r = this.#slots[(s << 2) + REF];
+    this.#refs[r] = REFERENCED;
     const handed = this.#handed[r >>> PAGE_SHIFT];
     const cached = handed[r & PAGE_MASK];
     if (cached !== undefined) return cached;
@@ -204,6 +243,7 @@ export class KeyTable {
     this.#detach(r);
     page.fill(0, at, at + RECORD_BYTES);
     this.#expires[r] = this.#free;
+    this.#refs[r] = FREE;
     this.#free = r;
     this.#freeCount++;
   }
@@ -234,6 +274,9 @@ export class KeyTable {
       const { data, at } = AuthKey.recordOf(key);
       return sameKey(this.#pages[r >>> PAGE_SHIFT], offsetInPage(r), data, at) ? ALREADY_STORED : COLLISION;
     }
+    // A full bounded table makes room first. The eviction may remove, zero or move any record,
+    // which is why nothing about where a record lives is kept from the lookup above.
+    if (this.#live >= this.#maxKeys) this.#evict();
     // Keep the load (live and deleted slots) at most 3/4: probes stay within a cache line or two.
     if (4 * (this.#used + 1) > 3 * (this.#slots.length >> 2)) this.#rebuild(true);
     const r = this.#take();
@@ -253,6 +296,8 @@ export class KeyTable {
     if (free !== NONE) {
       this.#free = this.#expires[free];
       this.#freeCount--;
+      // A new record starts referenced: it gets one pass of the hand before it can be evicted.
+      this.#refs[free] = REFERENCED;
       return free;
     }
     const r = this.#top++;
@@ -264,7 +309,11 @@ export class KeyTable {
       const grown = new Float64Array(2 * r);
       grown.set(this.#expires);
       this.#expires = grown;
+      const refs = new Uint8Array(2 * r);
+      refs.set(this.#refs);
+      this.#refs = refs;
     }
+    this.#refs[r] = REFERENCED;
     return r;
   }
 
@@ -358,6 +407,7 @@ export class KeyTable {
       pages[to >>> PAGE_SHIFT].set(from.subarray(at, at + RECORD_BYTES), offsetInPage(to));
       from.fill(0, at, at + RECORD_BYTES);
       expires[to] = expires[r];
+      this.#refs[to] = this.#refs[r];
       // The AuthKey handed out for the record follows it: same bytes, new place, no copy.
       const handed = this.#handed;
       const key = handed[r >>> PAGE_SHIFT][r & PAGE_MASK];
@@ -379,7 +429,10 @@ export class KeyTable {
     this.#freeCount = 0;
     // The next free slot after `live` would lie in the last kept page; records past it start a new one.
     const capacity = Math.max(PAGE_RECORDS, keep * PAGE_RECORDS);
-    if (capacity < expires.length) this.#expires = expires.slice(0, capacity);
+    if (capacity < expires.length) {
+      this.#expires = expires.slice(0, capacity);
+      this.#refs = this.#refs.slice(0, capacity);
+    }
     this.#compactions++;
   }
 
@@ -390,6 +443,66 @@ export class KeyTable {
     let s = this.#home(hi, lo);
     while (slots[(s << 2) + REF] !== r) s = (s + 1) & mask;
     return s;
+  }
+
+  /**
+   * Evicts one stored key, chosen by CLOCK as an insert into a full table does (see the header);
+   * false when the table is empty. The evicted record is removed as by `delete`: zeroed, and its
+   * handed-out AuthKey, if any, given a copy of its own.
+   */
+  evictOne(): boolean {
+    if (this.#live === 0) return false;
+    this.#evict();
+    return true;
+  }
+
+  /**
+   * CLOCK: from the hand, clears the reference byte of each referenced record and evicts the
+   * first unreferenced one, or the first expired one met (referenced or not). At most two laps:
+   * the first clears every byte, so the second meets an unreferenced record. The clock is read
+   * before anything changes, so a clock that throws leaves the table as it was. Needs a live key.
+   */
+  #evict(): void {
+    const now = this.#time();
+    const refs = this.#refs;
+    const expires = this.#expires;
+    const top = this.#top;
+    let r = this.#hand < top ? this.#hand : 0;
+    for (;;) {
+      const ref = refs[r];
+      if (ref === UNREFERENCED) break;
+      if (ref === REFERENCED) {
+        const at = expires[r];
+        if (at !== 0 && at <= now) break;
+        refs[r] = UNREFERENCED;
+      }
+      r = r + 1 === top ? 0 : r + 1;
+    }
+    // The next sweep starts past the victim; the insert that follows reuses the victim's slot
+    // (the free list hands out the last record freed), so the new key is the last the hand meets.
+    this.#hand = r + 1;
+    const page = this.#pages[r >>> PAGE_SHIFT];
+    const at = offsetInPage(r);
+    this.#remove(this.#slotOf(u32be(page, at + ID_AT), u32be(page, at + ID_AT + 4), r));
+    this.#evictions++;
+  }
+
+  /**
+   * @internal the stored keys in the order the CLOCK hand will meet them, each with its reference
+   * byte, for tests that check which key an eviction picks.
+   */
+  clockForTest(): { hi: number; lo: number; referenced: boolean }[] {
+    const order: { hi: number; lo: number; referenced: boolean }[] = [];
+    const top = this.#top;
+    const start = this.#hand < top ? this.#hand : 0;
+    for (let i = 0; i < top; i++) {
+      const r = (start + i) % top;
+      if (this.#refs[r] === FREE) continue;
+      const page = this.#pages[r >>> PAGE_SHIFT];
+      const at = offsetInPage(r);
+      order.push({ hi: u32be(page, at + ID_AT), lo: u32be(page, at + ID_AT + 4), referenced: this.#refs[r] === REFERENCED });
+    }
+    return order;
   }
 
   /**
@@ -409,6 +522,8 @@ export class KeyTable {
     this.#free = NONE;
     this.#freeCount = 0;
     this.#expires = new Float64Array(PAGE_RECORDS);
+    this.#refs = new Uint8Array(PAGE_RECORDS);
+    this.#hand = 0;
   }
 
   /** @internal sizes and counters, for tests and diagnostics. */
@@ -424,6 +539,7 @@ export class KeyTable {
       grows: this.#grows,
       shrinks: this.#shrinks,
       compactions: this.#compactions,
+      evictions: this.#evictions,
     };
   }
 

@@ -78,6 +78,8 @@ const MAX_KEYS = 2 ** 24;
 /** setTimeout's limit. */
 const MAX_MS = 2 ** 31 - 1;
 const DEFAULT_NEGATIVE_TTL_MS = 1000;
+/** The negative entries' clock: only durations matter there, so one that setting the wall clock back cannot stretch. */
+const monotonic = (): number => performance.now();
 
 export interface CacheSettings {
   maxKeys: number;
@@ -155,7 +157,7 @@ export class NearCache implements InvalidationListener {
     this.#now = now;
     this.#prefixLength = Buffer.byteLength(prefix);
     this.table = new KeyTable(now, settings.maxKeys);
-    this.#negative = settings.negativeTtlMs > 0 ? new NegativeIds(settings.negativeMaxKeys, settings.negativeTtlMs, now) : undefined;
+    this.#negative = settings.negativeTtlMs > 0 ? new NegativeIds(settings.negativeMaxKeys, settings.negativeTtlMs, monotonic) : undefined;
   }
 
   /** Whether (hi, lo) is remembered as missing (and counts it). */

@@ -13,6 +13,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AuthKey, AuthKeyCollision, AuthKeyDoesNotExist, AuthKeyManager } from '../src/index.ts';
+import { ADDED, ALREADY_STORED, COLLISION, KeyTable } from '../src/key-table.ts';
 import { tableOf } from '../src/manager.ts';
 import { RECORD_BYTES } from '../src/records.ts';
 import { forgeCollision, hex, nodeSha1, rejection, seededBytes } from './helpers.ts';
@@ -376,4 +377,375 @@ describe('AuthKeyManager against a Map model', () => {
     expect(totals.removed).toBeGreaterThan(1000);
     expect(totals.compacted).toBeGreaterThan(1000);
   }, 120_000);
+});
+
+/*
+ * The bounded table (maxKeys, CLOCK eviction), driven directly, against a model that tracks the
+ * stored keys and their CLOCK reference bits itself. The only thing the model takes from the table
+ * is the order in which the hand will meet the stored keys (which record index each key got is
+ * the table's business); from that order and its own bits, it predicts which key each eviction
+ * removes, by CLOCK's rule: starting at the hand, clear each referenced key's bit and pass it,
+ * evict the first unreferenced or expired key (after a full lap of referenced keys, the first one
+ * met). It then checks the table's bits equal its own, and that the next sweep starts right after
+ * the victim. Expected bytes and ids come from the pool's seeds and node:crypto, as above.
+ */
+
+interface BoundedModel {
+  /** The keys the table must hold (expired ones may vanish when met): pool index, expiry, reference bit. */
+  entries: Map<bigint, { index: number; expiresAt: number; referenced: boolean }>;
+  now: number;
+  maxKeys: number;
+}
+interface BoundedReal {
+  table: KeyTable;
+  clock: { now: number };
+  held: { key: AuthKey; index: number }[];
+  /** What the run covered. */
+  seen: { evictions: number; passedOver: number; fullLaps: number; expiredVictims: number; heldEvicted: number; rotations: number };
+}
+
+const halvesOf = (id: bigint) => ({ hi: Number(id >> 32n) | 0, lo: Number(id & 0xffffffffn) | 0 });
+const idFromHalves = (hi: number, lo: number) => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+const expired = (m: BoundedModel, e: { expiresAt: number }) => e.expiresAt !== 0 && e.expiresAt <= m.now;
+
+/** The table's stored keys in hand order, with their bits, as ids. */
+function clockOrder(r: BoundedReal): { id: bigint; referenced: boolean }[] {
+  return r.table.clockForTest().map((c) => ({ id: idFromHalves(c.hi, c.lo), referenced: c.referenced }));
+}
+
+/**
+ * After every command: the table holds exactly the model's keys, except expired ones it may have
+ * removed on the way (the model drops those); bits agree; size and memory stay within maxKeys;
+ * held keys still read as made.
+ */
+function syncBounded(m: BoundedModel, r: BoundedReal): void {
+  const order = clockOrder(r);
+  const stored = new Map(order.map((c) => [c.id, c.referenced]));
+  // Plain comparisons collected into one list, checked by one expect: this runs after every insert.
+  const problems: string[] = [];
+  if (stored.size !== order.length) problems.push('a key twice in the hand order');
+  for (const [id, e] of [...m.entries]) {
+    if (!stored.has(id)) {
+      // Only an expired key may leave without the model removing it.
+      if (!expired(m, e)) problems.push(`key ${e.index} vanished unexpired`);
+      m.entries.delete(id);
+    } else if (stored.get(id) !== e.referenced) problems.push(`bit of key ${e.index}: table ${stored.get(id)}, model ${e.referenced}`);
+  }
+  for (const id of stored.keys()) if (!m.entries.has(id)) problems.push(`the table holds ${id}, the model does not`);
+  const s = r.table.stats();
+  if (r.table.size !== m.entries.size || s.live !== r.table.size) problems.push(`size ${r.table.size}, live ${s.live}, model ${m.entries.size}`);
+  if (r.table.size > m.maxKeys) problems.push(`size ${r.table.size} over maxKeys ${m.maxKeys}`);
+  // Memory follows the bound: records (live and free) never exceed maxKeys.
+  if (s.records !== s.live + s.free || s.records > m.maxKeys) problems.push(`records ${s.records}, live ${s.live}, free ${s.free}`);
+  if (s.pages !== Math.ceil(s.records / 256)) problems.push(`pages ${s.pages} for ${s.records} records`);
+  if (4 * s.used > 3 * s.slots) problems.push(`load ${s.used}/${s.slots}`);
+  for (const h of r.held) {
+    if (hex(h.key.bytes) !== expectedHex[h.index] || h.key.id !== idOf[h.index]) problems.push(`held key ${h.index} changed`);
+  }
+  expect(problems).toEqual([]);
+}
+
+/** Every record below the high-water mark is a stored key or all zero: evicted keys were zeroed. */
+function checkBoundedStore(m: BoundedModel, r: BoundedReal): void {
+  const { records, live } = r.table.stats();
+  const pages = r.table.pagesForTest();
+  const stored = new Set([...m.entries.values()].map((e) => expectedHex[e.index]));
+  let nonZero = 0;
+  for (let rec = 0; rec < records; rec++) {
+    const at = (rec & 255) * RECORD_BYTES;
+    const record = pages[rec >>> 8].subarray(at, at + RECORD_BYTES);
+    if (record.some((b) => b !== 0)) {
+      nonZero++;
+      expect(stored.has(hex(record.subarray(0, 256)))).toBe(true);
+    }
+  }
+  expect(nonZero).toBe(live);
+}
+
+function holdBounded(r: BoundedReal, key: AuthKey, index: number): void {
+  expect(hex(key.bytes)).toBe(expectedHex[index]);
+  expect(key.id).toBe(idOf[index]);
+  if (r.held.length < 100) r.held.push({ key, index });
+  else r.held[(index * 7919) % 100] = { key, index };
+}
+
+/**
+ * Runs `evict` (an insert into a full table, or evictOne) and checks it removed the key CLOCK
+ * picks from the model's bits and the table's hand order; updates the model's bits as the sweep does.
+ */
+function predictEviction(m: BoundedModel, r: BoundedReal, evict: () => void, added?: { id: bigint; index: number; expiresAt: number }): void {
+  // Expired keys an earlier insert of a wave removed on the way leave the model first.
+  syncBounded(m, r);
+  const order = clockOrder(r);
+  expect(order.length).toBe(m.entries.size);
+  let at = order.findIndex((c) => {
+    const e = m.entries.get(c.id)!;
+    return !e.referenced || expired(m, e);
+  });
+  const fullLap = at < 0;
+  if (fullLap) at = 0;
+  const victim = order[at].id;
+  const victimEntry = m.entries.get(victim)!;
+  // CLOCK's promise: a key referenced since the hand last passed it is not evicted while an
+  // unreferenced (or expired) key is stored.
+  if (!fullLap) expect(!victimEntry.referenced || expired(m, victimEntry)).toBe(true);
+  const before = r.table.stats();
+  const heldVictim = r.held.filter((h) => idOf[h.index] === victim).length;
+  evict();
+  const after = r.table.stats();
+  expect(after.evictions).toBe(before.evictions + 1);
+  // The sweep cleared the bits of the keys it passed (all of them on a full lap).
+  const passed = fullLap ? order : order.slice(0, at);
+  for (const c of passed) m.entries.get(c.id)!.referenced = false;
+  m.entries.delete(victim);
+  if (added !== undefined) m.entries.set(added.id, { index: added.index, expiresAt: added.expiresAt, referenced: true });
+  r.seen.evictions++;
+  r.seen.passedOver += passed.length > 0 && !fullLap ? 1 : 0;
+  r.seen.fullLaps += fullLap ? 1 : 0;
+  r.seen.expiredVictims += expired(m, victimEntry) ? 1 : 0;
+  r.seen.heldEvicted += heldVictim;
+  // The hand: when nothing else moved (no compaction, no expired key removed on the way), the next
+  // sweep starts right after the victim, and a key inserted took the victim's record, so it is the
+  // last the hand meets.
+  const next = clockOrder(r);
+  const expected = [...order.slice(at + 1), ...order.slice(0, at)].map((c) => c.id);
+  if (added !== undefined) expected.push(added.id);
+  if (after.compactions === before.compactions && next.length === expected.length) {
+    expect(next.map((c) => c.id)).toEqual(expected);
+    r.seen.rotations++;
+  }
+}
+
+abstract class BoundedCmd implements fc.Command<BoundedModel, BoundedReal> {
+  check = () => true;
+  abstract step(m: BoundedModel, r: BoundedReal): void;
+  run(m: BoundedModel, r: BoundedReal): void {
+    this.step(m, r);
+    syncBounded(m, r);
+  }
+}
+
+/** One insert, with the model's expectations; shared by the single and the wave commands. */
+function boundedInsert(m: BoundedModel, r: BoundedReal, index: number, ttl: number): void {
+  const id = idOf[index];
+  const { hi, lo } = halvesOf(id);
+  const expiresAt = ttl === 0 ? 0 : m.now + ttl;
+  const e = m.entries.get(id);
+  if (e !== undefined && expired(m, e)) {
+    // An expired key under the same id is removed when the insert meets it; do that first, so the
+    // hand order below is the one the eviction sees.
+    expect(r.table.has(hi, lo)).toBe(false);
+    m.entries.delete(id);
+    syncBounded(m, r);
+  }
+  const held = m.entries.get(id);
+  if (held !== undefined) {
+    const outcome = expectedHex[held.index] === expectedHex[index] ? ALREADY_STORED : COLLISION;
+    expect(r.table.insert(pool[index], expiresAt)).toBe(outcome);
+    return;
+  }
+  if (r.table.size >= m.maxKeys) {
+    predictEviction(m, r, () => expect(r.table.insert(pool[index], expiresAt)).toBe(ADDED), { id, index, expiresAt });
+  } else {
+    expect(r.table.insert(pool[index], expiresAt)).toBe(ADDED);
+    m.entries.set(id, { index, expiresAt, referenced: true });
+  }
+}
+
+class BInsert extends BoundedCmd {
+  constructor(
+    readonly index: number,
+    readonly ttl: number,
+  ) {
+    super();
+  }
+  step(m: BoundedModel, r: BoundedReal): void {
+    boundedInsert(m, r, this.index, this.ttl);
+  }
+  toString = () => `insert(${this.index}, ttl ${this.ttl})`;
+}
+
+/** A lookup: the stored key for the id or nothing, never another key; sets the model's bit. */
+function boundedGet(m: BoundedModel, r: BoundedReal, index: number): void {
+  const id = idOf[index];
+  const { hi, lo } = halvesOf(id);
+  const e = m.entries.get(id);
+  const got = r.table.get(hi, lo);
+  if (e === undefined || expired(m, e)) {
+    expect(got).toBeUndefined();
+    if (e !== undefined) m.entries.delete(id);
+    return;
+  }
+  expect(got).toBeDefined();
+  holdBounded(r, got!, e.index);
+  e.referenced = true;
+}
+
+class BGet extends BoundedCmd {
+  constructor(readonly index: number) {
+    super();
+  }
+  step(m: BoundedModel, r: BoundedReal): void {
+    boundedGet(m, r, this.index);
+  }
+  toString = () => `get(${this.index})`;
+}
+
+class BHas extends BoundedCmd {
+  constructor(readonly index: number) {
+    super();
+  }
+  step(m: BoundedModel, r: BoundedReal): void {
+    const id = idOf[this.index];
+    const { hi, lo } = halvesOf(id);
+    const e = m.entries.get(id);
+    const live = e !== undefined && !expired(m, e);
+    expect(r.table.has(hi, lo)).toBe(live);
+    if (e !== undefined && !live) m.entries.delete(id);
+  }
+  toString = () => `has(${this.index})`;
+}
+
+class BDelete extends BoundedCmd {
+  constructor(readonly index: number) {
+    super();
+  }
+  step(m: BoundedModel, r: BoundedReal): void {
+    const id = idOf[this.index];
+    const { hi, lo } = halvesOf(id);
+    const e = m.entries.get(id);
+    expect(r.table.delete(hi, lo)).toBe(e !== undefined && !expired(m, e));
+    m.entries.delete(id);
+  }
+  toString = () => `delete(${this.index})`;
+}
+
+class BEvictOne extends BoundedCmd {
+  step(m: BoundedModel, r: BoundedReal): void {
+    if (m.entries.size === 0) {
+      expect(r.table.evictOne()).toBe(false);
+      return;
+    }
+    predictEviction(m, r, () => expect(r.table.evictOne()).toBe(true));
+  }
+  toString = () => 'evictOne';
+}
+
+class BClock extends BoundedCmd {
+  constructor(readonly ms: number) {
+    super();
+  }
+  step(m: BoundedModel, r: BoundedReal): void {
+    m.now += this.ms;
+    r.clock.now = m.now;
+  }
+  toString = () => `clock +${this.ms}`;
+}
+
+class BClear extends BoundedCmd {
+  step(m: BoundedModel, r: BoundedReal): void {
+    r.table.clear();
+    m.entries.clear();
+  }
+  toString = () => 'clear';
+}
+
+/** A run of inserts (some expiring) then lookups of some of them: churn through the bound. */
+class BWave extends BoundedCmd {
+  constructor(
+    readonly start: number,
+    readonly count: number,
+    readonly ttl: number,
+    readonly lookEvery: number,
+  ) {
+    super();
+  }
+  step(m: BoundedModel, r: BoundedReal): void {
+    for (let i = 0; i < this.count; i++) {
+      const index = (this.start + i) % pool.length;
+      boundedInsert(m, r, index, i % 3 === 0 ? this.ttl : 0);
+      if (i % this.lookEvery === 0) boundedGet(m, r, (this.start + i * 7) % pool.length);
+    }
+    checkBoundedStore(m, r);
+  }
+  toString = () => `wave(${this.start}, ${this.count}, ttl ${this.ttl}, look 1 in ${this.lookEvery})`;
+}
+
+/** Deletes all stored keys but one in `keepEvery`: the bounded table shrinks and compacts too. */
+class BDelWave extends BoundedCmd {
+  constructor(readonly keepEvery: number) {
+    super();
+  }
+  step(m: BoundedModel, r: BoundedReal): void {
+    let i = 0;
+    for (const [id, e] of [...m.entries]) {
+      if (i++ % this.keepEvery === 0) continue;
+      const { hi, lo } = halvesOf(id);
+      expect(r.table.delete(hi, lo)).toBe(!expired(m, e));
+      m.entries.delete(id);
+    }
+    checkBoundedStore(m, r);
+  }
+  toString = () => `delWave(keep 1 in ${this.keepEvery})`;
+}
+
+describe('bounded KeyTable (CLOCK eviction) against a model', () => {
+  const bIndex = fc.oneof(fc.nat({ max: 40 }), fc.integer({ min: ORIGINALS, max: pool.length - 1 }), fc.nat({ max: pool.length - 1 }));
+  const bTtl = fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: -50, max: 2000 }));
+  const bCommands = [
+    fc.oneof(
+      { arbitrary: fc.tuple(bIndex, bTtl).map(([i, t]): BoundedCmd => new BInsert(i, t)), weight: 6 },
+      { arbitrary: bIndex.map((i): BoundedCmd => new BGet(i)), weight: 6 },
+      { arbitrary: bIndex.map((i): BoundedCmd => new BHas(i)), weight: 2 },
+      { arbitrary: bIndex.map((i): BoundedCmd => new BDelete(i)), weight: 2 },
+      { arbitrary: fc.constant(null).map((): BoundedCmd => new BEvictOne()), weight: 1 },
+      { arbitrary: fc.integer({ min: 1, max: 1500 }).map((ms): BoundedCmd => new BClock(ms)), weight: 2 },
+      {
+        arbitrary: fc
+          .tuple(fc.nat({ max: pool.length - 1 }), fc.integer({ min: 20, max: 800 }), fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 1, max: 5 }))
+          .map(([s, c, t, l]): BoundedCmd => new BWave(s, c, t, l)),
+        weight: 2,
+      },
+      { arbitrary: fc.integer({ min: 2, max: 12 }).map((k): BoundedCmd => new BDelWave(k)), weight: 1 },
+      { arbitrary: fc.constant(null).map((): BoundedCmd => new BClear()), weight: 1 },
+    ),
+  ];
+
+  it('size stays within maxKeys, lookups never return a wrong key, and evictions follow CLOCK', () => {
+    const totals = { evictions: 0, passedOver: 0, fullLaps: 0, expiredVictims: 0, heldEvicted: 0, rotations: 0, compactions: 0, runs: 0 };
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 20, max: 80 }), fc.integer({ min: 250, max: 400 })),
+        fc.commands(bCommands, { maxCommands: 80, size: 'medium' }),
+        (maxKeys, cmds) => {
+          const clock = { now: 1_700_000_000_000 };
+          const table = new KeyTable(() => clock.now, maxKeys);
+          const real: BoundedReal = {
+            table,
+            clock,
+            held: [],
+            seen: { evictions: 0, passedOver: 0, fullLaps: 0, expiredVictims: 0, heldEvicted: 0, rotations: 0 },
+          };
+          const model: BoundedModel = { entries: new Map(), now: clock.now, maxKeys };
+          fc.modelRun(() => ({ model, real }), cmds);
+          checkBoundedStore(model, real);
+          for (const k of Object.keys(real.seen) as (keyof BoundedReal['seen'])[]) totals[k] += real.seen[k];
+          totals.compactions += table.stats().compactions;
+          table.clear();
+          for (const h of real.held) expect(hex(h.key.bytes)).toBe(expectedHex[h.index]);
+          totals.runs++;
+        },
+      ),
+      { numRuns: 40, seed: 0xc10c },
+    );
+    // The runs did cover what they are meant to: evictions of every kind, held keys evicted, compaction.
+    expect(totals.runs).toBe(40);
+    expect(totals.evictions).toBeGreaterThan(5000);
+    expect(totals.passedOver).toBeGreaterThan(500);
+    expect(totals.fullLaps).toBeGreaterThan(50);
+    expect(totals.expiredVictims).toBeGreaterThan(50);
+    expect(totals.heldEvicted).toBeGreaterThan(20);
+    expect(totals.rotations).toBeGreaterThan(1000);
+    expect(totals.compactions).toBeGreaterThan(5);
+  }, 300_000);
 });

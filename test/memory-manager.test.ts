@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AuthKey, AuthKeyCollision, AuthKeyDoesNotExist, AuthKeyManager } from '../src/index.ts';
+import { KeyTable } from '../src/key-table.ts';
 import { tableOf } from '../src/manager.ts';
 import { describeManagerConformance } from './conformance.ts';
 import { forgeCollision, hex, nodeSha1, randomKey, rejection, seededBytes } from './helpers.ts';
@@ -244,5 +245,125 @@ describe('AuthKeyManager (memory) specifics', () => {
     const again = await manager.getKey(id);
     expect(hex(again.bytes)).toBe(hex(bytes));
     expect(hex(key.bytes)).toBe(hex(bytes));
+  });
+});
+
+describe('KeyTable bounded by maxKeys (CLOCK eviction)', () => {
+  /** The id halves of seeded key bytes, from node:crypto's SHA-1 (digest bytes 12..19). */
+  const halves = (bytes: Uint8Array) => {
+    const d = nodeSha1(bytes);
+    return { hi: d.readInt32BE(12), lo: d.readInt32BE(16) };
+  };
+  const inPages = (pages: readonly Uint8Array[], bytes: Uint8Array) =>
+    pages.some((p) => Buffer.from(p.buffer, p.byteOffset, p.length).indexOf(Buffer.from(bytes)) >= 0);
+
+  it('an evicted record is zeroed, and a key handed out for it stays valid and equal', () => {
+    const table = new KeyTable(() => 0, 300);
+    const bytes = Array.from({ length: 600 }, (_, i) => seededBytes(256, 70_000 + i));
+    for (let i = 0; i < 300; i++) table.insert(new AuthKey(bytes[i]), 0);
+    // Hand out every key of the first 300 (their records are then referenced).
+    const held = bytes.slice(0, 300).map((b) => {
+      const { hi, lo } = halves(b);
+      return table.get(hi, lo)!;
+    });
+    const pages = table.pagesForTest();
+    for (let i = 0; i < 300; i++) expect(AuthKey.recordOf(held[i]).data).toBe(pages[i >>> 8]);
+    // 300 more: each insert evicts one key, so all of the first 300 go.
+    for (let i = 300; i < 600; i++) table.insert(new AuthKey(bytes[i]), 0);
+    expect(table.size).toBe(300);
+    expect(table.stats().evictions).toBe(300);
+    for (let i = 0; i < 300; i++) {
+      const { hi, lo } = halves(bytes[i]);
+      expect(table.get(hi, lo), `key ${i}`).toBeUndefined();
+      // Its bytes are nowhere in the store: the record was zeroed (and reused by a later key).
+      expect(inPages(table.pagesForTest(), bytes[i]), `key ${i}`).toBe(false);
+      // The key handed out owns a copy and still reads as made (values from the seed and node:crypto).
+      expect(hex(held[i].bytes)).toBe(hex(bytes[i]));
+      expect(held[i].id).toBe(nodeSha1(bytes[i]).readBigUInt64BE(12));
+      expect(pages).not.toContain(AuthKey.recordOf(held[i]).data);
+    }
+    for (let i = 300; i < 600; i++) {
+      const { hi, lo } = halves(bytes[i]);
+      expect(hex(table.get(hi, lo)!.bytes), `key ${i}`).toBe(hex(bytes[i]));
+    }
+  });
+
+  it('evictOne zeroes the evicted record; false on an empty table', () => {
+    const table = new KeyTable(() => 0, 4);
+    expect(table.evictOne()).toBe(false);
+    const bytes = seededBytes(256, 71_000);
+    table.insert(new AuthKey(bytes), 0);
+    const pages = table.pagesForTest();
+    expect(inPages(pages, bytes)).toBe(true);
+    expect(table.evictOne()).toBe(true);
+    expect(table.size).toBe(0);
+    expect(inPages(pages, bytes)).toBe(false);
+    expect(pages.every((p) => p.every((b) => b === 0))).toBe(true);
+    expect(table.evictOne()).toBe(false);
+  });
+
+  it('a key looked up since the hand passed survives, an unreferenced one goes', () => {
+    const table = new KeyTable(() => 0, 3);
+    const bytes = Array.from({ length: 5 }, (_, i) => seededBytes(256, 72_000 + i));
+    const has = (i: number) => table.has(halves(bytes[i]).hi, halves(bytes[i]).lo);
+    for (let i = 0; i < 3; i++) table.insert(new AuthKey(bytes[i]), 0);
+    // All three were just inserted (referenced): a full lap clears them, and the first one goes.
+    table.insert(new AuthKey(bytes[3]), 0);
+    expect([0, 1, 2, 3].map(has)).toEqual([false, true, true, true]);
+    // Keys 1 and 2 are now unreferenced; look up 1: key 2 is the next to go, not 1.
+    table.get(halves(bytes[1]).hi, halves(bytes[1]).lo);
+    table.insert(new AuthKey(bytes[4]), 0);
+    expect([1, 2, 3, 4].map(has)).toEqual([true, false, true, true]);
+  });
+
+  it('an expired key is evicted before an unexpired one, even if referenced', () => {
+    let now = 1_000;
+    const table = new KeyTable(() => now, 3);
+    const bytes = Array.from({ length: 4 }, (_, i) => seededBytes(256, 73_000 + i));
+    const has = (i: number) => table.has(halves(bytes[i]).hi, halves(bytes[i]).lo);
+    table.insert(new AuthKey(bytes[0]), 0);
+    table.insert(new AuthKey(bytes[1]), 0);
+    table.insert(new AuthKey(bytes[2]), 2_000);
+    now = 2_000;
+    table.insert(new AuthKey(bytes[3]), 0);
+    expect(table.stats().evictions).toBe(1);
+    expect([0, 1, 2, 3].map(has)).toEqual([true, true, false, true]);
+  });
+
+  it('memory stays bounded under churn of 10 × maxKeys inserts, with lookups and deletes', () => {
+    const maxKeys = 1000;
+    const table = new KeyTable(() => 0, maxKeys);
+    const held: { key: AuthKey; bytes: Uint8Array }[] = [];
+    let peak = { records: 0, pages: 0, slots: 0 };
+    for (let i = 0; i < 10 * maxKeys; i++) {
+      const bytes = seededBytes(256, 80_000 + i);
+      table.insert(new AuthKey(bytes), 0);
+      if (i % 3 === 0) {
+        const { hi, lo } = halves(bytes);
+        const key = table.get(hi, lo)!;
+        if (i % 97 === 0) held.push({ key, bytes });
+      }
+      if (i % 11 === 0) {
+        const { hi, lo } = halves(seededBytes(256, 80_000 + i - 5));
+        table.delete(hi, lo);
+      }
+      const s = table.stats();
+      expect(table.size).toBeLessThanOrEqual(maxKeys);
+      peak = { records: Math.max(peak.records, s.records), pages: Math.max(peak.pages, s.pages), slots: Math.max(peak.slots, s.slots) };
+    }
+    // Never more records than maxKeys, so never more pages than maxKeys needs; the slot array
+    // stays at the size maxKeys keys need (load between 1/4 and 3/4: 2048 or 4096 slots).
+    expect(peak.records).toBeLessThanOrEqual(maxKeys);
+    expect(peak.pages).toBe(Math.ceil(maxKeys / 256));
+    expect(peak.slots).toBeLessThanOrEqual(4096);
+    expect(table.stats().evictions).toBeGreaterThan(8 * maxKeys);
+    for (const h of held) expect(hex(h.key.bytes)).toBe(hex(h.bytes));
+    // Everything a lookup finds is the key stored under that id.
+    for (let i = 0; i < 10 * maxKeys; i++) {
+      const bytes = seededBytes(256, 80_000 + i);
+      const { hi, lo } = halves(bytes);
+      const got = table.get(hi, lo);
+      if (got !== undefined) expect(hex(got.bytes)).toBe(hex(bytes));
+    }
   });
 });
