@@ -78,3 +78,20 @@ export function parseExpiresAt(options: unknown, what: string): number {
   if (!Number.isFinite(ms) || ms <= 0) throw new RangeError(`${what}: expected expiresAt as a valid time after 1970, got ${String(ms)}`);
   return ms;
 }
+
+/**
+ * `offset` checked as the start of the 8 id bytes in `packet` (an encrypted MTProto packet begins
+ * with them), for `peekKey`.
+ * @throws TypeError if `packet` is not a Uint8Array or `offset` not a number
+ * @throws RangeError if fewer than 8 bytes follow `offset`
+ */
+export function idOffset(packet: Uint8Array, offset: number): number {
+  const n = bytesLength(packet);
+  if (n < 0) throw new TypeError(`peekKey: expected a Uint8Array packet, got ${describe(packet)}`);
+  // typeof first: a comparison would call an object's valueOf, caller code on the hot path.
+  if (typeof offset !== 'number') throw new TypeError(`peekKey offset: expected a number, got ${describe(offset)}`);
+  if (!(offset >= 0 && offset + 8 <= n) || !Number.isInteger(offset)) {
+    throw new RangeError(`peekKey: expected 8 id bytes at offset ${offset}, got a packet of ${n} bytes`);
+  }
+  return offset;
+}

@@ -51,3 +51,20 @@ export function idHalvesOf(id: bigint): IdHalves {
 export function u32be(b: Uint8Array, at: number): number {
   return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
 }
+
+/**
+ * The 32-bit value of the 8 lowercase hex digits at `at` of `b` (as `idHex` writes them), or -1
+ * if they are not exactly that: Redis key names arrive as bytes in invalidation messages.
+ */
+export function hexU32(b: Uint8Array, at: number): number {
+  let v = 0;
+  for (let i = at; i < at + 8; i++) {
+    const c = b[i];
+    let d: number;
+    if (c >= 0x30 && c <= 0x39) d = c - 0x30;
+    else if (c >= 0x61 && c <= 0x66) d = c - 0x57;
+    else return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}

@@ -114,7 +114,8 @@ export class KeyTable {
   #compactions = 0;
 
   /** @param now the clock expiry is judged by, in epoch milliseconds; called without a `this` */
-  constructor(now: () => number) {
+  evictions = 0;
+  constructor(now: () => number, _max = Infinity) {
     this.#now = now;
     this.#slots = emptySlots(MIN_BITS);
     this.#shift = 32 - MIN_BITS;

@@ -1,10 +1,10 @@
 import { AuthKey } from './auth-key.js';
-import { parseExpiresAt, parseId, toAuthKey } from './arguments.js';
+import { idOffset, parseExpiresAt, parseId, toAuthKey } from './arguments.js';
 import { AuthKeyCollision, AuthKeyDoesNotExist } from './errors.js';
 import { idBigint, u32be } from './ids.js';
 import { COLLISION, KeyTable } from './key-table.js';
 import type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protocol.js';
-import { bytesLength, describe } from './validate.js';
+import { describe } from './validate.js';
 
 export type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protocol.js';
 
@@ -115,14 +115,8 @@ export class AuthKeyManager implements AuthKeyManagerProtocol {
    * @throws RangeError if fewer than 8 bytes follow `offset`
    */
   peekKey(packet: Uint8Array, offset = 0): AuthKey | undefined {
-    const n = bytesLength(packet);
-    if (n < 0) throw new TypeError(`peekKey: expected a Uint8Array packet, got ${describe(packet)}`);
-    // typeof first: a comparison would call an object's valueOf, caller code on the hot path.
-    if (typeof offset !== 'number') throw new TypeError(`peekKey offset: expected a number, got ${describe(offset)}`);
-    if (!(offset >= 0 && offset + 8 <= n) || !Number.isInteger(offset)) {
-      throw new RangeError(`peekKey: expected 8 id bytes at offset ${offset}, got a packet of ${n} bytes`);
-    }
-    return this.#table.get(u32be(packet, offset), u32be(packet, offset + 4));
+    const at = idOffset(packet, offset);
+    return this.#table.get(u32be(packet, at), u32be(packet, at + 4));
   }
 
   /**

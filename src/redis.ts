@@ -8,8 +8,11 @@ import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey, rand
 import { type Cluster, Redis } from 'ioredis';
 import { AuthKey } from './auth-key.js';
 import { DeadlineQueue, type Expiring } from './deadlines.js';
+import { InvalidationLink } from './invalidation.js';
+import { type CacheSettings, type Flight, NearCache, type RedisAuthKeyCacheOptions, type RedisAuthKeyCacheStats, parseCacheOptions } from './near-cache.js';
+import type { KeyTable } from './key-table.js';
 import { AuthKeyCollision, AuthKeyCorrupted, AuthKeyDoesNotExist, AuthKeyStoreUnavailable } from './errors.js';
-import { parseExpiresAt, parseId, toAuthKey } from './arguments.js';
+import { idOffset, parseExpiresAt, parseId, toAuthKey } from './arguments.js';
 import { type IdHalves, idBigint, idHex, u32be } from './ids.js';
 import type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protocol.js';
 import { sha1 } from './sha1.js';
@@ -17,6 +20,7 @@ import { checkBytes, describe } from './validate.js';
 import { KEY_BYTES } from './wasm.js';
 
 export { AuthKeyCorrupted, AuthKeyStoreUnavailable } from './errors.js';
+export type { RedisAuthKeyCacheOptions, RedisAuthKeyCacheStats } from './near-cache.js';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -55,6 +59,14 @@ export interface RedisAuthKeyManagerCommonOptions {
   timeoutMs?: number;
   /** Seal values with AES-256-GCM instead of storing the raw 256 key bytes. */
   encryption?: AuthKeyEncryption;
+  /**
+   * Keep a bounded local copy of the keys read (the near cache): lookups of cached keys skip
+   * Redis, and Redis itself reports every change to a key under `prefix` so that the copy is
+   * dropped on every node (server-assisted client-side caching, Redis 6 or later). See
+   * `RedisAuthKeyCacheOptions` and the README's "Near cache" section. Opens one more connection
+   * per Redis node, which `close()` ends.
+   */
+  cache?: RedisAuthKeyCacheOptions;
 }
 
 /**
@@ -176,8 +188,10 @@ const SET = 1;
 const EXISTS = 2;
 const DEL = 3;
 const QUIT = 4;
-type Op = typeof GET | typeof SET | typeof EXISTS | typeof DEL | typeof QUIT;
-const METHODS = ['getKey', 'setKey', 'hasKey', 'delKey', 'close'] as const;
+/** getKey with the near cache: GET and PEXPIRETIME (the expiry the cached copy keeps). */
+const READ = 5;
+type Op = typeof GET | typeof SET | typeof EXISTS | typeof DEL | typeof QUIT | typeof READ;
+const METHODS = ['getKey', 'setKey', 'hasKey', 'delKey', 'close', 'getKey'] as const;
 
 const noop = (): void => undefined;
 
@@ -208,6 +222,8 @@ class Call implements Expiring {
     readonly name: string,
     /** setKey's arguments. */
     readonly set: SetArguments | undefined,
+    /** The near cache's read this call makes (READ). */
+    readonly flight?: Flight,
   ) {}
 }
 
@@ -268,21 +284,28 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
   #waiting: Call[] = [];
   #listening = false;
   #closed = false;
+  /** The near cache and its table (read directly on the per-packet path), if `cache` was given. */
+  readonly #cache: NearCache | undefined;
+  readonly #table: KeyTable | undefined;
+  readonly #link: InvalidationLink | undefined;
 
   /**
    * @throws TypeError if options are missing or of a wrong type, if both or neither of `client`
    *   and `url` are given, or if `client` is not an ioredis client
    * @throws RangeError if `url` is not a redis:// or rediss:// URL, `timeoutMs` is not in
-   *   (0, 2**31), or `encryption` has a bad version, secret length or `current`
+   *   (0, 2**31), `encryption` has a bad version, secret length or `current`, or `cache` a bound
+   *   or time out of range
+   * Nothing is opened when it throws.
    */
   constructor(options: RedisAuthKeyManagerOptions) {
     const what = 'RedisAuthKeyManager';
     if (options === null || typeof options !== 'object') throw new TypeError(`${what}: expected an options object, got ${describe(options)}`);
-    const { client, url, prefix = DEFAULT_PREFIX, timeoutMs = DEFAULT_TIMEOUT_MS, encryption } = options;
+    const { client, url, prefix = DEFAULT_PREFIX, timeoutMs = DEFAULT_TIMEOUT_MS, encryption, cache } = options;
     if (typeof prefix !== 'string') throw new TypeError(`${what} prefix: expected a string, got ${describe(prefix)}`);
     if (typeof timeoutMs !== 'number') throw new TypeError(`${what} timeoutMs: expected milliseconds as a number, got ${describe(timeoutMs)}`);
     if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) throw new RangeError(`${what} timeoutMs: expected milliseconds in (0, 2**31), got ${timeoutMs}`);
     const sealer = encryption === undefined ? undefined : new Sealer(encryption);
+    const cacheSettings: CacheSettings | undefined = cache === undefined ? undefined : parseCacheOptions(cache);
 
     if (client !== undefined && url !== undefined) throw new TypeError(`${what}: expected either client or url, got both`);
     if (client !== undefined) {
@@ -301,6 +324,15 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     this.#timeoutMs = timeoutMs;
     this.#sealer = sealer;
     this.#deadlines = new DeadlineQueue<Call>(timeoutMs, (call) => this.#expired(call));
+    if (cacheSettings !== undefined) {
+      // Redis sees the client's own key prefix, if it has one, before ours.
+      const clientPrefix = (this.#client.options as { keyPrefix?: unknown }).keyPrefix;
+      const seen = (typeof clientPrefix === 'string' ? clientPrefix : '') + prefix;
+      const nearCache = new NearCache(cacheSettings, seen, Date.now);
+      this.#cache = nearCache;
+      this.#table = nearCache.table;
+      this.#link = new InvalidationLink(this.#client, seen, timeoutMs, nearCache);
+    }
   }
 
   /**
@@ -341,6 +373,9 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     } catch (error) {
       return Promise.reject(error);
     }
+    // Not cached here: Redis reports this write back as an invalidation, which may carry another
+    // node's change of the same id merged into it; the first getKey reads the key and caches it.
+    this.#cache?.writing(call.id.hi, call.id.lo, call.name.slice(this.#prefix.length));
     return this.#send(call);
   }
 
@@ -365,7 +400,59 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
    * @throws TypeError / RangeError (rejects) for a bad id, before Redis is asked
    */
   getKey(id: AuthKeyId | AuthKey): Promise<AuthKey> {
-    return this.#byId(GET, id);
+    const cache = this.#cache;
+    if (cache === undefined) return this.#byId(GET, id);
+    let hi: number;
+    let lo: number;
+    try {
+      ({ hi, lo } = parseId(id, 'getKey'));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const key = cache.table.get(hi, lo);
+    if (key !== undefined) {
+      cache.hits++;
+      return Promise.resolve(key);
+    }
+    return this.#read(cache, hi, lo);
+  }
+
+  /** getKey of (hi, lo) not in the cache: remembered missing, joined to a read in flight, or a new read. */
+  #read(cache: NearCache, hi: number, lo: number): Promise<AuthKey> {
+    if (cache.knownMissing(hi, lo)) return Promise.reject(new AuthKeyDoesNotExist(idBigint(hi, lo)));
+    const hex = idHex(hi, lo);
+    const joined = cache.join(hex);
+    if (joined !== undefined) return joined.promise!;
+    const flight = cache.start(hex);
+    const promise = this.#send<AuthKey>(new Call(READ, { hi, lo }, this.#prefix + hex, undefined, flight));
+    flight.promise = promise;
+    return promise;
+  }
+
+  /**
+   * The cached key whose 8 id bytes start at `offset` of `packet` (an encrypted MTProto packet
+   * begins with them), or undefined if it is not cached (then ask `getKey`). Synchronous, never
+   * asks Redis: the per-packet path of a gateway. Always undefined without `cache`.
+   * @throws TypeError if `packet` is not a Uint8Array or `offset` not a number
+   * @throws RangeError if fewer than 8 bytes follow `offset`
+   */
+  peekKey(packet: Uint8Array, offset = 0): AuthKey | undefined {
+    const at = idOffset(packet, offset);
+    const table = this.#table;
+    if (table === undefined) return undefined;
+    const key = table.get(u32be(packet, at), u32be(packet, at + 4));
+    if (key !== undefined) this.#cache!.hits++;
+    return key;
+  }
+
+  /**
+   * Counters and sizes of the near cache (all zero, `linked` false, without `cache`): export them
+   * to your metrics to watch the hit rate and the invalidation link.
+   */
+  cacheStats(): RedisAuthKeyCacheStats {
+    const cache = this.#cache;
+    if (cache !== undefined) return cache.stats();
+    return { hits: 0, misses: 0, negativeHits: 0, joins: 0, invalidations: 0, evictions: 0, flushes: 0, size: 0, negativeSize: 0, maxKeys: 0, linked: false };
   }
 
   /**
@@ -388,6 +475,8 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#link?.close();
+    this.#cache?.close();
     const waiting = this.#waiting;
     this.#waiting = [];
     for (const call of waiting) if (!call.settled) fail(call, closedError(call.op));
@@ -413,6 +502,8 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     } catch (error) {
       return Promise.reject(error);
     }
+    // This node stops serving a key it deletes before the delete is even sent.
+    if (op === DEL) this.#cache?.deleting(call.id.hi, call.id.lo, call.name.slice(this.#prefix.length));
     return this.#send(call);
   }
 
@@ -485,6 +576,10 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
         case GET:
           reply = client.getBuffer(call.name);
           break;
+        case READ:
+          // Same key, same node: with auto-pipelining one write; the expiry goes into the cache.
+          reply = Promise.all([client.getBuffer(call.name), client.pexpiretime(call.name)]);
+          break;
         case SET: {
           const { stored, expiresAt } = call.set!;
           reply = expiresAt === 0 ? client.setBuffer(call.name, stored, 'NX', 'GET') : client.setBuffer(call.name, stored, 'PXAT', expiresAt, 'NX', 'GET');
@@ -511,6 +606,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
 
   #answered(call: Call, value: unknown): void {
     if (call.settled) return;
+    if (call.flight !== undefined) this.#cache!.end(call.flight);
     // Settled, and no longer holding the caller's promise: a settled call may stay in the deadline
     // queue behind a slower one for up to timeoutMs, and should not keep the key it resolved with
     // alive meanwhile.
@@ -530,6 +626,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
 
   #failed(call: Call, error: unknown): void {
     if (call.settled) return;
+    if (call.flight !== undefined) this.#cache!.end(call.flight);
     const cause = scrub(error);
     const message = cause instanceof Error ? cause.message : String(cause);
     if (message.startsWith('WRONGTYPE')) fail(call, corrupted(call, 'it is not a Redis string'));
@@ -538,26 +635,27 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
 
   /** Called by the deadline queue, which has marked `call` settled. */
   #expired(call: Call): void {
+    if (call.flight !== undefined) this.#cache?.end(call.flight);
     fail(call, this.#closed ? closedError(call.op) : new AuthKeyStoreUnavailable(`${METHODS[call.op]}: Redis did not answer within ${this.#timeoutMs} ms`));
   }
 
   /** What the method of `call` returns for Redis's reply `value`; throws what it rejects with. */
   #outcome(call: Call, value: unknown): unknown {
     switch (call.op) {
+      case READ: {
+        const [stored, expireTime] = value as [Buffer | null, number];
+        const { hi, lo } = call.id;
+        if (stored === null) {
+          this.#cache!.missing(call.flight!, hi, lo);
+          throw new AuthKeyDoesNotExist(idOfCall(call));
+        }
+        const key = this.#keyOf(call, stored);
+        this.#cache!.found(call.flight!, key, hi, lo, expireTime);
+        return key;
+      }
       case GET: {
         if (value === null) throw new AuthKeyDoesNotExist(idOfCall(call));
-        const bytes = this.#open(call, value as Buffer);
-        let key: AuthKey;
-        try {
-          key = new AuthKey(bytes);
-        } catch {
-          throw corrupted(call, ZERO_KEY);
-        } finally {
-          bytes.fill(0);
-        }
-        const id = AuthKey.idHalvesOf(key);
-        if (id.hi !== call.id.hi || id.lo !== call.id.lo) throw corrupted(call, OTHER_ID);
-        return key;
+        return this.#keyOf(call, value as Buffer);
       }
       case SET: {
         if (value === null) return undefined;
@@ -583,6 +681,22 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
       default:
         return undefined;
     }
+  }
+
+  /** The key of a stored value read for `call`, checked: its bytes hash to the id asked for. */
+  #keyOf(call: Call, value: Buffer): AuthKey {
+    const bytes = this.#open(call, value);
+    let key: AuthKey;
+    try {
+      key = new AuthKey(bytes);
+    } catch {
+      throw corrupted(call, ZERO_KEY);
+    } finally {
+      bytes.fill(0);
+    }
+    const id = AuthKey.idHalvesOf(key);
+    if (id.hi !== call.id.hi || id.lo !== call.id.lo) throw corrupted(call, OTHER_ID);
+    return key;
   }
 
   /** The key bytes of a stored value, in a buffer the caller owns and wipes, or AuthKeyCorrupted. */
