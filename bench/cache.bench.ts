@@ -17,6 +17,7 @@
  * 3. A randomized staleness run: 4 nodes doing random set/get/peek/del (and sets with an expiry
  *    2–200 ms ahead) on 1,000 ids for 60 s (5 s quick, 1 s smoke), checked against a ground truth
  *    kept per id (see `Truth`): a hit more than 10 ms after the id surely died is a stale answer.
+ *    A control node that is never told of changes runs alongside and must give stale answers.
  * 4. A flood of 100,000 unknown ids (10,000 quick, 2,000 smoke): each id asked by 4 concurrent callers, then again within
  *    `negativeTtlMs`; the server's `INFO commandstats` counts the GETs each pass cost.
  *
@@ -51,6 +52,8 @@ const PACKET_BYTES = 24;
 /** The staleness run's nodes, callers per node and ids. */
 const NODES = 4;
 const WORKERS = 8;
+/** Callers of the staleness run's control node (see NeverInvalidated). */
+const CONTROL_WORKERS = 2;
 const POOL = 1000;
 /** How long after an id surely died a hit still counts as on time, ms. */
 const GRACE_MS = 10;
@@ -295,6 +298,42 @@ class Truth {
   staleMiss(t0: number, t1: number, delsAtStart: number): boolean {
     if (this.delsStarted !== delsAtStart || this.delsInFlight > 0 || this.aliveFrom === undefined) return false;
     return t0 > this.aliveFrom + GRACE_MS && this.minExpiry > t1 + GRACE_MS;
+  }
+}
+
+/** What the staleness run calls on a node. */
+interface StalenessNode {
+  peekKey(id: Uint8Array): AuthKey | undefined;
+  getKey(id: Uint8Array): Promise<AuthKey>;
+  setKey(key: AuthKey, options?: { expiresAt: number }): Promise<void>;
+  delKey(id: Uint8Array): Promise<void>;
+}
+
+/**
+ * The staleness run's control: the cache a developer might write first, a Map filled by getKey
+ * and dropped only by this node's own delKey (no invalidations, expiry ignored). The run must
+ * count stale answers from it, or its judge could not see any.
+ */
+class NeverInvalidated implements StalenessNode {
+  readonly #keys = new Map<string, AuthKey>();
+  constructor(readonly store: RedisAuthKeyManager) {}
+  peekKey(id: Uint8Array): AuthKey | undefined {
+    return this.#keys.get(Buffer.from(id).toString('hex'));
+  }
+  async getKey(id: Uint8Array): Promise<AuthKey> {
+    const hex = Buffer.from(id).toString('hex');
+    const cached = this.#keys.get(hex);
+    if (cached !== undefined) return cached;
+    const key = await this.store.getKey(id);
+    this.#keys.set(hex, key);
+    return key;
+  }
+  setKey(key: AuthKey, options?: { expiresAt: number }): Promise<void> {
+    return this.store.setKey(key, options);
+  }
+  delKey(id: Uint8Array): Promise<void> {
+    this.#keys.delete(Buffer.from(id).toString('hex'));
+    return this.store.delKey(id);
   }
 }
 
@@ -669,20 +708,26 @@ export async function run(options: CacheRunOptions = {}): Promise<Report> {
 
     // ---- 4. Randomized staleness run ---------------------------------------------------------
     const runMs = smoke ? 1000 : quick ? 5000 : 60_000;
-    progress(`staleness: ${NODES} nodes × ${WORKERS} callers, ${POOL} ids, ${runMs / 1000} s`);
+    progress(`staleness: ${NODES} nodes × ${WORKERS} callers and a control node, ${POOL} ids, ${runMs / 1000} s`);
     const nodes = Array.from({ length: NODES }, () => manager('stale:', { maxKeys: 2 * POOL }));
     await Promise.all(nodes.map((m, i) => linked(m, `staleness node ${i}`)));
+    const control = new NeverInvalidated(manager('stale:', undefined));
     const poolKeys: AuthKey[] = [];
     await makeKeys(POOL, (keys) => void poolKeys.push(...keys));
     const poolIds = poolKeys.map((k) => Buffer.from(k.idBytes));
     const truth = Array.from({ length: POOL }, () => new Truth());
     const ops = { peek: 0, get: 0, set: 0, setExpiring: 0, del: 0 };
-    const answers = { peekHits: 0, getHits: 0, getMissing: 0, staleHits: 0, staleMisses: 0, wrongKeys: 0, errors: 0 };
-    const staleExamples: string[] = [];
+    const tally = () => ({ peekHits: 0, getHits: 0, getMissing: 0, staleHits: 0, staleMisses: 0, wrongKeys: 0, errors: 0, examples: [] as string[] });
+    const answers = tally();
+    const controlAnswers = tally();
     const sameId = (key: AuthKey, i: number) => Buffer.from(key.idBytes).equals(poolIds[i]);
     const clockSkew = Math.abs(Date.now() - nowMs());
     const stopAt = performance.now() + runMs;
-    const worker = async (node: RedisAuthKeyManager, n: number) => {
+    const worker = async (node: StalenessNode, name: string, a: ReturnType<typeof tally>) => {
+      const stale = (what: string) => {
+        a.staleHits++;
+        if (a.examples.length < 3) a.examples.push(`${what} on ${name}`);
+      };
       while (performance.now() < stopAt) {
         const i = Math.floor(Math.random() * POOL);
         const t = truth[i];
@@ -692,12 +737,9 @@ export async function run(options: CacheRunOptions = {}): Promise<Report> {
           const at = nowMs();
           const key = node.peekKey(poolIds[i]);
           if (key !== undefined) {
-            answers.peekHits++;
-            if (!sameId(key, i)) answers.wrongKeys++;
-            if (t.staleHit(at, t.setsStarted)) {
-              answers.staleHits++;
-              if (staleExamples.length < 5) staleExamples.push(`peekKey on node ${n}, ${(at - t.deadSince()!).toFixed(1)} ms after the id died`);
-            }
+            a.peekHits++;
+            if (!sameId(key, i)) a.wrongKeys++;
+            if (t.staleHit(at, t.setsStarted)) stale(`peekKey ${(at - t.deadSince()!).toFixed(1)} ms after the id died`);
           }
         } else if (r < 0.65) {
           ops.get++;
@@ -706,17 +748,14 @@ export async function run(options: CacheRunOptions = {}): Promise<Report> {
           const dels = t.delsStarted;
           try {
             const key = await node.getKey(poolIds[i]);
-            answers.getHits++;
-            if (!sameId(key, i)) answers.wrongKeys++;
-            if (t.staleHit(t0, sets)) {
-              answers.staleHits++;
-              if (staleExamples.length < 5) staleExamples.push(`getKey on node ${n}, started ${(t0 - t.deadSince()!).toFixed(1)} ms after the id died`);
-            }
+            a.getHits++;
+            if (!sameId(key, i)) a.wrongKeys++;
+            if (t.staleHit(t0, sets)) stale(`getKey begun ${(t0 - t.deadSince()!).toFixed(1)} ms after the id died`);
           } catch (e) {
-            if (!(e instanceof AuthKeyDoesNotExist)) answers.errors++;
+            if (!(e instanceof AuthKeyDoesNotExist)) a.errors++;
             else {
-              answers.getMissing++;
-              if (t.staleMiss(t0, nowMs(), dels)) answers.staleMisses++;
+              a.getMissing++;
+              if (t.staleMiss(t0, nowMs(), dels)) a.staleMisses++;
             }
           }
         } else if (r < 0.85) {
@@ -730,7 +769,7 @@ export async function run(options: CacheRunOptions = {}): Promise<Report> {
             await node.setKey(poolKeys[i], expiring ? { expiresAt } : undefined);
             ok = true;
           } catch {
-            answers.errors++;
+            a.errors++;
           }
           t.setEnded(at, ok, nowMs());
         } else {
@@ -742,7 +781,7 @@ export async function run(options: CacheRunOptions = {}): Promise<Report> {
             done = true;
           } catch (e) {
             if (e instanceof AuthKeyDoesNotExist) done = true;
-            else answers.errors++;
+            else a.errors++;
           }
           t.delEnded(at, done, nowMs());
         }
@@ -752,10 +791,13 @@ export async function run(options: CacheRunOptions = {}): Promise<Report> {
       }
     };
     const statsBefore = nodes.map((m) => m.cacheStats());
-    await Promise.all(nodes.flatMap((m, n) => Array.from({ length: WORKERS }, () => worker(m, n))));
+    await Promise.all([
+      ...nodes.flatMap((m, n) => Array.from({ length: WORKERS }, () => worker(m, `node ${n}`, answers))),
+      ...Array.from({ length: CONTROL_WORKERS }, () => worker(control, 'the control node', controlAnswers)),
+    ]);
     const statsAfter = nodes.map((m) => m.cacheStats());
     const sum = (k: 'hits' | 'misses' | 'negativeHits' | 'joins' | 'invalidations' | 'evictions' | 'flushes') =>
-      statsAfter.reduce((a, s, i) => a + s[k] - statsBefore[i][k], 0);
+      statsAfter.reduce((acc, s, i) => acc + s[k] - statsBefore[i][k], 0);
     const totalOps = ops.peek + ops.get + ops.set + ops.del;
     targets.push({
       id: 'cache-stale',
@@ -768,35 +810,26 @@ export async function run(options: CacheRunOptions = {}): Promise<Report> {
       kind: 'max',
       met: answers.staleHits === 0 && answers.wrongKeys === 0,
     });
+    const tallyRow = (name: string, a: ReturnType<typeof tally>) => [name, a.peekHits, a.getHits, a.getMissing, a.staleHits, a.staleMisses, a.wrongKeys, a.errors];
     extra.push({
-      title: `Randomized staleness run: ${NODES} nodes × ${WORKERS} callers on ${POOL} ids for ${runMs / 1000} s (35% peekKey, 30% getKey, 20% setKey (half with expiresAt 2–200 ms ahead), 15% delKey)`,
-      columns: ['ops', 'ops/s', 'peekKey hits', 'getKey hits', 'getKey missing', 'stale hits', 'stale "missing"', 'wrong keys', 'errors', 'cache hits', 'misses', 'negative hits', 'joins', 'invalidations', 'flushes'],
+      title:
+        `Randomized staleness run: ${NODES} near-cache nodes × ${WORKERS} callers and a control node × ${CONTROL_WORKERS} on ${POOL} ids for ${runMs / 1000} s, ` +
+        `${totalOps.toLocaleString('en-US')} ops (${formatRate((1000 * totalOps) / runMs)}/s; 35% peekKey, 30% getKey, 20% setKey (half with expiresAt 2–200 ms ahead), 15% delKey)`,
+      columns: ['nodes', 'peekKey hits', 'getKey hits', 'getKey missing', 'stale hits', 'stale "missing"', 'wrong keys', 'errors'],
       rows: [
-        [
-          totalOps,
-          formatRate((1000 * totalOps) / runMs),
-          answers.peekHits,
-          answers.getHits,
-          answers.getMissing,
-          answers.staleHits,
-          answers.staleMisses,
-          answers.wrongKeys,
-          answers.errors,
-          sum('hits'),
-          sum('misses'),
-          sum('negativeHits'),
-          sum('joins'),
-          sum('invalidations'),
-          sum('flushes'),
-        ],
+        tallyRow(`near cache (${NODES} nodes)`, answers),
+        tallyRow('control: a Map filled by getKey, dropped only by its own delKey (must show stale hits)', controlAnswers),
       ],
     });
     notes.push(
-      `staleness: ops ${JSON.stringify(ops)}; a stale hit is a key returned by a read that began more than ${GRACE_MS} ms after the id surely died (a delete resolved, or every value stored since expired) with no set of it started since; a stale "missing" is AuthKeyDoesNotExist from a getKey that began more than ${GRACE_MS} ms after a set resolved with no delete since and no expiry due. Calls whose order Redis could have chosen either way are not judged. Clock skew between Date.now() and the run's clock: ${clockSkew.toFixed(1)} ms.` +
-        (staleExamples.length > 0 ? ` Stale examples: ${staleExamples.join('; ')}.` : ''),
+      `staleness: ops ${JSON.stringify(ops)}; near-cache counters over the run: hits ${sum('hits')}, misses ${sum('misses')}, negative hits ${sum('negativeHits')}, joins ${sum('joins')}, invalidations ${sum('invalidations')}, evictions ${sum('evictions')}, flushes ${sum('flushes')}. ` +
+        `A stale hit is a key returned by a read that began more than ${GRACE_MS} ms after the id surely died (a delete resolved, or every value stored since expired) with no set of it started since; a stale "missing" is AuthKeyDoesNotExist from a getKey that began more than ${GRACE_MS} ms after a set resolved with no delete since and no expiry due. ` +
+        `Calls whose order Redis could have chosen either way are not judged. The control node proves the judge catches stale answers. Clock skew between Date.now() and the run's clock: ${clockSkew.toFixed(1)} ms.` +
+        (answers.examples.length > 0 ? ` Near-cache stale examples: ${answers.examples.join('; ')}.` : '') +
+        (controlAnswers.examples.length > 0 ? ` Control examples: ${controlAnswers.examples.join('; ')}.` : ''),
       `redis-server ${serverVersion} on loopback${server ? ' (started by the bench)' : ` (REDIS_URL)`}, ioredis 6, bentocache 1.6.1; Redis shares the machine's cores with Node.`,
     );
-    await Promise.all(nodes.map((m) => m.close()));
+    if (controlAnswers.staleHits === 0 && !smoke) throw new Error('cache bench: the control node gave no stale answer: the staleness judge cannot be trusted');
 
     return { id: 'cache', title: 'Near cache of the Redis manager (loopback)', tables, extra, targets, notes, elapsedMs: performance.now() - started };
   } finally {
