@@ -31,31 +31,33 @@ export const VP_KEY_BYTES: i32 = 15 * 16;
   return v128.load(AES_TABLES + offset);
 }
 
-/** A byte permutation of the state, by constant lanes. */
-// ShiftRows: byte (row r, column c) = index 4c + r takes the byte at 4((c + r) % 4) + r.
+// Constants are loaded from memory, never written as v128 literals: Binaryen folds a hoisted
+// literal back into each use, and V8 then rebuilds it from general registers every time. The
+// byte permutations are swizzles by masks loaded once per call for the same reason (all lanes
+// are 0..15, where swizzle and pshufb agree).
+//   MASK_0F: 0x0f in every byte.
+//   SR:  ShiftRows, byte (row r, column c) = index 4c + r takes the byte at 4((c + r) % 4) + r.
+//   ISR: InvShiftRows, index 4c + r takes the byte at 4((c - r) % 4) + r.
+//   ROT1: each byte takes the byte one row down in its column (row 3 takes row 0).
+//   ROT2, ROT3: two and three rows down.
+const MASKS: usize = memory.data<u8>([
+  15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+  0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11,
+  0, 13, 10, 7, 4, 1, 14, 11, 8, 5, 2, 15, 12, 9, 6, 3,
+  1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12,
+  2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13,
+  3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14,
+], 16);
+const MASK_0F: usize = 0;
+const SR: usize = 16;
+const ISR: usize = 32;
+const ROT1: usize = 48;
+const ROT2: usize = 64;
+const ROT3: usize = 80;
+
 // @ts-ignore: decorator
-@inline function shiftRows(x: v128): v128 {
-  return i8x16.shuffle(x, x, 0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11);
-}
-// InvShiftRows: index 4c + r takes the byte at 4((c - r) % 4) + r.
-// @ts-ignore: decorator
-@inline function invShiftRows(x: v128): v128 {
-  return i8x16.shuffle(x, x, 0, 13, 10, 7, 4, 1, 14, 11, 8, 5, 2, 15, 12, 9, 6, 3);
-}
-// R: each byte takes the byte one row down in its column (row 3 takes row 0).
-// @ts-ignore: decorator
-@inline function rot1(x: v128): v128 {
-  return i8x16.shuffle(x, x, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
-}
-// R^3: each byte takes the byte one row up.
-// @ts-ignore: decorator
-@inline function rot3(x: v128): v128 {
-  return i8x16.shuffle(x, x, 3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14);
-}
-// R^2.
-// @ts-ignore: decorator
-@inline function rot2(x: v128): v128 {
-  return i8x16.shuffle(x, x, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+@inline function mask(offset: usize): v128 {
+  return v128.load(MASKS + offset);
 }
 
 /** Each byte of `x` through the linear map given by its low-nibble and high-nibble tables. */
@@ -93,9 +95,9 @@ export const VP_KEY_BYTES: i32 = 15 * 16;
 
 /** InvMixColumns (FIPS-197 §5.3.3) in the standard basis: MixColumns(X + 4(X + R^2 X)). */
 function invMixColumnsStd(x: v128): v128 {
-  const y = v128.xor(x, xtime(xtime(v128.xor(x, rot2(x)))));
-  const t = v128.xor(xtime(y), rot1(y)); // 2Y + R(Y)
-  return v128.xor(v128.xor(t, rot1(t)), rot3(y)); // 2Y + 3R(Y) + R^2(Y) + R^3(Y)
+  const y = v128.xor(x, xtime(xtime(v128.xor(x, i8x16.swizzle(x, mask(ROT2))))));
+  const t = v128.xor(xtime(y), i8x16.swizzle(y, mask(ROT1))); // 2Y + R(Y)
+  return v128.xor(v128.xor(t, i8x16.swizzle(t, mask(ROT1))), i8x16.swizzle(y, mask(ROT3))); // 2Y + 3R(Y) + R^2(Y) + R^3(Y)
 }
 
 /**
@@ -104,7 +106,7 @@ function invMixColumnsStd(x: v128): v128 {
  * 14 in the standard basis with 0x63.
  */
 export function vpSetEncryptKeys(expanded: usize, keys: usize): void {
-  const m0f = i8x16.splat(0x0f);
+  const m0f = mask(MASK_0F);
   const lo = tab(IPT_LO);
   const hi = tab(IPT_HI);
   const s63 = i8x16.splat(<i8>S63);
@@ -120,7 +122,7 @@ export function vpSetEncryptKeys(expanded: usize, keys: usize): void {
  * round 14 and (InvMixColumns of) 13..1 in the decryption basis with 0x05, round 0 as is.
  */
 export function vpSetDecryptKeys(expanded: usize, keys: usize): void {
-  const m0f = i8x16.splat(0x0f);
+  const m0f = mask(MASK_0F);
   const lo = tab(DIPT_LO);
   const hi = tab(DIPT_HI);
   const d05 = i8x16.splat(<i8>D05);
@@ -138,10 +140,11 @@ export function vpSetDecryptKeys(expanded: usize, keys: usize): void {
  * (updated, so the next call continues the message).
  */
 export function vpIgeEncrypt(keys: usize, chain: usize, data: usize, len: usize): void {
-  const m0f = i8x16.splat(0x0f);
+  const m0f = mask(MASK_0F);
   const iptLo = tab(IPT_LO), iptHi = tab(IPT_HI), inv = tab(INV), inva = tab(INVA);
   const sb1u = tab(SB1U), sb1t = tab(SB1T), sb2u = tab(SB2U), sb2t = tab(SB2T);
   const sbou = tab(SBOU), sbot = tab(SBOT);
+  const sr = mask(SR), rot1 = mask(ROT1), rot3 = mask(ROT3);
   let y = v128.load(chain);
   let xPrev = v128.load(chain, 16);
   const end = data + len;
@@ -149,16 +152,16 @@ export function vpIgeEncrypt(keys: usize, chain: usize, data: usize, len: usize)
     const x = v128.load(p);
     let z = v128.xor(transform(v128.xor(x, y), iptLo, iptHi, m0f), v128.load(keys));
     for (let r: usize = 16; r < 14 * 16; r += 16) {
-      z = shiftRows(z);
+      z = i8x16.swizzle(z, sr);
       const io = invertIo(z, inv, inva, m0f);
       const jo = invertJo(z, inv, inva, m0f);
       const a = v128.xor(i8x16.swizzle(sb1u, io), i8x16.swizzle(sb1t, jo));
       const a2 = v128.xor(i8x16.swizzle(sb2u, io), i8x16.swizzle(sb2t, jo));
       // MixColumns: t = 2A + R(A); out = t + R(t) + R^3(A) = 2A + 3R(A) + R^2(A) + R^3(A).
-      const t = v128.xor(a2, rot1(a));
-      z = v128.xor(v128.xor(t, rot1(t)), v128.xor(rot3(a), v128.load(keys + r)));
+      const t = v128.xor(a2, i8x16.swizzle(a, rot1));
+      z = v128.xor(v128.xor(t, i8x16.swizzle(t, rot1)), v128.xor(i8x16.swizzle(a, rot3), v128.load(keys + r)));
     }
-    z = shiftRows(z);
+    z = i8x16.swizzle(z, sr);
     const io = invertIo(z, inv, inva, m0f);
     const jo = invertJo(z, inv, inva, m0f);
     const c = v128.xor(v128.xor(i8x16.swizzle(sbou, io), i8x16.swizzle(sbot, jo)), v128.load(keys, 14 * 16));
@@ -175,9 +178,12 @@ export function vpIgeEncrypt(keys: usize, chain: usize, data: usize, len: usize)
  * the decryption round keys at `keys` and the chaining blocks y, x at `chain` (updated).
  */
 export function vpIgeDecrypt(keys: usize, chain: usize, data: usize, len: usize): void {
-  const m0f = i8x16.splat(0x0f);
+  const m0f = mask(MASK_0F);
   const diptLo = tab(DIPT_LO), diptHi = tab(DIPT_HI), inv = tab(INV), inva = tab(INVA);
   const dsbou = tab(DSBOU), dsbot = tab(DSBOT);
+  const isr = mask(ISR), rot1 = mask(ROT1);
+  const dsb9u = tab(DSB9U), dsb9t = tab(DSB9T), dsbdu = tab(DSBDU), dsbdt = tab(DSBDT);
+  const dsbbu = tab(DSBBU), dsbbt = tab(DSBBT), dsbeu = tab(DSBEU), dsbet = tab(DSBET);
   let yPrev = v128.load(chain);
   let x = v128.load(chain, 16);
   const end = data + len;
@@ -185,17 +191,17 @@ export function vpIgeDecrypt(keys: usize, chain: usize, data: usize, len: usize)
     const y = v128.load(p);
     let z = v128.xor(transform(v128.xor(y, x), diptLo, diptHi, m0f), v128.load(keys, 14 * 16));
     for (let r: usize = 13 * 16; r > 0; r -= 16) {
-      z = invShiftRows(z);
+      z = i8x16.swizzle(z, isr);
       const io = invertIo(z, inv, inva, m0f);
       const jo = invertJo(z, inv, inva, m0f);
       // InvMixColumns by Horner: R(R(R(9W) + 13W) + 11W) + 14W, W the inverse S-box output.
-      let m = v128.xor(i8x16.swizzle(tab(DSB9U), io), i8x16.swizzle(tab(DSB9T), jo));
-      m = v128.xor(rot1(m), v128.xor(i8x16.swizzle(tab(DSBDU), io), i8x16.swizzle(tab(DSBDT), jo)));
-      m = v128.xor(rot1(m), v128.xor(i8x16.swizzle(tab(DSBBU), io), i8x16.swizzle(tab(DSBBT), jo)));
-      m = v128.xor(rot1(m), v128.xor(i8x16.swizzle(tab(DSBEU), io), i8x16.swizzle(tab(DSBET), jo)));
+      let m = v128.xor(i8x16.swizzle(dsb9u, io), i8x16.swizzle(dsb9t, jo));
+      m = v128.xor(i8x16.swizzle(m, rot1), v128.xor(i8x16.swizzle(dsbdu, io), i8x16.swizzle(dsbdt, jo)));
+      m = v128.xor(i8x16.swizzle(m, rot1), v128.xor(i8x16.swizzle(dsbbu, io), i8x16.swizzle(dsbbt, jo)));
+      m = v128.xor(i8x16.swizzle(m, rot1), v128.xor(i8x16.swizzle(dsbeu, io), i8x16.swizzle(dsbet, jo)));
       z = v128.xor(m, v128.load(keys + r));
     }
-    z = invShiftRows(z);
+    z = i8x16.swizzle(z, isr);
     const io = invertIo(z, inv, inva, m0f);
     const jo = invertJo(z, inv, inva, m0f);
     x = v128.xor(v128.xor(v128.xor(i8x16.swizzle(dsbou, io), i8x16.swizzle(dsbot, jo)), v128.load(keys)), yPrev);
