@@ -246,7 +246,6 @@ describe('aes256IgeEncrypt / aes256IgeDecrypt', () => {
         for (const n of [1, 15, 17, 31, 1025]) {
           expect(() => f(new Uint8Array(n), key, iv)).toThrow(new RangeError(`AES-IGE data: expected a multiple of 16 bytes, got ${n}`));
         }
-        expect(() => f(data, key, iv, ...([] as never[]))).not.toThrow();
         expect(snapshot()).toEqual(before);
         expectClean(apiEngine);
       }
