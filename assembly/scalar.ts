@@ -1,6 +1,8 @@
 // Entry point of the scalar build (no SIMD): every export of the core, with auth keys hashed
 // one at a time.
 export * from './core';
+// AES-256-IGE: the bitsliced cipher here, the vector-permute one in the SIMD build (see aes.ts).
+export * from './aes';
 import { RECORD_BYTES, inputPtr, outputPtr } from './core';
 import { DIGEST_BYTES, KEY_BYTES, hashKeysOneByOne } from './sha1';
 

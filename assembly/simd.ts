@@ -2,6 +2,8 @@
 // (four: one key per i32x4 lane; see GROUPS in scripts/gen-rounds.mjs) at a time and any
 // remainder by the one-key path.
 export * from './core';
+// AES-256-IGE: the vector-permute cipher here, the bitsliced one in the scalar build (see aes.ts).
+export * from './aes';
 import { RECORD_BYTES, inputPtr, outputPtr } from './core';
 import { DIGEST_BYTES, KEY_BYTES, hashKeysOneByOne } from './sha1';
 import { KEYS_PER_PASS, hashKeysX4, hashRecordsX4 } from './generated/rounds-x4';
