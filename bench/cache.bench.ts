@@ -34,7 +34,7 @@ import { AuthKey, AuthKeyDoesNotExist, AuthKeyManager } from '../src/index.ts';
 import { RedisAuthKeyManager } from '../src/redis.ts';
 import { type RedisProcess, hasProgram, startRedisServer } from '../test/setup/redis-server.ts';
 import { type Case, type ExtraTable, type Report, type RunOptions, type Table, type Target, consume, formatRate, measure, row, runIfMain, speedTarget } from './harness.ts';
-import { KEY_BYTES, randomKeys } from './fixtures.ts';
+import { KEY_BYTES, dropKeys, makePackets, randomKeys, shuffleIds } from './fixtures.ts';
 
 /** Options of `run`: the shared ones, and a Redis to use when redis-server is not installed. */
 export type CacheRunOptions = RunOptions & { url?: string };
@@ -47,8 +47,6 @@ const BATCH = 1000;
 const PACKETS = 65_536;
 /** Lookups per timed peekKey task call. */
 const PER_CALL = 4096;
-/** An encrypted packet's first bytes: the 8 id bytes and the 16-byte msg_key. */
-const PACKET_BYTES = 24;
 /** The staleness run's nodes, callers per node and ids. */
 const NODES = 4;
 const WORKERS = 8;
@@ -112,16 +110,6 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }
 
-/** Removes what the run stored under `prefix` (for a REDIS_URL server that outlives the run). */
-async function dropKeys(client: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, names] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 10_000);
-    cursor = next;
-    if (names.length > 0) await client.unlink(...names);
-  } while (cursor !== '0');
-}
-
 /**
  * bentocache stores values through a serializer (JSON by default, which turns a Buffer into
  * `{ type, data: [...] }` and does not turn it back); this one keeps a Buffer value as base64.
@@ -158,19 +146,6 @@ function bentoNode(port: number, prefix: string, maxItems: number, serializeL1 =
   });
 }
 type BentoNode = ReturnType<typeof bentoNode>;
-
-/** In place, a random order of the `n` 8-byte ids in `ids` (Fisher–Yates). */
-function shuffleIds(ids: Uint8Array, n: number): void {
-  const tmp = new Uint8Array(8);
-  const rand = new Uint32Array(1);
-  for (let i = n - 1; i > 0; i--) {
-    randomFillSync(rand);
-    const j = rand[0] % (i + 1);
-    tmp.set(ids.subarray(i * 8, i * 8 + 8));
-    ids.copyWithin(i * 8, j * 8, j * 8 + 8);
-    ids.set(tmp, j * 8);
-  }
-}
 
 /** Makes `n` random keys a chunk at a time and hands each chunk to `each` (no more than a chunk alive). */
 async function makeKeys(n: number, each: (keys: AuthKey[], first: number) => Promise<void> | void): Promise<void> {
@@ -406,17 +381,12 @@ export async function run(options: CacheRunOptions = {}): Promise<Report> {
 
     // The same packets for every case: ids picked at random, each packet its own Buffer.
     const pool = Math.min(PACKETS, n);
-    const packets: Buffer[] = [];
-    const idViews: Buffer[] = [];
     const picks = new Uint32Array(pool);
     randomFillSync(picks);
-    for (let i = 0; i < pool; i++) {
-      const p = randomFillSync(Buffer.alloc(PACKET_BYTES));
+    const { packets, idViews } = makePackets(pool, (i) => {
       const at = (picks[i] % n) * 8;
-      p.set(ids.subarray(at, at + 8), 0);
-      packets.push(p);
-      idViews.push(p.subarray(0, 8));
-    }
+      return ids.subarray(at, at + 8);
+    });
     for (const p of packets) if (near.peekKey(p) === undefined || memory.peekKey(p) === undefined) throw new Error('cache bench: a prepared packet misses');
     const mask = (1 << Math.floor(Math.log2(pool))) - 1;
     const cursors = new Map<string, number>();

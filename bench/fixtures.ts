@@ -1,7 +1,8 @@
 /**
  * Inputs and baselines shared by the bench files: random auth keys in the layouts the API takes,
  * the node:crypto auth key objects that our AuthKey is measured against (the obvious one and the
- * fastest we found), and the garbage that gives timed calls realistic GC pressure.
+ * fastest we found), the garbage that gives timed calls realistic GC pressure, the id and packet
+ * helpers of the lookup benches (manager, cache) and the clean-up of the Redis benches (redis, cache).
  *
  * The fastest node:crypto routes on Node 20 (bench/sha1-key.bench.ts and auth-key.bench.ts show
  * them side by side): `crypto.hash` returning a string ('binary', which is latin1: one char per byte, or 'hex') takes about half the
@@ -10,10 +11,13 @@
  * than parsing `BigInt('0x' + hex.slice(…))` or `Buffer.readBigUInt64BE`.
  */
 import { hash, randomFillSync } from 'node:crypto';
+import type { Redis } from 'ioredis';
 
 /** Bytes of an auth key and of a SHA-1 digest. */
 export const KEY_BYTES = 256;
 export const DIGEST_BYTES = 20;
+/** Bytes of a prepared packet: the 8 id bytes and a 16-byte msg_key, as an encrypted packet starts. */
+export const PACKET_BYTES = 24;
 
 /**
  * `n` random 256-byte keys back to back. The first byte is forced non-zero so every key is a full
@@ -122,4 +126,49 @@ export function garbage(n: number): void {
       survivorAt = (survivorAt + 1) & (survivors.length - 1);
     }
   }
+}
+
+/** In place, a random order of the `n` 8-byte ids in `ids` (Fisher–Yates). */
+export function shuffleIds(ids: Uint8Array, n: number): void {
+  const tmp = new Uint8Array(8);
+  const rand = new Uint32Array(1);
+  for (let i = n - 1; i > 0; i--) {
+    randomFillSync(rand);
+    const j = rand[0] % (i + 1);
+    tmp.set(ids.subarray(i * 8, i * 8 + 8));
+    ids.copyWithin(i * 8, j * 8, j * 8 + 8);
+    ids.set(tmp, j * 8);
+  }
+}
+
+/** Prepared packets and their 8 id bytes: packets and the id views into them. */
+export interface Packets {
+  packets: Buffer[];
+  idViews: Buffer[];
+}
+
+/**
+ * `count` packets, each its own Buffer as a socket hands them over: the 8 bytes `idOf(i)` gives,
+ * then random bytes up to PACKET_BYTES; `idViews[i]` is the id as a subarray of packet i.
+ */
+export function makePackets(count: number, idOf: (i: number) => Uint8Array): Packets {
+  const packets: Buffer[] = [];
+  const idViews: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const p = randomFillSync(Buffer.alloc(PACKET_BYTES));
+    p.set(idOf(i), 0);
+    packets.push(p);
+    idViews.push(p.subarray(0, 8));
+  }
+  return { packets, idViews };
+}
+
+/** Removes what a run stored under `prefix` (for a REDIS_URL server that outlives the run). */
+export async function dropKeys(client: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, names] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 10_000);
+    cursor = next;
+    if (names.length > 0) await client.unlink(...names);
+  } while (cursor !== '0');
 }

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { AuthKey, AuthKeyManager, sha1AuthKeys } from '../src/index.ts';
 import { tableOf } from '../src/manager.ts';
 import { type Case, type Report, type RunOptions, type Target, consume, measure, row, runIfMain, speedTarget } from './harness.ts';
-import { DIGEST_BYTES, KEY_BYTES, NodeAuthKey, randomKeys } from './fixtures.ts';
+import { DIGEST_BYTES, KEY_BYTES, NodeAuthKey, PACKET_BYTES, makePackets, randomKeys, shuffleIds } from './fixtures.ts';
 
 /** Keys generated and inserted per step while filling: 1 MiB of key bytes. */
 const CHUNK = 4096;
@@ -30,8 +30,6 @@ const CHUNK = 4096;
 const PACKETS = 65_536;
 /** Lookups per timed task call. */
 const PER_CALL = 4096;
-/** Bytes of a prepared packet: the 8 id bytes and a 16-byte msg_key, as an encrypted packet starts. */
-const PACKET_BYTES = 24;
 
 /** The baseline store: the obvious Map keyed by the id as a TL long read off the wire. */
 type BaselineMap = Map<bigint, NodeAuthKey>;
@@ -200,19 +198,6 @@ function measureMemory(store: MemoryStore, n: number): Promise<MemoryResult> {
   });
 }
 
-/** In place, a random order of the `n` 8-byte ids in `ids` (Fisher–Yates). */
-function shuffleIds(ids: Uint8Array, n: number): void {
-  const tmp = new Uint8Array(8);
-  const rand = new Uint32Array(1);
-  for (let i = n - 1; i > 0; i--) {
-    randomFillSync(rand);
-    const j = rand[0] % (i + 1);
-    tmp.set(ids.subarray(i * 8, i * 8 + 8));
-    ids.copyWithin(i * 8, j * 8, j * 8 + 8);
-    ids.set(tmp, j * 8);
-  }
-}
-
 /** Measures lookups by wire id at 1,000,000 keys, and memory per key. */
 export async function run(options: RunOptions = {}): Promise<Report> {
   const started = performance.now();
@@ -257,14 +242,7 @@ export async function run(options: RunOptions = {}): Promise<Report> {
   shuffleIds(allIds, n);
   const pool = Math.min(PACKETS, n);
   // Each packet its own Buffer, as a socket hands them over: the id bytes, then random bytes.
-  const packets: Buffer[] = [];
-  const idViews: Buffer[] = [];
-  for (let i = 0; i < pool; i++) {
-    const p = randomFillSync(Buffer.alloc(PACKET_BYTES));
-    p.set(picked.subarray(i * 8, i * 8 + 8), 0);
-    packets.push(p);
-    idViews.push(p.subarray(0, 8));
-  }
+  const { packets, idViews } = makePackets(pool, (i) => picked.subarray(i * 8, i * 8 + 8));
   // Sanity check outside the timing: every prepared packet hits in every store.
   for (const p of packets) {
     const hits = [

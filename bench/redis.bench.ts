@@ -19,6 +19,7 @@ import { AuthKey } from '../src/index.ts';
 import { RedisAuthKeyManager } from '../src/redis.ts';
 import { type RedisProcess, hasProgram, startRedisServer } from '../test/setup/redis-server.ts';
 import { type Case, type ExtraTable, type Report, type RunOptions, type Table, type Target, formatRate, measure, row, runIfMain, speedTarget } from './harness.ts';
+import { dropKeys } from './fixtures.ts';
 
 /** Options of `run`: the shared ones, and a Redis to use instead of starting one (default: REDIS_URL). */
 export type RedisRunOptions = RunOptions & { url?: string };
@@ -54,16 +55,6 @@ function inFlight(n: number, one: () => Promise<unknown>): () => Promise<unknown
     for (let i = 0; i < n; i++) calls[i] = one();
     return Promise.all(calls);
   };
-}
-
-/** Removes what the run stored under `prefix`, for a REDIS_URL server that outlives it. */
-async function dropKeys(client: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, names] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 10_000);
-    cursor = next;
-    if (names.length > 0) await client.unlink(...names);
-  } while (cursor !== '0');
 }
 
 const skipped = (why: string): Report => ({ id: 'redis', title: 'Redis manager', tables: [], extra: [], targets: [], notes: [`skipped: ${why}`], elapsedMs: 0 });

@@ -6,10 +6,10 @@
  */
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AuthKeyDoesNotExist, AuthKeyStoreUnavailable, type AuthKey } from '../src/index.ts';
+import { AuthKeyDoesNotExist, type AuthKey } from '../src/index.ts';
 import { RedisAuthKeyManager } from '../src/redis.ts';
 import { hex, randomKey, rejection } from './helpers.ts';
-import { type CacheOptions, callsOf, commandCalls, redisServerAvailable, uniquePrefix, waitFor, waitLinked } from './redis-helpers.ts';
+import { type CacheOptions, callsOf, commandCalls, eventually as eventuallyAvailable, redisServerAvailable, uniquePrefix, waitFor, waitLinked } from './redis-helpers.ts';
 import { type RedisClusterProcess, type RedisProcess, redisCli, startRedisCluster } from './setup/redis-server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -74,17 +74,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (Redis Cl
   }
 
   /** Runs `op` until it resolves: calls fail with AuthKeyStoreUnavailable while the cluster reroutes. */
-  async function eventually<T>(op: () => Promise<T>, ms = 15_000): Promise<T> {
-    const start = Date.now();
-    for (;;) {
-      try {
-        return await op();
-      } catch (error) {
-        if (!(error instanceof AuthKeyStoreUnavailable) || Date.now() - start > ms) throw error;
-        await sleep(50);
-      }
-    }
-  }
+  const eventually = <T>(op: () => Promise<T>): Promise<T> => eventuallyAvailable(op, 15_000, 50);
 
   /** The keys among `keys` that `node` holds as a master (EXISTS answers there instead of MOVED). */
   async function heldBy(node: RedisProcess, prefix: string, keys: AuthKey[]): Promise<AuthKey[]> {

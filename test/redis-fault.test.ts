@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AuthKey } from '../src/index.ts';
 import { AuthKeyStoreUnavailable, RedisAuthKeyManager } from '../src/redis.ts';
 import { randomKey } from './helpers.ts';
-import { redisServerAvailable } from './redis-helpers.ts';
+import { eventually, redisServerAvailable } from './redis-helpers.ts';
 import { type RedisProcess, startRedisServer } from './setup/redis-server.ts';
 
 const TIMEOUT_MS = 1000;
@@ -28,19 +28,6 @@ async function unavailableWithin(promise: Promise<unknown>, start: number): Prom
   expect(error, 'expected AuthKeyStoreUnavailable').toBeInstanceOf(AuthKeyStoreUnavailable);
   expect((error as Error).name).toBe('AuthKeyStoreUnavailable');
   return performance.now() - start;
-}
-
-/** Runs `op` until it resolves (the manager works again), for at most `ms`. */
-async function eventually<T>(op: () => Promise<T>, ms: number): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    try {
-      return await op();
-    } catch (error) {
-      if (!(error instanceof AuthKeyStoreUnavailable) || Date.now() - start > ms) throw error;
-      await sleep(100);
-    }
-  }
 }
 
 describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager when Redis goes down and comes back', () => {
@@ -127,7 +114,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager when Redis goes down
 
     server = await startRedisServer({ port, dir, args: PERSISTENT });
     // The same manager, no restart: it works again once its client has reconnected.
-    await eventually(() => manager.hasKey(acknowledged[0]), 15_000);
+    await eventually(() => manager.hasKey(acknowledged[0]), 15_000, 100);
     expect(acknowledged.length).toBeGreaterThan(21);
     for (const k of acknowledged) expect((await manager.getKey(k.idBytes)).equals(k), `${k} survived`).toBe(true);
     const after = randomKey();

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import { inject } from 'vitest';
-import { RedisAuthKeyManager, type RedisAuthKeyManagerCommonOptions, type RedisAuthKeyManagerOptions } from '../src/redis.ts';
+import { AuthKeyStoreUnavailable, RedisAuthKeyManager, type RedisAuthKeyManagerCommonOptions, type RedisAuthKeyManagerOptions } from '../src/redis.ts';
 import type { ConformanceStore } from './conformance.ts';
 
 export type Topology = 'standalone' | 'cluster';
@@ -104,6 +104,23 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, what:
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${options.describe ? `; last seen: ${options.describe()}` : ''}`);
     }
     await sleep(everyMs);
+  }
+}
+
+/**
+ * Runs `op` until it resolves, retrying every `everyMs` while it rejects with
+ * AuthKeyStoreUnavailable (Redis down, or a Cluster rerouting); any other error, or one after
+ * `timeoutMs`, is thrown.
+ */
+export async function eventually<T>(op: () => Promise<T>, timeoutMs: number, everyMs: number): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    try {
+      return await op();
+    } catch (error) {
+      if (!(error instanceof AuthKeyStoreUnavailable) || Date.now() - start > timeoutMs) throw error;
+      await sleep(everyMs);
+    }
   }
 }
 
