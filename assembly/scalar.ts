@@ -1,6 +1,8 @@
 // Entry point of the scalar build (no SIMD): every export of the core, with auth keys hashed
 // one at a time.
 export * from './core';
+// SHA-256 for MTProto 2.0 message keys: one implementation for both builds.
+export * from './sha256';
 import { RECORD_BYTES, inputPtr, outputPtr } from './core';
 import { DIGEST_BYTES, KEY_BYTES, hashKeysOneByOne } from './sha1';
 

@@ -2,6 +2,8 @@
 // (four: one key per i32x4 lane; see GROUPS in scripts/gen-rounds.mjs) at a time and any
 // remainder by the one-key path.
 export * from './core';
+// SHA-256 for MTProto 2.0 message keys: one implementation for both builds.
+export * from './sha256';
 import { RECORD_BYTES, inputPtr, outputPtr } from './core';
 import { DIGEST_BYTES, KEY_BYTES, hashKeysOneByOne } from './sha1';
 import { KEYS_PER_PASS, hashKeysX4, hashRecordsX4 } from './generated/rounds-x4';

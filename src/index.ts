@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 export { sha1, sha1AuthKeys, Sha1 } from './sha1.js';
+export { sha256 } from './sha256.js';
 export { AuthKey } from './auth-key.js';
 export { AuthKeyManager } from './manager.js';
 export type { AuthKeyManagerOptions } from './manager.js';
