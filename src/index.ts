@@ -9,4 +9,6 @@ export { AuthKey } from './auth-key.js';
 export { AuthKeyManager } from './manager.js';
 export type { AuthKeyManagerOptions } from './manager.js';
 export type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protocol.js';
-export { AuthKeyCollision, AuthKeyCorrupted, AuthKeyDoesNotExist, AuthKeyStoreUnavailable } from './errors.js';
+export { AuthKeyCollision, AuthKeyCorrupted, AuthKeyDoesNotExist, AuthKeyStoreUnavailable, MessageRejected } from './errors.js';
+export { aes256IgeDecrypt, aes256IgeEncrypt } from './aes.js';
+export type { EncryptMessageOptions, MessageSender } from './message.js';
