@@ -98,8 +98,11 @@ export function sha256Init(): void {
 
 /** Adds the first `len` bytes of INPUT (at most INPUT_BYTES) to the message; does not clear INPUT. */
 export function sha256Update(len: i32): void {
-  let p = inputPtr();
-  let n = <usize>len;
+  absorb(inputPtr(), <usize>len);
+}
+
+/** Adds the `n` bytes at `p` to the message. */
+function absorb(p: usize, n: usize): void {
   let pending = <usize>load<u32>(st, PENDING);
   store<u64>(st, load<u64>(st, TOTAL) + <u64>n, TOTAL);
   if (pending != 0) {
@@ -129,6 +132,11 @@ export function sha256Update(len: i32): void {
  * buffer and the schedule may hold secret message bytes).
  */
 export function sha256Final(): void {
+  finish(outputPtr());
+}
+
+/** sha256Final with the digest written at `out`. */
+function finish(out: usize): void {
   const block = st + BLOCK;
   const pending = <usize>load<u32>(st, PENDING);
   store<u8>(block + pending, 0x80);
@@ -141,7 +149,6 @@ export function sha256Final(): void {
   }
   store<u64>(block, bswap<u64>(load<u64>(st, TOTAL) << 3), 56);
   compress(block);
-  const out = outputPtr();
   for (let i: usize = 0; i < 32; i += 4) store<u32>(out + i, bswap<u32>(load<u32>(st + i)));
   memory.fill(st, 0, <usize>SHA256_STATE_BYTES);
 }
@@ -155,4 +162,40 @@ export function sha256Digest(len: i32): void {
   sha256Update(len);
   sha256Final();
   memory.fill(inputPtr(), 0, <usize>len);
+}
+
+// INPUT layout of sha256KeyIv: the two messages of MTProto 2.0's AES key derivation
+// (https://core.telegram.org/mtproto/description), 52 bytes each, staged by src/wasm.ts.
+const KEY_IV_A: usize = 0; // msg_key (16) ‖ substr(auth_key, x, 36)
+const KEY_IV_B: usize = 64; // substr(auth_key, 40 + x, 36) ‖ msg_key (16)
+/** Bytes of INPUT that sha256KeyIv reads (and zeroes). */
+export const KEY_IV_INPUT_BYTES: i32 = 128;
+// The two digests, between the hashes and the assembly of key and IV.
+const keyIvDigests: usize = memory.data(64, 16);
+
+/**
+ * MTProto 2.0's aes_key and aes_iv in one call: sha256_a of the 52 bytes at INPUT + 0 and
+ * sha256_b of the 52 bytes at INPUT + 64, then aes_key = a[0, 8) ‖ b[8, 24) ‖ a[24, 32) to
+ * OUTPUT[0, 32) and aes_iv = b[0, 8) ‖ a[8, 24) ‖ b[24, 32) to OUTPUT[32, 64). INPUT[0, 128),
+ * the digests and the hash state are zeroed before it returns.
+ */
+export function sha256KeyIv(): void {
+  const input = inputPtr();
+  const a = keyIvDigests;
+  const b = keyIvDigests + 32;
+  sha256Init();
+  absorb(input + KEY_IV_A, 52);
+  finish(a);
+  sha256Init();
+  absorb(input + KEY_IV_B, 52);
+  finish(b);
+  const out = outputPtr();
+  memory.copy(out, a, 8);
+  memory.copy(out + 8, b + 8, 16);
+  memory.copy(out + 24, a + 24, 8);
+  memory.copy(out + 32, b, 8);
+  memory.copy(out + 40, a + 8, 16);
+  memory.copy(out + 56, b + 24, 8);
+  memory.fill(keyIvDigests, 0, 64);
+  memory.fill(input, 0, <usize>KEY_IV_INPUT_BYTES);
 }

@@ -22,6 +22,7 @@ import { aes256IgeDecrypt, aes256IgeEncrypt } from './aes.js';
 import { MessageRejected } from './errors.js';
 import { ID_AT } from './records.js';
 import { sha256Pair } from './sha256.js';
+import { engine } from './wasm.js';
 import { checkBytes, describe, plainBytes } from './validate.js';
 
 /** Who sends the message: it picks x (0 for the client, 8 for the server). */
@@ -69,18 +70,12 @@ function msgKeyInto(rec: Uint8Array, at: number, x: number, msg: Uint8Array, len
 
 /**
  * Writes aes_key (32 bytes) then aes_iv (32 bytes) for the msg_key at `mk[mkAt, mkAt + 16)` into
- * `out` (64 bytes), using `scratch` (64 bytes, zeroed after).
+ * `out` (64 bytes).
  */
-function keyIvInto(rec: Uint8Array, at: number, x: number, mk: Uint8Array, mkAt: number, scratch: Uint8Array, out: Uint8Array): void {
-  sha256Pair(mk, mkAt, 16, rec, at + x, 36, scratch, 0); // sha256_a at [0, 32)
-  sha256Pair(rec, at + 40 + x, 36, mk, mkAt, 16, scratch, 32); // sha256_b at [32, 64)
-  out.set(scratch.subarray(0, 8), 0);
-  out.set(scratch.subarray(40, 56), 8);
-  out.set(scratch.subarray(24, 32), 24);
-  out.set(scratch.subarray(32, 40), 32);
-  out.set(scratch.subarray(8, 24), 40);
-  out.set(scratch.subarray(56, 64), 56);
-  scratch.fill(0);
+function keyIvInto(rec: Uint8Array, at: number, x: number, mk: Uint8Array, mkAt: number, out: Uint8Array): void {
+  // Two one-block hashes (52 bytes each): the WebAssembly core is the faster route for both (see
+  // sha256.ts), and one call does both and the assembly, leaving nothing derived in its memory.
+  engine.sha256KeyIv(rec, at, x, mk, mkAt, out, 0);
 }
 
 /**
@@ -105,7 +100,7 @@ export function aesKeyIv(rec: Uint8Array, at: number, msgKey: Uint8Array, sender
   checkBytes(msgKey, 'aesKeyIv msgKey', 16);
   const x = senderX(sender, 'aesKeyIv');
   const both = new Uint8Array(64);
-  keyIvInto(rec, at, x, plainBytes(msgKey, 16), 0, new Uint8Array(64), both);
+  keyIvInto(rec, at, x, plainBytes(msgKey, 16), 0, both);
   // Two arrays on buffers of their own: neither gives the other away through `.buffer`.
   const key = both.slice(0, 32);
   const iv = both.slice(32, 64);
@@ -193,7 +188,7 @@ function seal(rec: Uint8Array, at: number, x: number, msg: Uint8Array): Uint8Arr
   try {
     head.set(rec.subarray(at + ID_AT, at + ID_AT + 8), 0);
     msgKeyInto(rec, at, x, msg, len, scratch, head, 8);
-    keyIvInto(rec, at, x, head, 8, scratch, keyIv);
+    keyIvInto(rec, at, x, head, 8, keyIv);
     const encrypted = aes256IgeEncrypt(msg, keyIv.subarray(0, 32), keyIv.subarray(32, 64));
     const packet = new Uint8Array(PREFIX_BYTES + len);
     packet.set(head, 0);
@@ -225,7 +220,7 @@ export function decryptMessage(rec: Uint8Array, at: number, packet: Uint8Array, 
   const keyIv = new Uint8Array(64);
   let plain: Uint8Array | undefined;
   try {
-    keyIvInto(rec, at, x, msgKey, 0, scratch, keyIv);
+    keyIvInto(rec, at, x, msgKey, 0, keyIv);
     plain = aes256IgeDecrypt(src.subarray(PREFIX_BYTES), keyIv.subarray(0, 32), keyIv.subarray(32, 64));
     keyIv.fill(0);
     const len = n - PREFIX_BYTES;

@@ -44,6 +44,7 @@ interface CoreExports {
   sha256Update(len: number): void;
   sha256Final(): void;
   sha256Digest(len: number): void;
+  sha256KeyIv(): void;
 }
 
 // The sizes are defined here once; the core exports its own as globals, and an Engine refuses a
@@ -224,6 +225,36 @@ export class Engine {
     }
     plainBytes(out, outN).set(this.#outputSha256, outAt);
     mem.fill(0, this.#output, this.#output + SHA256_BYTES);
+  }
+
+  /**
+   * MTProto 2.0's aes_key ‖ aes_iv (https://core.telegram.org/mtproto/description) for the
+   * 16-byte msg_key at `mk[mkAt, mkAt + 16)` and the auth key whose 256 bytes are at
+   * `key[keyAt, keyAt + 256)`, with x = `x` (0 or 8), written as 64 bytes into `out` at `outAt`:
+   * both SHA-256 and the assembly in one call. Ranges are checked against the real arrays first;
+   * the staged key slices, the digests and OUTPUT are zeroed before it returns.
+   * @throws TypeError if an array is not a genuine Uint8Array on an attached buffer
+   * @throws RangeError if a range does not lie inside its array or `x` is not 0 or 8
+   */
+  sha256KeyIv(key: Uint8Array, keyAt: number, x: number, mk: Uint8Array, mkAt: number, out: Uint8Array, outAt: number): void {
+    const keyN = lengthOf(key);
+    const mkN = lengthOf(mk);
+    const outN = lengthOf(out);
+    if ((x !== 0 && x !== 8) || !fits(keyAt, KEY_BYTES, keyN) || !fits(mkAt, 16, mkN) || !fits(outAt, 64, outN)) {
+      throw new RangeError(`AES key and IV: expected x 0 or 8, a key at ${keyAt} of ${keyN} bytes, a msg_key at ${mkAt} of ${mkN} and room for 64 bytes at ${outAt} of ${outN}`);
+    }
+    const k = plainBytes(key, keyN);
+    const m = plainBytes(mk, mkN);
+    const mem = this.#mem;
+    const input = this.#input;
+    // INPUT + 0: msg_key ‖ substr(auth_key, x, 36); INPUT + 64: substr(auth_key, 40 + x, 36) ‖ msg_key.
+    mem.set(m.subarray(mkAt, mkAt + 16), input);
+    mem.set(k.subarray(keyAt + x, keyAt + x + 36), input + 16);
+    mem.set(k.subarray(keyAt + 40 + x, keyAt + 76 + x), input + 64);
+    mem.set(m.subarray(mkAt, mkAt + 16), input + 100);
+    this.#x.sha256KeyIv(); // zeroes INPUT[0, 128), its digests and the hash state
+    plainBytes(out, outN).set(mem.subarray(this.#output, this.#output + 64), outAt);
+    mem.fill(0, this.#output, this.#output + 64);
   }
 
   /** Feeds `src[at, at + len)` to the SHA-256 state in INPUT-sized chunks, then zeroes INPUT. */

@@ -110,6 +110,33 @@ describe.each(engines())('%s core: SHA-256', (_name, engine) => {
     }
   });
 
+  it('sha256KeyIv gives MTProto 2.0 aes_key ‖ aes_iv, by the spec on node:crypto, for x = 0 and 8', () => {
+    const page = seededBytes(3 * 276, 21);
+    const mk = seededBytes(40, 22);
+    const out = new Uint8Array(80);
+    for (const x of [0, 8]) {
+      const at = 276;
+      const k = page.subarray(at, at + 256);
+      const m = mk.subarray(7, 23);
+      const a = createHash('sha256').update(m).update(k.subarray(x, x + 36)).digest();
+      const b = createHash('sha256').update(k.subarray(40 + x, 76 + x)).update(m).digest();
+      const want = Buffer.concat([a.subarray(0, 8), b.subarray(8, 24), a.subarray(24, 32), b.subarray(0, 8), a.subarray(8, 24), b.subarray(24, 32)]);
+      engine.sha256KeyIv(page, at, x, mk, 7, out, 9);
+      expect(hex(out.subarray(9, 73)), `x = ${x}`).toBe(want.toString('hex'));
+    }
+  });
+
+  it('sha256KeyIv refuses ranges outside their arrays and an x other than 0 or 8', () => {
+    const key = new Uint8Array(256);
+    const mk = new Uint8Array(16);
+    const out = new Uint8Array(64);
+    expect(() => engine.sha256KeyIv(key, 0, 4, mk, 0, out, 0)).toThrow(RangeError);
+    expect(() => engine.sha256KeyIv(key, 1, 0, mk, 0, out, 0)).toThrow(RangeError);
+    expect(() => engine.sha256KeyIv(key, 0, 0, mk, 1, out, 0)).toThrow(RangeError);
+    expect(() => engine.sha256KeyIv(key, 0, 0, mk, 0, out, 1)).toThrow(RangeError);
+    expect(() => engine.sha256KeyIv(key, 0, 0, 'x' as never, 0, out, 0)).toThrow(TypeError);
+  });
+
   it('a two-part range outside its array is refused before anything is hashed', () => {
     const a = new Uint8Array(32);
     const out = new Uint8Array(32);
