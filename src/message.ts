@@ -41,8 +41,9 @@ export interface EncryptMessageOptions {
 
 /** Bytes of the header before message_data: salt, session_id, msg_id, seq_no, message_data_length. */
 export const HEADER_BYTES = 32;
-/** Least and most padding bytes (MTProto 2.0). */
+/** Least padding bytes of an MTProto 2.0 message. */
 export const MIN_PADDING = 12;
+/** Most padding bytes of an MTProto 2.0 message. */
 export const MAX_PADDING = 1024;
 /** auth_key_id (8) and msg_key (16) before the encrypted data. */
 const PREFIX_BYTES = 24;
