@@ -12,10 +12,12 @@
  *   aes_key = substr(sha256_a, 0, 8) ‖ substr(sha256_b, 8, 16) ‖ substr(sha256_a, 24, 8)
  *   aes_iv = substr(sha256_b, 0, 8) ‖ substr(sha256_a, 8, 16) ‖ substr(sha256_b, 24, 8)
  *   packet = auth_key_id ‖ msg_key ‖ AES-256-IGE(aes_key, aes_iv, plaintext ‖ padding)
- * with 12 to 1024 bytes of padding making the encrypted part a multiple of 16 bytes. Each
- * SHA-256 is taken over its two parts in place (sha256.ts's sha256Pair): the message is never
- * concatenated with a key slice. Derived keys, IVs and every plaintext copy of ours are zeroed
- * before a call returns or throws.
+ * with 12 to 1024 bytes of padding making the encrypted part a multiple of 16 bytes. msg_key is
+ * hashed over its two parts in place (sha256.ts's sha256Pair, by the faster route for the
+ * length): the message is never concatenated with a key slice. sha256_a and sha256_b, one block
+ * each, and the key and IV assembly are one call into the WebAssembly core (wasm.ts's
+ * sha256KeyIv). Derived keys, IVs and every plaintext copy of ours are zeroed before a call
+ * returns or throws.
  * @internal
  */
 import { aes256IgeDecrypt, aes256IgeEncrypt } from './aes.js';
