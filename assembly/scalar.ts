@@ -3,6 +3,8 @@
 export * from './core';
 // SHA-256 for MTProto 2.0 message keys: one implementation for both builds.
 export * from './sha256';
+// AES-256-IGE: the bitsliced cipher here, the vector-permute one in the SIMD build (see aes.ts).
+export * from './aes';
 import { RECORD_BYTES, inputPtr, outputPtr } from './core';
 import { DIGEST_BYTES, KEY_BYTES, hashKeysOneByOne } from './sha1';
 

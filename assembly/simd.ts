@@ -4,6 +4,8 @@
 export * from './core';
 // SHA-256 for MTProto 2.0 message keys: one implementation for both builds.
 export * from './sha256';
+// AES-256-IGE: the vector-permute cipher here, the bitsliced one in the scalar build (see aes.ts).
+export * from './aes';
 import { RECORD_BYTES, inputPtr, outputPtr } from './core';
 import { DIGEST_BYTES, KEY_BYTES, hashKeysOneByOne } from './sha1';
 import { KEYS_PER_PASS, hashKeysX4, hashRecordsX4 } from './generated/rounds-x4';

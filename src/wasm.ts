@@ -45,6 +45,16 @@ interface CoreExports {
   sha256Final(): void;
   sha256Digest(len: number): void;
   sha256KeyIv(): void;
+  readonly AES_DATA_BYTES: WebAssembly.Global;
+  readonly AES_KEY_BYTES: WebAssembly.Global;
+  readonly AES_ROUND_KEY_BYTES: WebAssembly.Global;
+  aesDataPtr(): number;
+  aesKeyPtr(): number;
+  aesRoundKeysPtr(): number;
+  aesSetKey(decrypt: number): void;
+  aesIgeEncrypt(len: number): void;
+  aesIgeDecrypt(len: number): void;
+  aesWipe(len: number): void;
 }
 
 // The sizes are defined here once; the core exports its own as globals, and an Engine refuses a
@@ -61,6 +71,12 @@ export const SHA256_BYTES = 32;
 const HEX_DIGITS = 2 * KEY_BYTES;
 /** 2**2048: keys are below it. */
 export const KEY_LIMIT = 1n << 2048n;
+/** Bytes of an AES-256 key (FIPS-197). */
+export const AES_KEY_BYTES = 32;
+/** Bytes of an IGE IV: the first ciphertext block y0, then the first plaintext block x0. */
+export const AES_IV_BYTES = 32;
+/** Bytes of an AES block: IGE data is a multiple of it. */
+export const AES_BLOCK_BYTES = 16;
 
 const encoder = new TextEncoder();
 // Only ASCII hex digits are ever decoded, which every single-byte decoder maps alike.
@@ -126,6 +142,12 @@ export class Engine {
   readonly #recordsPerCall: number;
   // The stream whose state lives in the core's state buffer right now, if any.
   #resident: Stream | null = null;
+  // AES-IGE staging: the data area (AES_DATA_BYTES), and the key (32) then IV (32) area.
+  readonly #aesData: number;
+  readonly #aesKey: number;
+  readonly #aesDataBytes: number;
+  readonly #aesRoundKeys: number;
+  readonly #aesRoundKeyBytes: number;
 
   /**
    * Instantiates a core and checks it against this module: its sizes and the layout of its
@@ -147,6 +169,13 @@ export class Engine {
     this.#recordsPerCall = this.recordsPerCall = globalOf(x, 'RECORDS_PER_CALL');
     this.stateBytes = globalOf(x, 'STATE_BYTES');
     this.simd = globalOf(x, 'SIMD') !== 0;
+    this.#aesData = x.aesDataPtr();
+    this.#aesKey = x.aesKeyPtr();
+    this.#aesDataBytes = globalOf(x, 'AES_DATA_BYTES');
+    this.#aesRoundKeys = x.aesRoundKeysPtr();
+    this.#aesRoundKeyBytes = globalOf(x, 'AES_ROUND_KEY_BYTES');
+    if (globalOf(x, 'AES_KEY_BYTES') !== AES_KEY_BYTES + AES_IV_BYTES) throw new Error(`mtproto-authkey: the WebAssembly core's AES key area is not ${AES_KEY_BYTES + AES_IV_BYTES} bytes; rebuild it (npm run build)`);
+    if (this.#aesDataBytes < AES_BLOCK_BYTES || this.#aesDataBytes % AES_BLOCK_BYTES !== 0) throw new Error('mtproto-authkey: the WebAssembly core stages no whole AES block');
     const inputArea = Math.max(this.#inputBytes, this.#keysPerCall * KEY_BYTES, this.#recordsPerCall * RECORD_BYTES);
     const areas: Array<[string, number, number]> = [
       ['input', this.#input, inputArea],
@@ -155,6 +184,9 @@ export class Engine {
       // hexToKey reads the 512 '0' digits before HEX too.
       ['hex', hex - HEX_DIGITS, 2 * HEX_DIGITS],
       ['SHA-256 state', x.sha256StatePtr(), globalOf(x, 'SHA256_STATE_BYTES')],
+      ['AES data', this.#aesData, this.#aesDataBytes],
+      ['AES key', this.#aesKey, AES_KEY_BYTES + AES_IV_BYTES],
+      ['AES round keys', this.#aesRoundKeys, this.#aesRoundKeyBytes],
     ];
     for (const [name, at, size] of areas) {
       if (!(at >= 0 && size > 0 && at + size <= this.#mem.length)) throw new Error(`mtproto-authkey: the WebAssembly core's ${name} area lies outside its memory`);
@@ -542,6 +574,65 @@ export class Engine {
     const value = BigInt('0x' + decoder.decode(this.#hexView));
     this.#x.wipe(0); // clears the digits
     return value;
+  }
+
+  /**
+   * AES-256-IGE of `data` with `key` (32 bytes) and `iv` (32 bytes: y0, then x0, OpenSSL's
+   * AES_ige_encrypt convention), as a new array; `decrypt` picks the direction. The message goes
+   * through the core's staging area in chunks of AES_DATA_BYTES with the chain kept in the core;
+   * key, IV, round keys and every staged byte are zeroed before this returns, thrown or not.
+   * @throws TypeError if `data`, `key` or `iv` is not a genuine Uint8Array on an attached buffer
+   * @throws RangeError if `key` or `iv` is not 32 bytes or `data` is not a multiple of 16 bytes
+   */
+  aes256Ige(data: Uint8Array, key: Uint8Array, iv: Uint8Array, decrypt: boolean): Uint8Array {
+    const n = lengthOf(data);
+    const keyLen = lengthOf(key);
+    const ivLen = lengthOf(iv);
+    if (keyLen !== AES_KEY_BYTES) throw new RangeError(`AES-256 key: expected ${AES_KEY_BYTES} bytes, got ${keyLen}`);
+    if (ivLen !== AES_IV_BYTES) throw new RangeError(`AES-IGE iv: expected ${AES_IV_BYTES} bytes, got ${ivLen}`);
+    if (n % AES_BLOCK_BYTES !== 0) throw new RangeError(`AES-IGE data: expected a multiple of ${AES_BLOCK_BYTES} bytes, got ${n}`);
+    const out = new Uint8Array(n);
+    const mem = this.#mem;
+    const x = this.#x;
+    const area = this.#aesData;
+    const step = this.#aesDataBytes;
+    // Views of our own (validate.ts): the caller's class never gets a say in subarray or set.
+    const src = plainBytes(data, n);
+    try {
+      mem.set(key, this.#aesKey); // the intrinsic length, 32
+      mem.set(iv, this.#aesKey + AES_KEY_BYTES); // 32
+      x.aesSetKey(decrypt ? 1 : 0); // zeroes the key bytes it read
+      for (let at = 0; at < n; at += step) {
+        const len = Math.min(step, n - at);
+        mem.set(src.subarray(at, at + len), area);
+        if (decrypt) x.aesIgeDecrypt(len);
+        else x.aesIgeEncrypt(len);
+        out.set(mem.subarray(area, area + len), at);
+      }
+    } finally {
+      x.aesWipe(Math.min(step, n));
+    }
+    return out;
+  }
+
+  /**
+   * Copies of the AES staging areas (data, key and IV, round keys): for the tests that check a
+   * call leaves nothing behind. Not for use in the library.
+   * @internal
+   */
+  aesResidueForTest(): Uint8Array {
+    const parts = [
+      this.#mem.subarray(this.#aesData, this.#aesData + this.#aesDataBytes),
+      this.#mem.subarray(this.#aesKey, this.#aesKey + AES_KEY_BYTES + AES_IV_BYTES),
+      this.#mem.subarray(this.#aesRoundKeys, this.#aesRoundKeys + this.#aesRoundKeyBytes),
+    ];
+    const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
   }
 
   /** Zeroes the first `len` bytes of INPUT and the hex digits. */
