@@ -275,17 +275,24 @@ export class Engine {
     if ((x !== 0 && x !== 8) || !fits(keyAt, KEY_BYTES, keyN) || !fits(mkAt, 16, mkN) || !fits(outAt, 64, outN)) {
       throw new RangeError(`AES key and IV: expected x 0 or 8, a key at ${keyAt} of ${keyN} bytes, a msg_key at ${mkAt} of ${mkN} and room for 64 bytes at ${outAt} of ${outN}`);
     }
-    const k = plainBytes(key, keyN);
-    const m = plainBytes(mk, mkN);
+    // Element reads of a genuine Uint8Array (checked above) run no caller code, and loops over
+    // these 16 and 36 bytes measured faster than making views to copy them with `set`.
     const mem = this.#mem;
     const input = this.#input;
     // INPUT + 0: msg_key ‖ substr(auth_key, x, 36); INPUT + 64: substr(auth_key, 40 + x, 36) ‖ msg_key.
-    mem.set(m.subarray(mkAt, mkAt + 16), input);
-    mem.set(k.subarray(keyAt + x, keyAt + x + 36), input + 16);
-    mem.set(k.subarray(keyAt + 40 + x, keyAt + 76 + x), input + 64);
-    mem.set(m.subarray(mkAt, mkAt + 16), input + 100);
+    for (let i = 0; i < 16; i++) {
+      const b = mk[mkAt + i];
+      mem[input + i] = b;
+      mem[input + 100 + i] = b;
+    }
+    const a = keyAt + x;
+    for (let i = 0; i < 36; i++) {
+      mem[input + 16 + i] = key[a + i];
+      mem[input + 64 + i] = key[a + 40 + i];
+    }
     this.#x.sha256KeyIv(); // zeroes INPUT[0, 128), its digests and the hash state
-    plainBytes(out, outN).set(mem.subarray(this.#output, this.#output + 64), outAt);
+    const output = this.#output;
+    for (let i = 0; i < 64; i++) out[outAt + i] = mem[output + i];
     mem.fill(0, this.#output, this.#output + 64);
   }
 
