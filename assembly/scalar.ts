@@ -1,6 +1,8 @@
 // Entry point of the scalar build (no SIMD): every export of the core, with auth keys hashed
 // one at a time.
 export * from './core';
+// SHA-256 for MTProto 2.0 message keys: one implementation for both builds.
+export * from './sha256';
 // AES-256-IGE: the bitsliced cipher here, the vector-permute one in the SIMD build (see aes.ts).
 export * from './aes';
 import { RECORD_BYTES, inputPtr, outputPtr } from './core';

@@ -2,6 +2,8 @@
 // (four: one key per i32x4 lane; see GROUPS in scripts/gen-rounds.mjs) at a time and any
 // remainder by the one-key path.
 export * from './core';
+// SHA-256 for MTProto 2.0 message keys: one implementation for both builds.
+export * from './sha256';
 // AES-256-IGE: the vector-permute cipher here, the bitsliced one in the scalar build (see aes.ts).
 export * from './aes';
 import { RECORD_BYTES, inputPtr, outputPtr } from './core';

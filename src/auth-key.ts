@@ -2,6 +2,8 @@ import { DIGEST_BYTES, KEY_BYTES, KEY_LIMIT, engine } from './wasm.js';
 import { DIGEST_AT, ID_AT, RECORD_BYTES, arena, sameKey } from './records.js';
 import { type IdHalves, idHex, u32be } from './ids.js';
 import { bytesLength, checkBytes, describe } from './validate.js';
+import * as message from './message.js';
+import type { EncryptMessageOptions, MessageSender } from './message.js';
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
@@ -246,6 +248,73 @@ export class AuthKey {
     const digest = engine.sha1(message);
     message.fill(0);
     return digest.slice(4);
+  }
+
+  /**
+   * msg_key of an MTProto 2.0 message (https://core.telegram.org/mtproto/description): bytes
+   * 8..23 of SHA-256(substr(auth_key, 88 + x, 32) ‖ plaintext ‖ padding), x = 0 for a message
+   * the client sends and 8 for one the server sends. For callers who frame messages themselves;
+   * `encryptMessage` and `decryptMessage` do it all.
+   * @param plaintextWithPadding the plaintext (from the salt on) followed by its padding
+   * @param sender who sends the message: 'client' or 'server'
+   * @returns 16 new bytes
+   * @throws TypeError if `plaintextWithPadding` is not a Uint8Array or `sender` not a string
+   * @throws RangeError if `sender` is neither 'client' nor 'server'
+   */
+  messageKey(plaintextWithPadding: Uint8Array, sender: MessageSender): Uint8Array {
+    return message.messageKey(this.#data, this.#at, plaintextWithPadding, sender);
+  }
+
+  /**
+   * The AES-256-IGE key and IV of an MTProto 2.0 message with this `msgKey`: from
+   * sha256_a = SHA-256(msg_key ‖ substr(auth_key, x, 36)) and
+   * sha256_b = SHA-256(substr(auth_key, 40 + x, 36) ‖ msg_key). They are secret: zero them when done.
+   * @param msgKey the 16-byte msg_key
+   * @param sender who sends the message: 'client' or 'server'
+   * @returns `{ key, iv }`, 32 new bytes each
+   * @throws TypeError if `msgKey` is not a Uint8Array or `sender` not a string
+   * @throws RangeError if `msgKey` is not 16 bytes or `sender` is neither 'client' nor 'server'
+   */
+  aesKeyIv(msgKey: Uint8Array, sender: MessageSender): { key: Uint8Array; iv: Uint8Array } {
+    return message.aesKeyIv(this.#data, this.#at, msgKey, sender);
+  }
+
+  /**
+   * Encrypts an MTProto 2.0 message: `auth_key_id (8) ‖ msg_key (16) ‖ AES-256-IGE(data ‖ padding)`,
+   * with random padding (Web Crypto `getRandomValues`) of 12 to 27 bytes by default, making the
+   * encrypted part a multiple of 16 bytes.
+   * @param data the plaintext: salt (8) ‖ session_id (8) ‖ msg_id (8) ‖ seq_no (4) ‖
+   *   message_data_length (4, little-endian) ‖ message_data; its length must be 32 plus
+   *   message_data_length, a multiple of 4 (so that `decryptMessage` takes the packet)
+   * @param sender who sends the message: 'client' or 'server'
+   * @param options `padding`: the least padding in bytes, an integer in [12, 1024] (default 12);
+   *   the padding is the smallest length at least that making the total a multiple of 16
+   * @returns the packet, a new array
+   * @throws TypeError if `data` is not a Uint8Array, `sender` not a string, `options` not an
+   *   object or `options.padding` not a number
+   * @throws RangeError if `data` is shorter than 32 bytes, not a multiple of 4 or its
+   *   message_data_length disagrees with its length, if `sender` is neither 'client' nor 'server',
+   *   or if `options.padding` is not an integer in [12, 1024] or would need more than 1024 bytes
+   */
+  encryptMessage(data: Uint8Array, sender: MessageSender, options?: EncryptMessageOptions): Uint8Array {
+    return message.encryptMessage(this.#data, this.#at, data, sender, options);
+  }
+
+  /**
+   * Decrypts an MTProto 2.0 packet sent by `sender` with this key, checked as
+   * https://core.telegram.org/mtproto/security_guidelines asks: the packet starts with this key's
+   * id, its length is at least 72 bytes and 24 plus a multiple of 16, the msg_key matches the
+   * decrypted message (compared in constant time), message_data_length is a multiple of 4 and
+   * leaves 12 to 1024 bytes of padding.
+   * @param packet `auth_key_id (8) ‖ msg_key (16) ‖ encrypted data`
+   * @param sender who sent the packet: 'client' or 'server'
+   * @returns the plaintext from the salt to the end of message_data, without padding, a new array
+   * @throws MessageRejected if any check fails: one message for every cause, and nothing decrypted kept
+   * @throws TypeError if `packet` is not a Uint8Array or `sender` not a string
+   * @throws RangeError if `sender` is neither 'client' nor 'server'
+   */
+  decryptMessage(packet: Uint8Array, sender: MessageSender): Uint8Array {
+    return message.decryptMessage(this.#data, this.#at, packet, sender);
   }
 
   /**

@@ -62,3 +62,20 @@ export class AuthKeyStoreUnavailable extends Error {
     super(`auth key store unavailable: ${what}`, cause === undefined ? undefined : { cause });
   }
 }
+
+/**
+ * `decryptMessage` / `decryptPacket` of a packet that is not a valid MTProto 2.0 message for this
+ * auth key and direction: another key's id, a bad length, a `msg_key` that does not match the
+ * decrypted message, padding outside 12..1024 bytes, or a `message_data_length` that does not fit.
+ * The message is the same whichever check failed, and nothing decrypted is kept, so the error
+ * tells an attacker nothing (https://core.telegram.org/mtproto/security_guidelines).
+ */
+export class MessageRejected extends Error {
+  override readonly name = 'MessageRejected';
+  constructor() {
+    super(MESSAGE_REJECTED);
+  }
+}
+
+/** The one message of every MessageRejected. */
+export const MESSAGE_REJECTED = 'MTProto message rejected: not a valid encrypted message for this auth key and sender';

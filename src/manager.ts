@@ -4,7 +4,9 @@ import { AuthKeyCollision, AuthKeyDoesNotExist } from './errors.js';
 import { idBigint, u32be } from './ids.js';
 import { COLLISION, KeyTable } from './key-table.js';
 import type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protocol.js';
-import { bytesLength, describe } from './validate.js';
+import { bytesLength, checkBytes, describe } from './validate.js';
+import { MessageRejected } from './errors.js';
+import { type MessageSender, senderX } from './message.js';
 
 export type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protocol.js';
 
@@ -121,6 +123,27 @@ export class AuthKeyManager implements AuthKeyManagerProtocol {
     if (typeof offset !== 'number') throw peekArgumentsError(packet, offset, n);
     if (!(offset >= 0 && offset + 8 <= n) || !Number.isInteger(offset)) throw peekArgumentsError(packet, offset, n);
     return this.#table.get(u32be(packet, offset), u32be(packet, offset + 4));
+  }
+
+  /**
+   * A gateway's one call per packet: looks the key up by the packet's first 8 bytes (its
+   * auth_key_id) and decrypts the packet with it (`AuthKey#decryptMessage`). Synchronous.
+   * @param packet an encrypted MTProto 2.0 packet: `auth_key_id (8) ‖ msg_key (16) ‖ encrypted data`
+   * @param sender who sent it: 'client' (the default: a server decrypts what clients send) or 'server'
+   * @returns `{ key, data }`, `data` the plaintext from the salt to the end of message_data (a new
+   *   array); undefined if no stored key has the packet's id
+   * @throws MessageRejected if a stored key has the packet's id but the packet is not a valid
+   *   message for it, or the packet is shorter than 8 bytes (one message for every cause)
+   * @throws TypeError if `packet` is not a Uint8Array or `sender` not a string
+   * @throws RangeError if `sender` is neither 'client' nor 'server'
+   */
+  decryptPacket(packet: Uint8Array, sender: MessageSender = 'client'): { key: AuthKey; data: Uint8Array } | undefined {
+    const n = checkBytes(packet, 'decryptPacket packet');
+    senderX(sender, 'decryptPacket');
+    if (n < 8) throw new MessageRejected();
+    const key = this.#table.get(u32be(packet, 0), u32be(packet, 4));
+    if (key === undefined) return undefined;
+    return { key, data: key.decryptMessage(packet, sender) };
   }
 
   /**

@@ -11,12 +11,13 @@ import { DeadlineQueue, type Expiring } from './deadlines.js';
 import { InvalidationLink } from './invalidation.js';
 import { type CacheSettings, type Flight, NearCache, type RedisAuthKeyCacheOptions, type RedisAuthKeyCacheStats, parseCacheOptions } from './near-cache.js';
 import type { KeyTable } from './key-table.js';
-import { AuthKeyCollision, AuthKeyCorrupted, AuthKeyDoesNotExist, AuthKeyStoreUnavailable } from './errors.js';
+import { AuthKeyCollision, AuthKeyCorrupted, AuthKeyDoesNotExist, AuthKeyStoreUnavailable, MessageRejected } from './errors.js';
+import { type MessageSender, senderX } from './message.js';
 import { peekArgumentsError, parseExpiresAt, parseId, toAuthKey } from './arguments.js';
 import { type IdHalves, idBigint, idHex, u32be } from './ids.js';
 import type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protocol.js';
 import { sha1 } from './sha1.js';
-import { bytesLength, checkBytes, describe } from './validate.js';
+import { bytesLength, checkBytes, describe, plainBytes } from './validate.js';
 import { KEY_BYTES } from './wasm.js';
 
 export { AuthKeyCorrupted, AuthKeyStoreUnavailable } from './errors.js';
@@ -448,6 +449,43 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     const key = table.get(u32be(packet, offset), u32be(packet, offset + 4));
     if (key !== undefined) this.#cache!.hits++;
     return key;
+  }
+
+  /**
+   * A gateway's one call per packet: finds the key by the packet's first 8 bytes (its
+   * auth_key_id), in the near cache first (`peekKey`), else from Redis (`getKey`), and decrypts
+   * the packet with it (`AuthKey#decryptMessage`). A cached key answers without waiting for
+   * Redis. On the Redis path the packet is copied first, so changes to the caller's array while
+   * Redis answers do not reach what is decrypted.
+   * @param packet an encrypted MTProto 2.0 packet: `auth_key_id (8) ‖ msg_key (16) ‖ encrypted data`
+   * @param sender who sent it: 'client' (the default) or 'server'
+   * @returns (resolves) `{ key, data }`, `data` the plaintext from the salt to the end of
+   *   message_data (a new array); undefined if no key has the packet's id
+   * @throws MessageRejected (rejects) if a key has the packet's id but the packet is not a valid
+   *   message for it, or the packet is shorter than 8 bytes (one message for every cause)
+   * @throws AuthKeyCorrupted / AuthKeyStoreUnavailable (rejects) as `getKey`
+   * @throws TypeError / RangeError (rejects) if `packet` is not a Uint8Array or `sender` is not
+   *   'client' or 'server', before Redis is asked
+   */
+  decryptPacket(packet: Uint8Array, sender: MessageSender = 'client'): Promise<{ key: AuthKey; data: Uint8Array } | undefined> {
+    let copy: Uint8Array;
+    try {
+      const n = checkBytes(packet, 'decryptPacket packet');
+      senderX(sender, 'decryptPacket');
+      if (n < 8) throw new MessageRejected();
+      const key = this.peekKey(packet);
+      if (key !== undefined) return Promise.resolve({ key, data: key.decryptMessage(packet, sender) });
+      copy = plainBytes(packet, n).slice();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.getKey(copy.subarray(0, 8)).then(
+      (key) => ({ key, data: key.decryptMessage(copy, sender) }),
+      (error: unknown) => {
+        if (error instanceof AuthKeyDoesNotExist) return undefined;
+        throw error;
+      },
+    );
   }
 
   /**

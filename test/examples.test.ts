@@ -13,6 +13,10 @@ async function example(file: string, env: Record<string, string>): Promise<strin
 }
 
 describe('runnable examples', () => {
+  it('examples/message.ts encrypts and decrypts in both directions', async () => {
+    expect(await example('examples/message.ts', {})).toMatch(/decrypted 44 bytes from the client and 328-byte reply for AuthKey\(id=0x[0-9a-f]{16}\)/);
+  });
+
   it.skipIf(!redisUrl)('examples/redis.ts against the standalone server', async () => {
     expect(await example('examples/redis.ts', { REDIS_URL: redisUrl })).toMatch(/stored, found and removed AuthKey\(id=0x[0-9a-f]{16}\) in Redis/);
   });

@@ -22,3 +22,5 @@ await import('./hostile.test.ts');
 await import('./key-table-model.test.ts');
 await import('./memory-manager.test.ts');
 await import('./auth-key.test.ts');
+await import('./sha256.test.ts');
+await import('./message.test.ts');
