@@ -11,7 +11,7 @@ const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
 const git = (...args: string[]) => promisify(execFile)('git', args, { cwd: root });
 
 /** The bench files bench/run.ts runs; the Redis one (last) only where Redis can be had. */
-const FILES = ['sha1-key', 'auth-key', 'batch', 'many', 'throughput', 'manager', 'serialize', 'redis'];
+const FILES = ['sha1-key', 'auth-key', 'batch', 'many', 'throughput', 'manager', 'serialize', 'message', 'redis'];
 
 describe('benchmarks', () => {
   const out = mkdtempSync(join(tmpdir(), 'authkey-bench-'));
