@@ -530,6 +530,23 @@ export async function run(options: RunOptions = {}): Promise<Report> {
       }
     }
 
+    // And every decryption route rejects a packet with one bit flipped in the ciphertext, in
+    // msg_key, or in auth_key_id: a route that skipped a check would be faster and wrong.
+    for (const at of [0, 8, packets[0].length - 1]) {
+      const bad = Uint8Array.from(packets[0]);
+      bad[at] ^= 1;
+      const all: [string, (p: Uint8Array) => Uint8Array][] = [...Object.entries(decRoutes), ...(oursKey === undefined ? [] : [[DEC.ours, (q: Uint8Array) => oursKey.decryptMessage(q, 'client')] as [string, (p: Uint8Array) => Uint8Array]])];
+      for (const [name, dec] of all) {
+        let rejected = false;
+        try {
+          dec(bad);
+        } catch {
+          rejected = true;
+        }
+        if (!rejected) fail(`${name} accepts a ${size}-byte packet with byte ${at} changed`);
+      }
+    }
+
     const decCases: Case[] = [];
     const loop = (name: string, one: (i: number) => Uint8Array, note?: string): Case => ({
       name,
@@ -670,7 +687,7 @@ export async function run(options: RunOptions = {}): Promise<Report> {
   notes.push(
     'message size = data from the salt on (salt, session_id, msg_id, seq_no, length, message_data); every route pads it to a multiple of 16 with the fewest bytes (12..27), so the encrypted part is 80, 1040 or 16400 bytes',
     'decryption: x = 0 (a client\'s message, as a gateway receives it); encryption: x = 8 (the gateway\'s reply); the cost is the same either way',
-    'every route was checked before timing: each decryption route returns the data of packets made by two encryption routes that agree byte for byte; each encryption route decrypts back with two decryption routes',
+    'every route was checked before timing: each decryption route returns the data of packets made by two encryption routes that agree byte for byte, and rejects a packet with a bit flipped in auth_key_id, msg_key or the ciphertext; each encryption route decrypts back with two decryption routes',
   );
   return { id: 'message', title: 'MTProto 2.0 messages (AES-256-IGE, msg_key)', tables, extra, targets, notes, elapsedMs: performance.now() - started };
 }
