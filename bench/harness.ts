@@ -68,6 +68,9 @@ export interface ExtraTable {
   rows: (string | number)[][];
 }
 
+/** What a target's figure counts. */
+export type TargetUnit = 'x' | 'B/key' | 'ops/s' | 'ms' | 'count' | 'GET/id';
+
 /** A performance goal, with what this run measured. */
 export interface Target {
   id: string;
@@ -75,10 +78,13 @@ export interface Target {
   label: string;
   ours: string;
   versus: string;
-  /** The measured figure: a speed-up ratio, or bytes per key. */
+  /**
+   * The measured figure: a speed-up ratio, bytes per key, a rate (operations per second), a
+   * latency (ms), a count of events (wrong answers, say) or Redis GETs per id.
+   */
   measured: number;
   target: number;
-  unit: 'x' | 'B/key';
+  unit: TargetUnit;
   /** `min`: measured must be at least `target`; `max`: at most. */
   kind: 'min' | 'max';
   met: boolean;
@@ -315,11 +321,46 @@ export function formatRate(x: number): string {
   return x.toFixed(1);
 }
 
+/** A measured figure in its unit: "1.85×", "312 B/key", "1.52 M/s", "0.84 ms", "0", "0.000 GET/id". */
+export function formatFigure(unit: TargetUnit, x: number): string {
+  switch (unit) {
+    case 'x':
+      return `${x.toFixed(2)}×`;
+    case 'B/key':
+      return `${Math.round(x)} B/key`;
+    case 'ops/s':
+      return `${formatRate(x)}/s`;
+    case 'ms':
+      return `${x.toFixed(2)} ms`;
+    case 'count':
+      return String(Math.round(x));
+    case 'GET/id':
+      return `${x.toFixed(3)} GET/id`;
+  }
+}
+
+/** A target's threshold in its unit, as written ("1.7×", "330 B/key", "1.00 M/s", "10 ms", "0"). */
+export function formatTargetValue(unit: TargetUnit, x: number): string {
+  switch (unit) {
+    case 'x':
+      return `${x}×`;
+    case 'B/key':
+      return `${x} B/key`;
+    case 'ops/s':
+      return `${formatRate(x)}/s`;
+    case 'ms':
+      return `${x} ms`;
+    case 'count':
+      return String(x);
+    case 'GET/id':
+      return `${x} GET/id`;
+  }
+}
+
 /** A target as "1.85× (target ≥ 1.7×) met". */
 export function formatTarget(t: Target): string {
-  const fmt = (x: number) => (t.unit === 'x' ? `${x.toFixed(2)}×` : `${Math.round(x)} B/key`);
   const means = t.measuredFromMeans === undefined ? '' : `, ${t.measuredFromMeans.toFixed(2)}× from means`;
-  return `${fmt(t.measured)} (target ${t.kind === 'min' ? '≥' : '≤'} ${t.unit === 'x' ? `${t.target}×` : `${t.target} B/key`}) ${t.met ? 'met' : 'MISSED'}${means}`;
+  return `${formatFigure(t.unit, t.measured)} (target ${t.kind === 'min' ? '≥' : '≤'} ${formatTargetValue(t.unit, t.target)}) ${t.met ? 'met' : 'MISSED'}${means}`;
 }
 
 /** Plain-text table with aligned columns. */

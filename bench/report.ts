@@ -4,7 +4,7 @@
  * them is ever typed by hand.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { type Machine, type Report, type Table, type Target, formatNs, machineLine } from './harness.ts';
+import { type Machine, type Report, type Table, type Target, formatFigure, formatNs, formatTargetValue, machineLine } from './harness.ts';
 
 /** The contents of `bench/results/*.json`. */
 export interface Results {
@@ -35,7 +35,7 @@ function escapeCell(s: string): string {
 
 /** A target's figure with its unit. */
 function figure(t: Target, value: number): string {
-  return t.unit === 'x' ? `${value.toFixed(2)}×` : `${Math.round(value)} B/key`;
+  return formatFigure(t.unit, value);
 }
 
 /** The README section between the markers (markers included), from results. */
@@ -63,7 +63,7 @@ export function renderReadmeSection(results: Results, svgPath: string): string {
           : '';
     lines.push(
       `| ${escapeCell(t.label)} | \`${escapeCell(t.ours.replace(/^ours /, ''))}\` | \`${escapeCell(t.versus)}\` | ${escapeCell(times)} | ${figure(t, t.measured)} | ` +
-        `${t.kind === 'min' ? '≥' : '≤'} ${t.unit === 'x' ? `${t.target}×` : `${t.target} B/key`} | ${t.met ? 'met' : '**MISSED**'} | ` +
+        `${t.kind === 'min' ? '≥' : '≤'} ${formatTargetValue(t.unit, t.target)} | ${t.met ? 'met' : '**MISSED**'} | ` +
         `${t.measuredFromMeans === undefined ? '' : figure(t, t.measuredFromMeans)} |`,
     );
   }

@@ -11,7 +11,7 @@
  * - `--readme-only`: only regenerate the README section and latest.svg from latest.json
  *   (`npm run bench:readme`).
  * - `--no-readme`: with `--save`, leave the README alone.
- * - `--no-redis`: skip `bench/redis.bench.ts` even where Redis is available.
+ * - `--no-redis`: skip `bench/redis.bench.ts` and `bench/cache.bench.ts` even where Redis is available.
  * - `--only=sha1-key,batch`: run only these files.
  *
  * A warning goes to stdout and stderr, and `loadWarning` into the JSON, when the 1-minute load
@@ -69,6 +69,20 @@ const FILES: BenchFile[] = [
       return report;
     },
     skip: () => (args.includes('--no-redis') ? '--no-redis' : redisAvailable() ? undefined : 'set REDIS_URL or install redis-server to measure the Redis manager'),
+  },
+  {
+    id: 'cache',
+    // Imported only when it runs, like the Redis file (it also needs bentocache). It starts its
+    // own redis-server where one is installed, since it counts the server's commands.
+    run: async (options) => {
+      const mod = (await import(pathToFileURL(fileURLToPath(new URL('bench/cache.bench.ts', root))).href)) as {
+        run: (o: RunOptions) => Promise<unknown>;
+      };
+      const report = await mod.run(options);
+      if (!isReport(report)) throw new Error('run() did not return a report (tables built with measure)');
+      return report;
+    },
+    skip: () => (args.includes('--no-redis') ? '--no-redis' : redisAvailable() ? undefined : 'set REDIS_URL or install redis-server to measure the near cache'),
   },
 ];
 
@@ -147,10 +161,11 @@ async function main(): Promise<void> {
   }
 
   info.loadAverageEnd = loadAverage();
-  // The last minute's average counts the bench's own redis-server when the Redis file ran last:
-  // one more busy process that is part of the run, not other work sharing the CPUs.
+  // The last minute's average counts the bench's own redis-server when a Redis file (the Redis
+  // manager's or the near cache's) ran last: one more busy process that is part of the run, not
+  // other work sharing the CPUs.
   const last = reports.at(-1);
-  const ownServers = last?.id === 'redis' && last.tables.length > 0 ? 1 : 0;
+  const ownServers = (last?.id === 'redis' || last?.id === 'cache') && last.tables.length > 0 ? 1 : 0;
   if (overloaded(info.loadAverageEnd - ownServers) && !info.loadWarning) {
     info.loadWarning = true;
     warn(loadWarningLine(info));
