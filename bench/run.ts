@@ -27,6 +27,7 @@ import { type Results, renderReadmeSection, renderSvg, updateReadme } from './re
 import { run as authKey } from './auth-key.bench.ts';
 import { run as batch } from './batch.bench.ts';
 import { run as manager } from './manager.bench.ts';
+import { run as message } from './message.bench.ts';
 import { run as many } from './many.bench.ts';
 import { run as serialize } from './serialize.bench.ts';
 import { run as sha1Key } from './sha1-key.bench.ts';
@@ -55,6 +56,7 @@ const FILES: BenchFile[] = [
   { id: 'throughput', run: throughput },
   { id: 'manager', run: manager },
   { id: 'serialize', run: serialize },
+  { id: 'message', run: message },
   {
     id: 'redis',
     // Imported only when it runs: it needs ioredis and a server, which a run may not have.

@@ -11,7 +11,7 @@ const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
 const git = (...args: string[]) => promisify(execFile)('git', args, { cwd: root });
 
 /** The bench files bench/run.ts runs; the Redis ones (last) only where Redis can be had. */
-const FILES = ['sha1-key', 'auth-key', 'batch', 'many', 'throughput', 'manager', 'serialize', 'redis', 'cache'];
+const FILES = ['sha1-key', 'auth-key', 'batch', 'many', 'throughput', 'manager', 'serialize', 'message', 'redis', 'cache'];
 /** The files that need Redis: their targets are in latest.json only when the saved run had it. */
 const REDIS_FILES = ['redis', 'cache'];
 
