@@ -10,6 +10,10 @@ describe('README', () => {
     expect(read('README.md')).toContain('```ts\n' + read('examples/usage.ts') + '```');
   });
 
+  it('shows examples/message.ts verbatim in "Encrypting messages" (test/examples.test.ts runs it)', () => {
+    expect(read('README.md')).toContain('```ts\n' + read('examples/message.ts') + '```');
+  });
+
   it('the usage example runs as written (through the package name) and prints only the id', () => {
     // Regression guard: the README example must stay true when pasted.
     const out = execFileSync(process.execPath, ['--import', 'tsx', 'examples/usage.ts'], { cwd: root, encoding: 'utf8' });
