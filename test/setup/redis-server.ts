@@ -108,7 +108,11 @@ async function signal(child: ChildProcess, exited: Promise<void>, sig: NodeJS.Si
 
 /** Runs one command with redis-cli against `port` and returns its raw output (for the cluster's own bookkeeping). */
 export async function redisCli(port: number, ...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)('redis-cli', ['-h', HOST, '-p', String(port), ...args], { timeout: 10_000 });
+  return redisCliWithin(10_000, port, ...args);
+}
+
+async function redisCliWithin(timeoutMs: number, port: number, ...args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)('redis-cli', ['-h', HOST, '-p', String(port), ...args], { timeout: timeoutMs });
   return stdout;
 }
 
@@ -244,7 +248,14 @@ export async function startRedisCluster(masters = 3, options: RedisClusterOption
   }
 
   async function shards(): Promise<Array<{ master: RedisProcess; replicas: RedisProcess[] }>> {
-    const table = parseClusterNodes(await redisCli(live()[0].port, 'cluster', 'nodes'));
+    // The first live node that answers: a test may hold one stopped (SIGSTOP), which never does.
+    let text: string | undefined;
+    for (const n of live()) {
+      text = await redisCliWithin(2000, n.port, 'cluster', 'nodes').catch(() => undefined);
+      if (text !== undefined) break;
+    }
+    if (text === undefined) throw new Error('no live node of the cluster answered CLUSTER NODES');
+    const table = parseClusterNodes(text);
     const alivePorts = new Set(live().map((n) => n.port));
     return table
       .filter((l) => l.flags.includes('master') && alivePorts.has(l.port))
