@@ -40,6 +40,9 @@ export const VP_KEY_BYTES: i32 = 15 * 16;
 //   ISR: InvShiftRows, index 4c + r takes the byte at 4((c - r) % 4) + r.
 //   ROT1: each byte takes the byte one row down in its column (row 3 takes row 0).
 //   ROT2, ROT3: two and three rows down.
+//   SR_R1..SR_R3: ShiftRows after ROT1..ROT3 (lane i takes lane ROTk[SR[i]]), and ISR_R1..ISR_R3
+//   the same with InvShiftRows: the rounds keep the state shifted (see vpIgeEncrypt), so each
+//   MixColumns rotation and the next round's (Inv)ShiftRows are one swizzle, side by side.
 const MASKS: usize = memory.data<u8>([
   15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
   0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11,
@@ -47,6 +50,12 @@ const MASKS: usize = memory.data<u8>([
   1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12,
   2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13,
   3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14,
+  1, 6, 11, 12, 5, 10, 15, 0, 9, 14, 3, 4, 13, 2, 7, 8,
+  2, 7, 8, 13, 6, 11, 12, 1, 10, 15, 0, 5, 14, 3, 4, 9,
+  3, 4, 9, 14, 7, 8, 13, 2, 11, 12, 1, 6, 15, 0, 5, 10,
+  1, 14, 11, 4, 5, 2, 15, 8, 9, 6, 3, 12, 13, 10, 7, 0,
+  2, 15, 8, 5, 6, 3, 12, 9, 10, 7, 0, 13, 14, 11, 4, 1,
+  3, 12, 9, 6, 7, 0, 13, 10, 11, 4, 1, 14, 15, 8, 5, 2,
 ], 16);
 const MASK_0F: usize = 0;
 const SR: usize = 16;
@@ -54,6 +63,12 @@ const ISR: usize = 32;
 const ROT1: usize = 48;
 const ROT2: usize = 64;
 const ROT3: usize = 80;
+const SR_R1: usize = 96;
+const SR_R2: usize = 112;
+const SR_R3: usize = 128;
+const ISR_R1: usize = 144;
+const ISR_R2: usize = 160;
+const ISR_R3: usize = 176;
 
 // @ts-ignore: decorator
 @inline function mask(offset: usize): v128 {
@@ -102,24 +117,27 @@ function invMixColumnsStd(x: v128): v128 {
 
 /**
  * Writes the encryption round keys (VP_KEY_BYTES) for the schedule at `expanded` (240 bytes,
- * FIPS-197 §5.2) to `keys`: round 0 in the working basis, 1..13 in the working basis with 0x63,
- * 14 in the standard basis with 0x63.
+ * FIPS-197 §5.2) to `keys`: round 0 in the working basis, 1..13 in the working basis with 0x63
+ * and ShiftRows applied (the rounds keep the state shifted), 14 in the standard basis with 0x63.
  */
 export function vpSetEncryptKeys(expanded: usize, keys: usize): void {
   const m0f = mask(MASK_0F);
   const lo = tab(IPT_LO);
   const hi = tab(IPT_HI);
   const s63 = i8x16.splat(<i8>S63);
+  const sr = mask(SR);
   v128.store(keys, transform(v128.load(expanded), lo, hi, m0f));
   for (let r: usize = 1; r < 14; r++) {
-    v128.store(keys + (r << 4), v128.xor(transform(v128.load(expanded + (r << 4)), lo, hi, m0f), s63));
+    const k = v128.xor(transform(v128.load(expanded + (r << 4)), lo, hi, m0f), s63);
+    v128.store(keys + (r << 4), i8x16.swizzle(k, sr));
   }
   v128.store(keys + 14 * 16, v128.xor(v128.load(expanded + 14 * 16), i8x16.splat(0x63)));
 }
 
 /**
  * Writes the decryption round keys (VP_KEY_BYTES) for the schedule at `expanded` to `keys`:
- * round 14 and (InvMixColumns of) 13..1 in the decryption basis with 0x05, round 0 as is.
+ * round 14 and (InvMixColumns of) 13..1 in the decryption basis with 0x05, 13..1 with
+ * InvShiftRows applied (the rounds keep the state shifted), round 0 as is.
  */
 export function vpSetDecryptKeys(expanded: usize, keys: usize): void {
   const m0f = mask(MASK_0F);
@@ -127,9 +145,10 @@ export function vpSetDecryptKeys(expanded: usize, keys: usize): void {
   const hi = tab(DIPT_HI);
   const d05 = i8x16.splat(<i8>D05);
   v128.store(keys + 14 * 16, v128.xor(transform(v128.load(expanded + 14 * 16), lo, hi, m0f), d05));
+  const isr = mask(ISR);
   for (let r: usize = 1; r < 14; r++) {
     const k = invMixColumnsStd(v128.load(expanded + (r << 4)));
-    v128.store(keys + (r << 4), v128.xor(transform(k, lo, hi, m0f), d05));
+    v128.store(keys + (r << 4), i8x16.swizzle(v128.xor(transform(k, lo, hi, m0f), d05), isr));
   }
   v128.store(keys, v128.load(expanded));
 }
@@ -144,24 +163,24 @@ export function vpIgeEncrypt(keys: usize, chain: usize, data: usize, len: usize)
   const iptLo = tab(IPT_LO), iptHi = tab(IPT_HI), inv = tab(INV), inva = tab(INVA);
   const sb1u = tab(SB1U), sb1t = tab(SB1T), sb2u = tab(SB2U), sb2t = tab(SB2T);
   const sbou = tab(SBOU), sbot = tab(SBOT);
-  const sr = mask(SR), rot1 = mask(ROT1), rot3 = mask(ROT3);
+  const sr = mask(SR), sr1 = mask(SR_R1), sr2 = mask(SR_R2), sr3 = mask(SR_R3);
   let y = v128.load(chain);
   let xPrev = v128.load(chain, 16);
   const end = data + len;
   for (let p = data; p < end; p += 16) {
     const x = v128.load(p);
-    let z = v128.xor(transform(v128.xor(x, y), iptLo, iptHi, m0f), v128.load(keys));
+    // The state is kept ShiftRows'd: each round's MixColumns terms go through SR.R^k in one
+    // swizzle each, independent of one another, instead of rotations then ShiftRows in a chain.
+    let z = i8x16.swizzle(v128.xor(transform(v128.xor(x, y), iptLo, iptHi, m0f), v128.load(keys)), sr);
     for (let r: usize = 16; r < 14 * 16; r += 16) {
-      z = i8x16.swizzle(z, sr);
       const io = invertIo(z, inv, inva, m0f);
       const jo = invertJo(z, inv, inva, m0f);
       const a = v128.xor(i8x16.swizzle(sb1u, io), i8x16.swizzle(sb1t, jo));
       const a2 = v128.xor(i8x16.swizzle(sb2u, io), i8x16.swizzle(sb2t, jo));
-      // MixColumns: t = 2A + R(A); out = t + R(t) + R^3(A) = 2A + 3R(A) + R^2(A) + R^3(A).
-      const t = v128.xor(a2, i8x16.swizzle(a, rot1));
-      z = v128.xor(v128.xor(t, i8x16.swizzle(t, rot1)), v128.xor(i8x16.swizzle(a, rot3), v128.load(keys + r)));
+      // SR(MixColumns(A)) = SR(2A) + SR.R(2A + A) + SR.R^2(A) + SR.R^3(A); the key is stored SR'd.
+      const u = v128.xor(i8x16.swizzle(a2, sr), i8x16.swizzle(v128.xor(a2, a), sr1));
+      z = v128.xor(v128.xor(u, i8x16.swizzle(a, sr2)), v128.xor(i8x16.swizzle(a, sr3), v128.load(keys + r)));
     }
-    z = i8x16.swizzle(z, sr);
     const io = invertIo(z, inv, inva, m0f);
     const jo = invertJo(z, inv, inva, m0f);
     const c = v128.xor(v128.xor(i8x16.swizzle(sbou, io), i8x16.swizzle(sbot, jo)), v128.load(keys, 14 * 16));
@@ -181,7 +200,7 @@ export function vpIgeDecrypt(keys: usize, chain: usize, data: usize, len: usize)
   const m0f = mask(MASK_0F);
   const diptLo = tab(DIPT_LO), diptHi = tab(DIPT_HI), inv = tab(INV), inva = tab(INVA);
   const dsbou = tab(DSBOU), dsbot = tab(DSBOT);
-  const isr = mask(ISR), rot1 = mask(ROT1);
+  const isr = mask(ISR), isr1 = mask(ISR_R1), isr2 = mask(ISR_R2), isr3 = mask(ISR_R3);
   const dsb9u = tab(DSB9U), dsb9t = tab(DSB9T), dsbdu = tab(DSBDU), dsbdt = tab(DSBDT);
   const dsbbu = tab(DSBBU), dsbbt = tab(DSBBT), dsbeu = tab(DSBEU), dsbet = tab(DSBET);
   let yPrev = v128.load(chain);
@@ -189,19 +208,22 @@ export function vpIgeDecrypt(keys: usize, chain: usize, data: usize, len: usize)
   const end = data + len;
   for (let p = data; p < end; p += 16) {
     const y = v128.load(p);
-    let z = v128.xor(transform(v128.xor(y, x), diptLo, diptHi, m0f), v128.load(keys, 14 * 16));
+    // The state is kept InvShiftRows'd (see the round below).
+    let z = i8x16.swizzle(v128.xor(transform(v128.xor(y, x), diptLo, diptHi, m0f), v128.load(keys, 14 * 16)), isr);
     for (let r: usize = 13 * 16; r > 0; r -= 16) {
-      z = i8x16.swizzle(z, isr);
       const io = invertIo(z, inv, inva, m0f);
       const jo = invertJo(z, inv, inva, m0f);
-      // InvMixColumns by Horner: R(R(R(9W) + 13W) + 11W) + 14W, W the inverse S-box output.
-      let m = v128.xor(i8x16.swizzle(dsb9u, io), i8x16.swizzle(dsb9t, jo));
-      m = v128.xor(i8x16.swizzle(m, rot1), v128.xor(i8x16.swizzle(dsbdu, io), i8x16.swizzle(dsbdt, jo)));
-      m = v128.xor(i8x16.swizzle(m, rot1), v128.xor(i8x16.swizzle(dsbbu, io), i8x16.swizzle(dsbbt, jo)));
-      m = v128.xor(i8x16.swizzle(m, rot1), v128.xor(i8x16.swizzle(dsbeu, io), i8x16.swizzle(dsbet, jo)));
-      z = v128.xor(m, v128.load(keys + r));
+      // ISR(InvMixColumns(W)) = ISR(14W) + ISR.R(11W) + ISR.R^2(13W) + ISR.R^3(9W), W the inverse
+      // S-box output: four independent products and swizzles, not a Horner chain of rotations
+      // then InvShiftRows. The round key is stored ISR'd.
+      const m9 = v128.xor(i8x16.swizzle(dsb9u, io), i8x16.swizzle(dsb9t, jo));
+      const md = v128.xor(i8x16.swizzle(dsbdu, io), i8x16.swizzle(dsbdt, jo));
+      const mb = v128.xor(i8x16.swizzle(dsbbu, io), i8x16.swizzle(dsbbt, jo));
+      const me = v128.xor(i8x16.swizzle(dsbeu, io), i8x16.swizzle(dsbet, jo));
+      const u = v128.xor(i8x16.swizzle(me, isr), i8x16.swizzle(mb, isr1));
+      const v = v128.xor(i8x16.swizzle(md, isr2), i8x16.swizzle(m9, isr3));
+      z = v128.xor(v128.xor(u, v), v128.load(keys + r));
     }
-    z = i8x16.swizzle(z, isr);
     const io = invertIo(z, inv, inva, m0f);
     const jo = invertJo(z, inv, inva, m0f);
     x = v128.xor(v128.xor(v128.xor(i8x16.swizzle(dsbou, io), i8x16.swizzle(dsbot, jo)), v128.load(keys)), yPrev);
