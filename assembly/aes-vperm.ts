@@ -78,14 +78,16 @@ const ISR_R3: usize = 176;
 /** Each byte of `x` through the linear map given by its low-nibble and high-nibble tables. */
 // @ts-ignore: decorator
 @inline function transform(x: v128, lo: v128, hi: v128, m0f: v128): v128 {
-  return v128.xor(i8x16.swizzle(lo, v128.and(x, m0f)), i8x16.swizzle(hi, i8x16.shr_u(x, 4)));
+  return v128.xor(i8x16.swizzle(lo, v128.and(x, m0f)), i8x16.swizzle(hi, v128.and(i16x8.shr_u(x, 4), m0f)));
 }
 
 // The inversion of the working-basis bytes z: io and jo of the generator's comment, each
 // computed by its own inlined function (the shared steps are the same pure SIMD values).
 // @ts-ignore: decorator
 @inline function invertIo(z: v128, inv: v128, inva: v128, m0f: v128): v128 {
-  const i = i8x16.shr_u(z, 4);
+  // High nibbles: a 16-bit shift then the mask already in a register (V8 lowers i8x16.shr_u
+  // with a mask it rebuilds from a general register each time).
+  const i = v128.and(i16x8.shr_u(z, 4), m0f);
   const k = v128.and(z, m0f);
   const j = v128.xor(i, k);
   const ak = i8x16.swizzle(inva, k);
@@ -94,7 +96,9 @@ const ISR_R3: usize = 176;
 }
 // @ts-ignore: decorator
 @inline function invertJo(z: v128, inv: v128, inva: v128, m0f: v128): v128 {
-  const i = i8x16.shr_u(z, 4);
+  // High nibbles: a 16-bit shift then the mask already in a register (V8 lowers i8x16.shr_u
+  // with a mask it rebuilds from a general register each time).
+  const i = v128.and(i16x8.shr_u(z, 4), m0f);
   const k = v128.and(z, m0f);
   const j = v128.xor(i, k);
   const ak = i8x16.swizzle(inva, k);
@@ -115,29 +119,64 @@ function invMixColumnsStd(x: v128): v128 {
   return v128.xor(v128.xor(t, i8x16.swizzle(t, mask(ROT1))), i8x16.swizzle(y, mask(ROT3))); // 2Y + 3R(Y) + R^2(Y) + R^3(Y)
 }
 
+// One middle round of each direction on the state w kept (Inv)ShiftRows'd, with round key k
+// (not shifted). Inlined thirteen times by the callers: the rounds are unrolled, so V8 sees
+// straight-line code with the key addresses constant and no loop check between rounds.
+//   encryption: SR(MixColumns(A) + k) = SR(2A + k) + SR.R(2A + A) + SR.R^2(A) + SR.R^3(A);
+//   decryption: ISR(InvMixColumns(W) + k) = ISR(14W + k) + ISR.R(11W) + ISR.R^2(13W) + ISR.R^3(9W).
+// Each term is one swizzle, independent of the others (no chain of rotations then (Inv)ShiftRows),
+// and the key joins the first term's table half read by io, which is ready a step before jo.
+// @ts-ignore: decorator
+@inline function encRound(
+  w: v128, k: v128, inv: v128, inva: v128, m0f: v128,
+  sb1u: v128, sb1t: v128, sb2u: v128, sb2t: v128, sr: v128, sr1: v128, sr2: v128, sr3: v128,
+): v128 {
+  const io = invertIo(w, inv, inva, m0f);
+  const jo = invertJo(w, inv, inva, m0f);
+  const a = v128.xor(i8x16.swizzle(sb1u, io), i8x16.swizzle(sb1t, jo));
+  const a2u = i8x16.swizzle(sb2u, io), a2t = i8x16.swizzle(sb2t, jo);
+  const a2k = v128.xor(v128.xor(a2u, k), a2t);
+  const a3 = v128.xor(v128.xor(a2u, a2t), a);
+  const u = v128.xor(i8x16.swizzle(a2k, sr), i8x16.swizzle(a3, sr1));
+  return v128.xor(u, v128.xor(i8x16.swizzle(a, sr2), i8x16.swizzle(a, sr3)));
+}
+
+// @ts-ignore: decorator
+@inline function decRound(
+  w: v128, k: v128, inv: v128, inva: v128, m0f: v128,
+  dsb9u: v128, dsb9t: v128, dsbdu: v128, dsbdt: v128, dsbbu: v128, dsbbt: v128, dsbeu: v128, dsbet: v128,
+  isr: v128, isr1: v128, isr2: v128, isr3: v128,
+): v128 {
+  const io = invertIo(w, inv, inva, m0f);
+  const jo = invertJo(w, inv, inva, m0f);
+  const m9 = v128.xor(i8x16.swizzle(dsb9u, io), i8x16.swizzle(dsb9t, jo));
+  const md = v128.xor(i8x16.swizzle(dsbdu, io), i8x16.swizzle(dsbdt, jo));
+  const mb = v128.xor(i8x16.swizzle(dsbbu, io), i8x16.swizzle(dsbbt, jo));
+  const me = v128.xor(v128.xor(i8x16.swizzle(dsbeu, io), k), i8x16.swizzle(dsbet, jo));
+  const u = v128.xor(i8x16.swizzle(me, isr), i8x16.swizzle(mb, isr1));
+  return v128.xor(u, v128.xor(i8x16.swizzle(md, isr2), i8x16.swizzle(m9, isr3)));
+}
+
 /**
  * Writes the encryption round keys (VP_KEY_BYTES) for the schedule at `expanded` (240 bytes,
- * FIPS-197 §5.2) to `keys`: round 0 in the working basis, 1..13 in the working basis with 0x63
- * and ShiftRows applied (the rounds keep the state shifted), 14 in the standard basis with 0x63.
+ * FIPS-197 §5.2) to `keys`: round 0 in the working basis, 1..13 in the working basis with 0x63,
+ * 14 in the standard basis with 0x63.
  */
 export function vpSetEncryptKeys(expanded: usize, keys: usize): void {
   const m0f = mask(MASK_0F);
   const lo = tab(IPT_LO);
   const hi = tab(IPT_HI);
   const s63 = i8x16.splat(<i8>S63);
-  const sr = mask(SR);
   v128.store(keys, transform(v128.load(expanded), lo, hi, m0f));
   for (let r: usize = 1; r < 14; r++) {
-    const k = v128.xor(transform(v128.load(expanded + (r << 4)), lo, hi, m0f), s63);
-    v128.store(keys + (r << 4), i8x16.swizzle(k, sr));
+    v128.store(keys + (r << 4), v128.xor(transform(v128.load(expanded + (r << 4)), lo, hi, m0f), s63));
   }
   v128.store(keys + 14 * 16, v128.xor(v128.load(expanded + 14 * 16), i8x16.splat(0x63)));
 }
 
 /**
  * Writes the decryption round keys (VP_KEY_BYTES) for the schedule at `expanded` to `keys`:
- * round 14 and (InvMixColumns of) 13..1 in the decryption basis with 0x05, 13..1 with
- * InvShiftRows applied (the rounds keep the state shifted), round 0 as is.
+ * round 14 and (InvMixColumns of) 13..1 in the decryption basis with 0x05, round 0 as is.
  */
 export function vpSetDecryptKeys(expanded: usize, keys: usize): void {
   const m0f = mask(MASK_0F);
@@ -145,10 +184,9 @@ export function vpSetDecryptKeys(expanded: usize, keys: usize): void {
   const hi = tab(DIPT_HI);
   const d05 = i8x16.splat(<i8>D05);
   v128.store(keys + 14 * 16, v128.xor(transform(v128.load(expanded + 14 * 16), lo, hi, m0f), d05));
-  const isr = mask(ISR);
   for (let r: usize = 1; r < 14; r++) {
     const k = invMixColumnsStd(v128.load(expanded + (r << 4)));
-    v128.store(keys + (r << 4), i8x16.swizzle(v128.xor(transform(k, lo, hi, m0f), d05), isr));
+    v128.store(keys + (r << 4), v128.xor(transform(k, lo, hi, m0f), d05));
   }
   v128.store(keys, v128.load(expanded));
 }
@@ -169,18 +207,21 @@ export function vpIgeEncrypt(keys: usize, chain: usize, data: usize, len: usize)
   const end = data + len;
   for (let p = data; p < end; p += 16) {
     const x = v128.load(p);
-    // The state is kept ShiftRows'd: each round's MixColumns terms go through SR.R^k in one
-    // swizzle each, independent of one another, instead of rotations then ShiftRows in a chain.
+    // The state is kept ShiftRows'd between rounds (see encRound).
     let z = i8x16.swizzle(v128.xor(transform(v128.xor(x, y), iptLo, iptHi, m0f), v128.load(keys)), sr);
-    for (let r: usize = 16; r < 14 * 16; r += 16) {
-      const io = invertIo(z, inv, inva, m0f);
-      const jo = invertJo(z, inv, inva, m0f);
-      const a = v128.xor(i8x16.swizzle(sb1u, io), i8x16.swizzle(sb1t, jo));
-      const a2 = v128.xor(i8x16.swizzle(sb2u, io), i8x16.swizzle(sb2t, jo));
-      // SR(MixColumns(A)) = SR(2A) + SR.R(2A + A) + SR.R^2(A) + SR.R^3(A); the key is stored SR'd.
-      const u = v128.xor(i8x16.swizzle(a2, sr), i8x16.swizzle(v128.xor(a2, a), sr1));
-      z = v128.xor(v128.xor(u, i8x16.swizzle(a, sr2)), v128.xor(i8x16.swizzle(a, sr3), v128.load(keys + r)));
-    }
+    z = encRound(z, v128.load(keys, 16), inv, inva, m0f, sb1u, sb1t, sb2u, sb2t, sr, sr1, sr2, sr3);
+    z = encRound(z, v128.load(keys, 32), inv, inva, m0f, sb1u, sb1t, sb2u, sb2t, sr, sr1, sr2, sr3);
+    z = encRound(z, v128.load(keys, 48), inv, inva, m0f, sb1u, sb1t, sb2u, sb2t, sr, sr1, sr2, sr3);
+    z = encRound(z, v128.load(keys, 64), inv, inva, m0f, sb1u, sb1t, sb2u, sb2t, sr, sr1, sr2, sr3);
+    z = encRound(z, v128.load(keys, 80), inv, inva, m0f, sb1u, sb1t, sb2u, sb2t, sr, sr1, sr2, sr3);
+    z = encRound(z, v128.load(keys, 96), inv, inva, m0f, sb1u, sb1t, sb2u, sb2t, sr, sr1, sr2, sr3);
+    z = encRound(z, v128.load(keys, 112), inv, inva, m0f, sb1u, sb1t, sb2u, sb2t, sr, sr1, sr2, sr3);
+    z = encRound(z, v128.load(keys, 128), inv, inva, m0f, sb1u, sb1t, sb2u, sb2t, sr, sr1, sr2, sr3);
+    z = encRound(z, v128.load(keys, 144), inv, inva, m0f, sb1u, sb1t, sb2u, sb2t, sr, sr1, sr2, sr3);
+    z = encRound(z, v128.load(keys, 160), inv, inva, m0f, sb1u, sb1t, sb2u, sb2t, sr, sr1, sr2, sr3);
+    z = encRound(z, v128.load(keys, 176), inv, inva, m0f, sb1u, sb1t, sb2u, sb2t, sr, sr1, sr2, sr3);
+    z = encRound(z, v128.load(keys, 192), inv, inva, m0f, sb1u, sb1t, sb2u, sb2t, sr, sr1, sr2, sr3);
+    z = encRound(z, v128.load(keys, 208), inv, inva, m0f, sb1u, sb1t, sb2u, sb2t, sr, sr1, sr2, sr3);
     const io = invertIo(z, inv, inva, m0f);
     const jo = invertJo(z, inv, inva, m0f);
     const c = v128.xor(v128.xor(i8x16.swizzle(sbou, io), i8x16.swizzle(sbot, jo)), v128.load(keys, 14 * 16));
@@ -208,22 +249,21 @@ export function vpIgeDecrypt(keys: usize, chain: usize, data: usize, len: usize)
   const end = data + len;
   for (let p = data; p < end; p += 16) {
     const y = v128.load(p);
-    // The state is kept InvShiftRows'd (see the round below).
+    // The state is kept InvShiftRows'd between rounds (see decRound).
     let z = i8x16.swizzle(v128.xor(transform(v128.xor(y, x), diptLo, diptHi, m0f), v128.load(keys, 14 * 16)), isr);
-    for (let r: usize = 13 * 16; r > 0; r -= 16) {
-      const io = invertIo(z, inv, inva, m0f);
-      const jo = invertJo(z, inv, inva, m0f);
-      // ISR(InvMixColumns(W)) = ISR(14W) + ISR.R(11W) + ISR.R^2(13W) + ISR.R^3(9W), W the inverse
-      // S-box output: four independent products and swizzles, not a Horner chain of rotations
-      // then InvShiftRows. The round key is stored ISR'd.
-      const m9 = v128.xor(i8x16.swizzle(dsb9u, io), i8x16.swizzle(dsb9t, jo));
-      const md = v128.xor(i8x16.swizzle(dsbdu, io), i8x16.swizzle(dsbdt, jo));
-      const mb = v128.xor(i8x16.swizzle(dsbbu, io), i8x16.swizzle(dsbbt, jo));
-      const me = v128.xor(i8x16.swizzle(dsbeu, io), i8x16.swizzle(dsbet, jo));
-      const u = v128.xor(i8x16.swizzle(me, isr), i8x16.swizzle(mb, isr1));
-      const v = v128.xor(i8x16.swizzle(md, isr2), i8x16.swizzle(m9, isr3));
-      z = v128.xor(v128.xor(u, v), v128.load(keys + r));
-    }
+    z = decRound(z, v128.load(keys, 208), inv, inva, m0f, dsb9u, dsb9t, dsbdu, dsbdt, dsbbu, dsbbt, dsbeu, dsbet, isr, isr1, isr2, isr3);
+    z = decRound(z, v128.load(keys, 192), inv, inva, m0f, dsb9u, dsb9t, dsbdu, dsbdt, dsbbu, dsbbt, dsbeu, dsbet, isr, isr1, isr2, isr3);
+    z = decRound(z, v128.load(keys, 176), inv, inva, m0f, dsb9u, dsb9t, dsbdu, dsbdt, dsbbu, dsbbt, dsbeu, dsbet, isr, isr1, isr2, isr3);
+    z = decRound(z, v128.load(keys, 160), inv, inva, m0f, dsb9u, dsb9t, dsbdu, dsbdt, dsbbu, dsbbt, dsbeu, dsbet, isr, isr1, isr2, isr3);
+    z = decRound(z, v128.load(keys, 144), inv, inva, m0f, dsb9u, dsb9t, dsbdu, dsbdt, dsbbu, dsbbt, dsbeu, dsbet, isr, isr1, isr2, isr3);
+    z = decRound(z, v128.load(keys, 128), inv, inva, m0f, dsb9u, dsb9t, dsbdu, dsbdt, dsbbu, dsbbt, dsbeu, dsbet, isr, isr1, isr2, isr3);
+    z = decRound(z, v128.load(keys, 112), inv, inva, m0f, dsb9u, dsb9t, dsbdu, dsbdt, dsbbu, dsbbt, dsbeu, dsbet, isr, isr1, isr2, isr3);
+    z = decRound(z, v128.load(keys, 96), inv, inva, m0f, dsb9u, dsb9t, dsbdu, dsbdt, dsbbu, dsbbt, dsbeu, dsbet, isr, isr1, isr2, isr3);
+    z = decRound(z, v128.load(keys, 80), inv, inva, m0f, dsb9u, dsb9t, dsbdu, dsbdt, dsbbu, dsbbt, dsbeu, dsbet, isr, isr1, isr2, isr3);
+    z = decRound(z, v128.load(keys, 64), inv, inva, m0f, dsb9u, dsb9t, dsbdu, dsbdt, dsbbu, dsbbt, dsbeu, dsbet, isr, isr1, isr2, isr3);
+    z = decRound(z, v128.load(keys, 48), inv, inva, m0f, dsb9u, dsb9t, dsbdu, dsbdt, dsbbu, dsbbt, dsbeu, dsbet, isr, isr1, isr2, isr3);
+    z = decRound(z, v128.load(keys, 32), inv, inva, m0f, dsb9u, dsb9t, dsbdu, dsbdt, dsbbu, dsbbt, dsbeu, dsbet, isr, isr1, isr2, isr3);
+    z = decRound(z, v128.load(keys, 16), inv, inva, m0f, dsb9u, dsb9t, dsbdu, dsbdt, dsbbu, dsbbt, dsbeu, dsbet, isr, isr1, isr2, isr3);
     const io = invertIo(z, inv, inva, m0f);
     const jo = invertJo(z, inv, inva, m0f);
     x = v128.xor(v128.xor(v128.xor(i8x16.swizzle(dsbou, io), i8x16.swizzle(dsbot, jo)), v128.load(keys)), yPrev);
