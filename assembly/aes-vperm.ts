@@ -273,3 +273,18 @@ export function vpIgeDecrypt(keys: usize, chain: usize, data: usize, len: usize)
   v128.store(chain, yPrev);
   v128.store(chain, x, 16);
 }
+
+/**
+ * SubWord of FIPS-197 §5.2 (the S-box on each byte of `w`) for the key schedule of the SIMD
+ * core: the byte in the working basis, the same inversion and output tables as the last
+ * encryption round, then 0x63 (which the round keys otherwise carry). Constant time like the
+ * rounds, and cheaper than the bitsliced S-box the scalar core uses.
+ */
+export function vpSubWord(w: u32): u32 {
+  const m0f = mask(MASK_0F);
+  const z = transform(i32x4.splat(w), tab(IPT_LO), tab(IPT_HI), m0f);
+  const io = invertIo(z, tab(INV), tab(INVA), m0f);
+  const jo = invertJo(z, tab(INV), tab(INVA), m0f);
+  const s = v128.xor(v128.xor(i8x16.swizzle(tab(SBOU), io), i8x16.swizzle(tab(SBOT), jo)), i8x16.splat(0x63));
+  return <u32>i32x4.extract_lane(s, 0);
+}

@@ -7,7 +7,7 @@
 // vector-permute cipher (aes-vperm.ts), the scalar core the bitsliced one (aes-bitslice.ts).
 // Neither reads a table at a secret index nor branches on a secret.
 import { bsDecrypt, bsEncrypt, bsOutHi, bsOutLo, bsSetKeys, bsSubWord, bsWipe } from './aes-bitslice';
-import { vpIgeDecrypt, vpIgeEncrypt, vpSetDecryptKeys, vpSetEncryptKeys } from './aes-vperm';
+import { vpIgeDecrypt, vpIgeEncrypt, vpSetDecryptKeys, vpSetEncryptKeys, vpSubWord } from './aes-vperm';
 
 /** Most bytes one aesIgeEncrypt or aesIgeDecrypt call takes from AES_DATA. */
 export const AES_DATA_BYTES: i32 = 65536;
@@ -33,10 +33,17 @@ export function aesKeyPtr(): usize { return aesKey; }
 /** Where the round keys are: read only by the tests that check aesWipe cleared them. */
 export function aesRoundKeysPtr(): usize { return roundKeys; }
 
+// @ts-ignore: decorator
+@inline function subWord(w: u32): u32 {
+  if (ASC_FEATURE_SIMD) return vpSubWord(w);
+  return bsSubWord(w);
+}
+
 /**
  * The key schedule of FIPS-197 §5.2 for the 32-byte key at `key` (Nk = 8, 15 round keys), to
  * `expanded`. Words are little-endian u32 of the key's bytes in order, so RotWord is a rotation
- * right by 8 and Rcon goes into the low byte. SubWord is the bitsliced S-box: constant time.
+ * right by 8 and Rcon goes into the low byte. SubWord is the vector-permute S-box on the SIMD
+ * core, the bitsliced one on the scalar core: constant time either way.
  */
 function expandKey(key: usize): void {
   memory.copy(expanded, key, 32);
@@ -44,11 +51,11 @@ function expandKey(key: usize): void {
   for (let i: usize = 8; i < 60; i++) {
     let t = load<u32>(expanded + ((i - 1) << 2));
     if ((i & 7) == 0) {
-      t = bsSubWord(rotr<u32>(t, 8)) ^ rcon;
+      t = subWord(rotr<u32>(t, 8)) ^ rcon;
       // xtime of the round constant: public, not secret.
       rcon = ((rcon << 1) ^ ((rcon >> 7) * 0x1b)) & 0xff;
     } else if ((i & 7) == 4) {
-      t = bsSubWord(t);
+      t = subWord(t);
     }
     store<u32>(expanded + (i << 2), load<u32>(expanded + ((i - 8) << 2)) ^ t);
   }
