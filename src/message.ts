@@ -15,15 +15,18 @@
  * with 12 to 1024 bytes of padding making the encrypted part a multiple of 16 bytes. msg_key is
  * hashed over its two parts in place (sha256.ts's sha256Pair, by the faster route for the
  * length): the message is never concatenated with a key slice. sha256_a and sha256_b, one block
- * each, and the key and IV assembly are one call into the WebAssembly core (wasm.ts's
- * sha256KeyIv). Derived keys, IVs and every plaintext copy of ours are zeroed before a call
- * returns or throws.
+ * each, the key and IV assembly and the AES pass run in the WebAssembly core with the key and IV
+ * kept in its memory (wasm.ts's messageAes). A packet whose msg_key input is short enough for
+ * the core's SHA-256 route is decrypted and checked wholly in the core (wasm.ts's openMessage):
+ * the plaintext leaves it only as the accepted data. Most of a short message's cost is fixed
+ * (calls into the core, allocations), so each step saved there was measured side by side.
+ * Derived keys, IVs and every plaintext copy of ours are zeroed before a call returns or throws.
  * @internal
  */
-import { aes256IgeDecrypt, aes256IgeEncrypt } from './aes.js';
+import { aes256IgeEncrypt, aesEncryptRoute } from './aes.js';
 import { MessageRejected } from './errors.js';
 import { ID_AT } from './records.js';
-import { sha256Pair } from './sha256.js';
+import { sha256InCore, sha256Pair } from './sha256.js';
 import { engine } from './wasm.js';
 import { checkBytes, describe, plainBytes } from './validate.js';
 
@@ -84,6 +87,11 @@ export function senderX(sender: unknown, what: string): number {
   if (typeof sender !== 'string') throw new TypeError(`${what} sender: expected 'client' or 'server', got ${describe(sender)}`);
   throw new RangeError(`${what} sender: expected 'client' or 'server', got ${JSON.stringify(sender.slice(0, 32))}${sender.length > 32 ? '…' : ''}`);
 }
+
+// Scratch for the msg_key digests: module-level (every call is synchronous) and zeroed before each
+// call returns or throws, so none is allocated per message and none keeps a byte.
+const digest = new Uint8Array(32);
+const check = new Uint8Array(16);
 
 /** Writes the 16-byte msg_key of `msg[0, len)` (plaintext and padding) into `out` at `outAt`. */
 function msgKeyInto(rec: Uint8Array, at: number, x: number, msg: Uint8Array, len: number, scratch: Uint8Array, out: Uint8Array, outAt: number): void {
@@ -205,23 +213,29 @@ export function encryptMessageWithPadding(rec: Uint8Array, at: number, data: Uin
 /** Encrypts `msg` (plaintext and padding, ours) into a packet; zeroes `msg` and everything derived. */
 function seal(rec: Uint8Array, at: number, x: number, msg: Uint8Array): Uint8Array {
   const len = msg.length;
-  const head = new Uint8Array(PREFIX_BYTES);
-  const scratch = new Uint8Array(64);
-  const keyIv = new Uint8Array(64);
+  // auth_key_id ‖ msg_key written straight into the packet, the ciphertext after them.
+  const packet = new Uint8Array(PREFIX_BYTES + len);
   try {
-    head.set(rec.subarray(at + ID_AT, at + ID_AT + 8), 0);
-    msgKeyInto(rec, at, x, msg, len, scratch, head, 8);
-    keyIvInto(rec, at, x, head, 8, keyIv);
-    const encrypted = aes256IgeEncrypt(msg, keyIv.subarray(0, 32), keyIv.subarray(32, 64));
-    const packet = new Uint8Array(PREFIX_BYTES + len);
-    packet.set(head, 0);
-    packet.set(encrypted, PREFIX_BYTES);
-    encrypted.fill(0); // ciphertext, not secret, but no copy of ours is left behind
+    for (let i = 0; i < 8; i++) packet[i] = rec[at + ID_AT + i];
+    msgKeyInto(rec, at, x, msg, len, digest, packet, 8);
+    if (aesEncryptRoute(len) === 'wasm') {
+      // Key, IV and AES in one pass through the core: the derived bytes never reach JavaScript.
+      engine.messageAes(rec, at, x, packet, 8, msg, 0, len, false, packet, PREFIX_BYTES);
+    } else {
+      const keyIv = new Uint8Array(64);
+      try {
+        keyIvInto(rec, at, x, packet, 8, keyIv);
+        const encrypted = aes256IgeEncrypt(msg, keyIv.subarray(0, 32), keyIv.subarray(32, 64));
+        packet.set(encrypted, PREFIX_BYTES);
+        encrypted.fill(0); // ciphertext, not secret, but no copy of ours is left behind
+      } finally {
+        keyIv.fill(0);
+      }
+    }
     return packet;
   } finally {
     msg.fill(0);
-    keyIv.fill(0);
-    scratch.fill(0);
+    digest.fill(0);
   }
 }
 
@@ -238,29 +252,30 @@ export function decryptMessage(rec: Uint8Array, at: number, packet: Uint8Array, 
   if (n < MIN_PACKET || (n - PREFIX_BYTES) % 16 !== 0) throw new MessageRejected();
   const src = plainBytes(packet, n);
   for (let i = 0; i < 8; i++) if (src[i] !== rec[at + ID_AT + i]) throw new MessageRejected();
-  const msgKey = src.slice(8, PREFIX_BYTES);
-  const scratch = new Uint8Array(64);
-  const keyIv = new Uint8Array(64);
-  let plain: Uint8Array | undefined;
+  const len = n - PREFIX_BYTES;
+  if (sha256InCore(32 + len) && engine.openFits(len)) {
+    // Short packets (the common case): AES and the msg_key hash both in the core, the plaintext
+    // never copied out before the checks pass (wasm.ts's openMessage, same checks as below).
+    const data = engine.openMessage(rec, at, x, src);
+    if (data === null) throw new MessageRejected();
+    return data;
+  }
+  const plain = new Uint8Array(len);
   try {
-    keyIvInto(rec, at, x, msgKey, 0, keyIv);
-    plain = aes256IgeDecrypt(src.subarray(PREFIX_BYTES), keyIv.subarray(0, 32), keyIv.subarray(32, 64));
-    keyIv.fill(0);
-    const len = n - PREFIX_BYTES;
+    engine.messageAes(rec, at, x, src, 8, src, PREFIX_BYTES, len, true, plain, 0);
     // The recomputed msg_key, compared in constant time, and the length checks, all evaluated
     // before any is acted on: the outcome is one bit, taken at the end.
-    msgKeyInto(rec, at, x, plain, len, scratch, keyIv, 0);
+    msgKeyInto(rec, at, x, plain, len, digest, check, 0);
     let diff = 0;
-    for (let i = 0; i < 16; i++) diff |= keyIv[i] ^ msgKey[i];
+    for (let i = 0; i < 16; i++) diff |= check[i] ^ src[8 + i];
     const dataLen = (plain[28] | (plain[29] << 8) | (plain[30] << 16) | (plain[31] << 24)) >>> 0;
     const padding = len - HEADER_BYTES - dataLen;
     const ok = (diff === 0 ? 1 : 0) & (dataLen % 4 === 0 ? 1 : 0) & (padding >= MIN_PADDING ? 1 : 0) & (padding <= MAX_PADDING ? 1 : 0);
     if (ok !== 1) throw new MessageRejected();
     return plain.slice(0, HEADER_BYTES + dataLen);
   } finally {
-    plain?.fill(0);
-    keyIv.fill(0);
-    scratch.fill(0);
-    msgKey.fill(0);
+    plain.fill(0);
+    check.fill(0);
+    digest.fill(0);
   }
 }

@@ -41,6 +41,15 @@ export function setSha256Route(route: Sha256Route): boolean {
 }
 
 /**
+ * @internal whether an input of `n` bytes takes the WebAssembly route (below the crossover, or
+ * always where node:crypto is absent or the tests force it): the message layer then hashes
+ * msg_key inside the core where the plaintext already is.
+ */
+export function sha256InCore(n: number): boolean {
+  return n < nodeFrom;
+}
+
+/**
  * SHA-256 (FIPS 180-4) of `data`.
  * @returns a new 32-byte digest
  * @throws TypeError if `data` is not a Uint8Array (a Proxy of one, or one on a detached buffer, is not)
