@@ -26,7 +26,7 @@
 import { aes256IgeEncrypt, aesEncryptRoute } from './aes.js';
 import { MessageRejected } from './errors.js';
 import { ID_AT } from './records.js';
-import { sha256InCore, sha256Pair } from './sha256.js';
+import { sha256InCore, sha256Pair, sha256Whole } from './sha256.js';
 import { engine } from './wasm.js';
 import { checkBytes, describe, plainBytes } from './validate.js';
 
@@ -98,6 +98,25 @@ function msgKeyInto(rec: Uint8Array, at: number, x: number, msg: Uint8Array, len
   sha256Pair(rec, at + 88 + x, 32, msg, 0, len, scratch, 0);
   out.set(scratch.subarray(8, 24), outAt);
   scratch.fill(0, 0, 32);
+}
+
+/** Bytes of the auth key slice that msg_key hashes before the message. */
+const KEY_SLICE = 32;
+
+/**
+ * Writes the 16-byte msg_key of `buf[KEY_SLICE, end)` (plaintext and padding, a buffer of ours)
+ * into `out` at `outAt`, after writing substr(auth_key, 88 + x, 32) into `buf[0, KEY_SLICE)`:
+ * the hash then reads one buffer (sha256Whole). The caller zeroes `buf`.
+ */
+function msgKeyOfPrefixed(rec: Uint8Array, at: number, x: number, buf: Uint8Array, out: Uint8Array, outAt: number): void {
+  const k = at + 88 + x;
+  for (let i = 0; i < KEY_SLICE; i++) buf[i] = rec[k + i];
+  try {
+    sha256Whole(buf, buf.length, digest, 0);
+    for (let i = 0; i < 16; i++) out[outAt + i] = digest[8 + i];
+  } finally {
+    digest.fill(0);
+  }
 }
 
 /**
@@ -187,9 +206,9 @@ export function encryptMessage(rec: Uint8Array, at: number, data: Uint8Array, se
   checkPlaintext(src, n);
   const p = paddingFor(n, least);
   if (p < 0) throw new RangeError(`encryptMessage options.padding: expected at most ${MAX_PADDING} bytes of padding, got ${least} rounded up to ${least + ((16 - ((n + least) % 16)) % 16)} for ${n} bytes of data`);
-  const msg = new Uint8Array(n + p);
-  msg.set(src);
-  randomInto(msg.subarray(n));
+  const msg = new Uint8Array(KEY_SLICE + n + p);
+  msg.set(src, KEY_SLICE);
+  randomInto(msg.subarray(KEY_SLICE + n));
   return seal(rec, at, x, msg);
 }
 
@@ -204,28 +223,31 @@ export function encryptMessageWithPadding(rec: Uint8Array, at: number, data: Uin
   const p = checkBytes(padding, 'encryptMessage padding');
   checkPlaintext(plainBytes(data, n), n);
   if (p < MIN_PADDING || p > MAX_PADDING || (n + p) % 16 !== 0) throw new RangeError(`encryptMessage padding: expected 12..1024 bytes making a multiple of 16, got ${p}`);
-  const msg = new Uint8Array(n + p);
-  msg.set(plainBytes(data, n));
-  msg.set(plainBytes(padding, p), n);
+  const msg = new Uint8Array(KEY_SLICE + n + p);
+  msg.set(plainBytes(data, n), KEY_SLICE);
+  msg.set(plainBytes(padding, p), KEY_SLICE + n);
   return seal(rec, at, x, msg);
 }
 
-/** Encrypts `msg` (plaintext and padding, ours) into a packet; zeroes `msg` and everything derived. */
+/**
+ * Encrypts `msg` (ours: KEY_SLICE free bytes, then plaintext and padding) into a packet; zeroes
+ * `msg` and everything derived.
+ */
 function seal(rec: Uint8Array, at: number, x: number, msg: Uint8Array): Uint8Array {
-  const len = msg.length;
+  const len = msg.length - KEY_SLICE;
   // auth_key_id ‖ msg_key written straight into the packet, the ciphertext after them.
   const packet = new Uint8Array(PREFIX_BYTES + len);
   try {
     for (let i = 0; i < 8; i++) packet[i] = rec[at + ID_AT + i];
-    msgKeyInto(rec, at, x, msg, len, digest, packet, 8);
+    msgKeyOfPrefixed(rec, at, x, msg, packet, 8);
     if (aesEncryptRoute(len) === 'wasm') {
       // Key, IV and AES in one pass through the core: the derived bytes never reach JavaScript.
-      engine.messageAes(rec, at, x, packet, 8, msg, 0, len, false, packet, PREFIX_BYTES);
+      engine.messageAes(rec, at, x, packet, 8, msg, KEY_SLICE, len, false, packet, PREFIX_BYTES);
     } else {
       const keyIv = new Uint8Array(64);
       try {
         keyIvInto(rec, at, x, packet, 8, keyIv);
-        const encrypted = aes256IgeEncrypt(msg, keyIv.subarray(0, 32), keyIv.subarray(32, 64));
+        const encrypted = aes256IgeEncrypt(msg.subarray(KEY_SLICE), keyIv.subarray(0, 32), keyIv.subarray(32, 64));
         packet.set(encrypted, PREFIX_BYTES);
         encrypted.fill(0); // ciphertext, not secret, but no copy of ours is left behind
       } finally {
@@ -235,7 +257,6 @@ function seal(rec: Uint8Array, at: number, x: number, msg: Uint8Array): Uint8Arr
     return packet;
   } finally {
     msg.fill(0);
-    digest.fill(0);
   }
 }
 
@@ -260,22 +281,23 @@ export function decryptMessage(rec: Uint8Array, at: number, packet: Uint8Array, 
     if (data === null) throw new MessageRejected();
     return data;
   }
-  const plain = new Uint8Array(len);
+  // Key slice ‖ plaintext in one buffer of ours: the msg_key hash reads it whole (sha256Whole).
+  const buf = new Uint8Array(KEY_SLICE + len);
   try {
-    engine.messageAes(rec, at, x, src, 8, src, PREFIX_BYTES, len, true, plain, 0);
+    engine.messageAes(rec, at, x, src, 8, src, PREFIX_BYTES, len, true, buf, KEY_SLICE);
     // The recomputed msg_key, compared in constant time, and the length checks, all evaluated
     // before any is acted on: the outcome is one bit, taken at the end.
-    msgKeyInto(rec, at, x, plain, len, digest, check, 0);
+    msgKeyOfPrefixed(rec, at, x, buf, check, 0);
     let diff = 0;
     for (let i = 0; i < 16; i++) diff |= check[i] ^ src[8 + i];
-    const dataLen = (plain[28] | (plain[29] << 8) | (plain[30] << 16) | (plain[31] << 24)) >>> 0;
+    const p = KEY_SLICE;
+    const dataLen = (buf[p + 28] | (buf[p + 29] << 8) | (buf[p + 30] << 16) | (buf[p + 31] << 24)) >>> 0;
     const padding = len - HEADER_BYTES - dataLen;
     const ok = (diff === 0 ? 1 : 0) & (dataLen % 4 === 0 ? 1 : 0) & (padding >= MIN_PADDING ? 1 : 0) & (padding <= MAX_PADDING ? 1 : 0);
     if (ok !== 1) throw new MessageRejected();
-    return plain.slice(0, HEADER_BYTES + dataLen);
+    return buf.slice(KEY_SLICE, KEY_SLICE + HEADER_BYTES + dataLen);
   } finally {
-    plain.fill(0);
+    buf.fill(0);
     check.fill(0);
-    digest.fill(0);
   }
 }

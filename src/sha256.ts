@@ -66,6 +66,23 @@ export function sha256(data: Uint8Array): Uint8Array {
 }
 
 /**
+ * @internal SHA-256 of all of `buf` (a plain array of the caller's own), written into `out` at
+ * `outAt`: the message layer's msg_key over a buffer laid out as key slice ‖ message, so that
+ * node:crypto's route is one `hash` call over it, no Hash object and no concatenation (measured
+ * 1.45 against 1.90 µs at 1056 bytes for createHash with two updates). The digest's own buffer
+ * is zeroed after the copy.
+ */
+export function sha256Whole(buf: Uint8Array, n: number, out: Uint8Array, outAt: number): void {
+  if (n >= nodeFrom) {
+    const d = nodeCrypto!.hash('sha256', buf, 'buffer') as unknown as Uint8Array;
+    out.set(d, outAt);
+    d.fill(0);
+    return;
+  }
+  engine.sha256Pair(buf, 0, n, buf, 0, 0, out, outAt);
+}
+
+/**
  * @internal SHA-256 of `a[aAt, aAt + aLen) ‖ b[bAt, bAt + bLen)`, written into `out` at `outAt`,
  * without making the concatenation: the message layer's msg_key and AES key/IV hashes. Callers
  * pass their own plain arrays with ranges they checked; the engine checks them again.
