@@ -239,8 +239,14 @@ function seal(rec: Uint8Array, at: number, x: number, msg: Uint8Array): Uint8Arr
   const packet = new Uint8Array(PREFIX_BYTES + len);
   try {
     for (let i = 0; i < 8; i++) packet[i] = rec[at + ID_AT + i];
+    const inCore = aesEncryptRoute(len) === 'wasm';
+    if (inCore && sha256InCore(KEY_SLICE + len) && engine.openFits(len)) {
+      // Short messages: msg_key, key and IV and AES all in the core (wasm.ts's sealMessage).
+      engine.sealMessage(rec, at, x, msg, KEY_SLICE, len, packet);
+      return packet;
+    }
     msgKeyOfPrefixed(rec, at, x, msg, packet, 8);
-    if (aesEncryptRoute(len) === 'wasm') {
+    if (inCore) {
       // Key, IV and AES in one pass through the core: the derived bytes never reach JavaScript.
       engine.messageAes(rec, at, x, packet, 8, msg, KEY_SLICE, len, false, packet, PREFIX_BYTES);
     } else {
