@@ -63,14 +63,17 @@ const POOL_BYTES = 4096;
 const pool = new Uint8Array(POOL_BYTES);
 let poolAt = POOL_BYTES;
 
+/** Refills the whole pool with fresh random bytes. */
+function refillPool(): void {
+  // Web Crypto: a global in Node 20, Deno, Bun and browsers; 4096 bytes is under its 65536 limit.
+  crypto.getRandomValues(pool);
+  poolAt = 0;
+}
+
 /** Fills `out` (at most POOL_BYTES) with random bytes from the pool. */
 function randomInto(out: Uint8Array): void {
   const n = out.length;
-  if (poolAt + n > POOL_BYTES) {
-    // Web Crypto: a global in Node 20, Deno, Bun and browsers; 4096 bytes is under its 65536 limit.
-    crypto.getRandomValues(pool);
-    poolAt = 0;
-  }
+  if (poolAt + n > POOL_BYTES) refillPool();
   out.set(pool.subarray(poolAt, poolAt + n));
   pool.fill(0, poolAt, poolAt + n);
   poolAt += n;
@@ -206,6 +209,17 @@ export function encryptMessage(rec: Uint8Array, at: number, data: Uint8Array, se
   checkPlaintext(src, n);
   const p = paddingFor(n, least);
   if (p < 0) throw new RangeError(`encryptMessage options.padding: expected at most ${MAX_PADDING} bytes of padding, got ${least} rounded up to ${least + ((16 - ((n + least) % 16)) % 16)} for ${n} bytes of data`);
+  if (sealsInCore(n + p)) {
+    // The padding goes from the pool straight into the core, and is zeroed in the pool after.
+    if (poolAt + p > POOL_BYTES) refillPool();
+    const padAt = poolAt;
+    poolAt += p;
+    try {
+      return sealInCore(rec, at, x, src, n, pool, padAt, p);
+    } finally {
+      pool.fill(0, padAt, padAt + p);
+    }
+  }
   const msg = new Uint8Array(KEY_SLICE + n + p);
   msg.set(src, KEY_SLICE);
   randomInto(msg.subarray(KEY_SLICE + n));
@@ -223,10 +237,28 @@ export function encryptMessageWithPadding(rec: Uint8Array, at: number, data: Uin
   const p = checkBytes(padding, 'encryptMessage padding');
   checkPlaintext(plainBytes(data, n), n);
   if (p < MIN_PADDING || p > MAX_PADDING || (n + p) % 16 !== 0) throw new RangeError(`encryptMessage padding: expected 12..1024 bytes making a multiple of 16, got ${p}`);
+  if (sealsInCore(n + p)) return sealInCore(rec, at, x, plainBytes(data, n), n, plainBytes(padding, p), 0, p);
   const msg = new Uint8Array(KEY_SLICE + n + p);
   msg.set(plainBytes(data, n), KEY_SLICE);
   msg.set(plainBytes(padding, p), KEY_SLICE + n);
   return seal(rec, at, x, msg);
+}
+
+/**
+ * Whether a message of `len` bytes (plaintext and padding) is encrypted wholly in the core: AES
+ * by the core's route, the msg_key hash fused there (sha256.ts's sha256InCore), and both within
+ * one staging (wasm.ts's openFits).
+ */
+function sealsInCore(len: number): boolean {
+  return aesEncryptRoute(len) === 'wasm' && sha256InCore(KEY_SLICE + len) && engine.openFits(len);
+}
+
+/** The packet of `data[0, n)` and padding `pad[padAt, padAt + p)`, encrypted wholly in the core. */
+function sealInCore(rec: Uint8Array, at: number, x: number, data: Uint8Array, n: number, pad: Uint8Array, padAt: number, p: number): Uint8Array {
+  const packet = new Uint8Array(PREFIX_BYTES + n + p);
+  for (let i = 0; i < 8; i++) packet[i] = rec[at + ID_AT + i];
+  engine.sealMessage(rec, at, x, data, n, pad, padAt, p, packet);
+  return packet;
 }
 
 /**
@@ -239,14 +271,8 @@ function seal(rec: Uint8Array, at: number, x: number, msg: Uint8Array): Uint8Arr
   const packet = new Uint8Array(PREFIX_BYTES + len);
   try {
     for (let i = 0; i < 8; i++) packet[i] = rec[at + ID_AT + i];
-    const inCore = aesEncryptRoute(len) === 'wasm';
-    if (inCore && sha256InCore(KEY_SLICE + len) && engine.openFits(len)) {
-      // Short messages: msg_key, key and IV and AES all in the core (wasm.ts's sealMessage).
-      engine.sealMessage(rec, at, x, msg, KEY_SLICE, len, packet);
-      return packet;
-    }
     msgKeyOfPrefixed(rec, at, x, msg, packet, 8);
-    if (inCore) {
+    if (aesEncryptRoute(len) === 'wasm') {
       // Key, IV and AES in one pass through the core: the derived bytes never reach JavaScript.
       engine.messageAes(rec, at, x, packet, 8, msg, KEY_SLICE, len, false, packet, PREFIX_BYTES);
     } else {

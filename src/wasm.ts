@@ -412,21 +412,23 @@ export class Engine {
 
   /**
    * MTProto 2.0 encryption of a short message (https://core.telegram.org/mtproto/description)
-   * wholly in the core's memory: msg_key of substr(auth_key, 88 + x, 32) ‖ `msg[msgAt, msgAt +
-   * len)` (plaintext and padding), then aes_key and aes_iv from it, then AES-256-IGE; msg_key is
-   * written to `packet[8, 24)` and the ciphertext to `packet[24, 24 + len)`. Needs 32 + len bytes
-   * within INPUT (see `openFits`). Everything staged or derived is zeroed before it returns.
+   * wholly in the core's memory: `data[0, n)` then `pad[padAt, padAt + p)` are staged once; msg_key
+   * of substr(auth_key, 88 + x, 32) ‖ data ‖ padding, then aes_key and aes_iv from it, then
+   * AES-256-IGE; msg_key is written to `packet[8, 24)` and the ciphertext to `packet[24, 24 + n +
+   * p)`. Needs 32 + n + p bytes within INPUT (see `openFits`). Everything staged or derived is
+   * zeroed before it returns.
    * @throws TypeError if an array is not a genuine Uint8Array on an attached buffer
-   * @throws RangeError if a range, `x` or `len` is out of range
+   * @throws RangeError if a range, `x` or the length n + p is out of range
    */
-  sealMessage(key: Uint8Array, keyAt: number, x: number, msg: Uint8Array, msgAt: number, len: number, packet: Uint8Array): void {
+  sealMessage(key: Uint8Array, keyAt: number, x: number, data: Uint8Array, n: number, pad: Uint8Array, padAt: number, p: number, packet: Uint8Array): void {
     const keyN = lengthOf(key);
-    const msgN = lengthOf(msg);
+    const dataN = lengthOf(data);
+    const padN = lengthOf(pad);
     const packetN = lengthOf(packet);
-    if ((x !== 0 && x !== 8) || !fits(keyAt, KEY_BYTES, keyN) || !isCount(len) || len % AES_BLOCK_BYTES !== 0 || !this.openFits(len) || !fits(msgAt, len, msgN) || !fits(24, len, packetN)) {
-      throw new RangeError(`MTProto encryption in the core: expected x 0 or 8, a key at ${keyAt} of ${keyN} bytes and whole blocks up to ${this.#openMax()} bytes, ${len} from ${msgAt} of ${msgN} into a packet of ${packetN}`);
+    const len = n + p;
+    if ((x !== 0 && x !== 8) || !fits(keyAt, KEY_BYTES, keyN) || !isCount(n) || !isCount(p) || n > dataN || !fits(padAt, p, padN) || len % AES_BLOCK_BYTES !== 0 || !this.openFits(len) || !fits(24, len, packetN)) {
+      throw new RangeError(`MTProto encryption in the core: expected x 0 or 8, a key at ${keyAt} of ${keyN} bytes and whole blocks up to ${this.#openMax()} bytes, ${n} of ${dataN} and ${p} from ${padAt} of ${padN} into a packet of ${packetN}`);
     }
-    const src = plainBytes(msg, msgN).subarray(msgAt, msgAt + len);
     const out = plainBytes(packet, packetN);
     const mem = this.#mem;
     const x_ = this.#x;
@@ -434,10 +436,12 @@ export class Engine {
     const output = this.#output;
     const area = this.#aesData;
     try {
+      mem.set(plainBytes(data, dataN).subarray(0, n), area);
+      mem.set(plainBytes(pad, padN).subarray(padAt, padAt + p), area + n);
       // msg_key_large = SHA256(substr(auth_key, 88 + x, 32) ‖ plaintext ‖ padding).
       const k = keyAt + 88 + x;
       for (let i = 0; i < 32; i++) mem[input + i] = key[k + i];
-      mem.set(src, input + 32);
+      mem.copyWithin(input + 32, area, area + len);
       x_.sha256Digest(32 + len); // clears the input it read
       for (let i = 0; i < 16; i++) out[8 + i] = mem[output + 8 + i];
       mem.fill(0, output, output + SHA256_BYTES);
@@ -445,7 +449,6 @@ export class Engine {
       mem.copyWithin(this.#aesKey, output, output + 64);
       mem.fill(0, output, output + 64);
       x_.aesSetKey(0);
-      mem.set(src, area);
       x_.aesIgeEncrypt(len);
       out.set(mem.subarray(area, area + len), 24);
     } finally {
