@@ -15,15 +15,18 @@
  * with 12 to 1024 bytes of padding making the encrypted part a multiple of 16 bytes. msg_key is
  * hashed over its two parts in place (sha256.ts's sha256Pair, by the faster route for the
  * length): the message is never concatenated with a key slice. sha256_a and sha256_b, one block
- * each, and the key and IV assembly are one call into the WebAssembly core (wasm.ts's
- * sha256KeyIv). Derived keys, IVs and every plaintext copy of ours are zeroed before a call
- * returns or throws.
+ * each, the key and IV assembly and the AES pass run in the WebAssembly core with the key and IV
+ * kept in its memory (wasm.ts's messageAes). A packet whose msg_key input is short enough for
+ * the core's SHA-256 route is decrypted and checked wholly in the core (wasm.ts's openMessage):
+ * the plaintext leaves it only as the accepted data. Most of a short message's cost is fixed
+ * (calls into the core, allocations), so each step saved there was measured side by side.
+ * Derived keys, IVs and every plaintext copy of ours are zeroed before a call returns or throws.
  * @internal
  */
-import { aes256IgeDecrypt, aes256IgeEncrypt } from './aes.js';
+import { aes256IgeEncrypt, aesEncryptRoute } from './aes.js';
 import { MessageRejected } from './errors.js';
 import { ID_AT } from './records.js';
-import { sha256Pair } from './sha256.js';
+import { sha256InCore, sha256Pair, sha256Whole } from './sha256.js';
 import { engine } from './wasm.js';
 import { checkBytes, describe, plainBytes } from './validate.js';
 
@@ -60,14 +63,17 @@ const POOL_BYTES = 4096;
 const pool = new Uint8Array(POOL_BYTES);
 let poolAt = POOL_BYTES;
 
+/** Refills the whole pool with fresh random bytes. */
+function refillPool(): void {
+  // Web Crypto: a global in Node 20, Deno, Bun and browsers; 4096 bytes is under its 65536 limit.
+  crypto.getRandomValues(pool);
+  poolAt = 0;
+}
+
 /** Fills `out` (at most POOL_BYTES) with random bytes from the pool. */
 function randomInto(out: Uint8Array): void {
   const n = out.length;
-  if (poolAt + n > POOL_BYTES) {
-    // Web Crypto: a global in Node 20, Deno, Bun and browsers; 4096 bytes is under its 65536 limit.
-    crypto.getRandomValues(pool);
-    poolAt = 0;
-  }
+  if (poolAt + n > POOL_BYTES) refillPool();
   out.set(pool.subarray(poolAt, poolAt + n));
   pool.fill(0, poolAt, poolAt + n);
   poolAt += n;
@@ -85,11 +91,35 @@ export function senderX(sender: unknown, what: string): number {
   throw new RangeError(`${what} sender: expected 'client' or 'server', got ${JSON.stringify(sender.slice(0, 32))}${sender.length > 32 ? '…' : ''}`);
 }
 
+// Scratch for the msg_key digests: module-level (every call is synchronous) and zeroed before each
+// call returns or throws, so none is allocated per message and none keeps a byte.
+const digest = new Uint8Array(32);
+const check = new Uint8Array(16);
+
 /** Writes the 16-byte msg_key of `msg[0, len)` (plaintext and padding) into `out` at `outAt`. */
 function msgKeyInto(rec: Uint8Array, at: number, x: number, msg: Uint8Array, len: number, scratch: Uint8Array, out: Uint8Array, outAt: number): void {
   sha256Pair(rec, at + 88 + x, 32, msg, 0, len, scratch, 0);
   out.set(scratch.subarray(8, 24), outAt);
   scratch.fill(0, 0, 32);
+}
+
+/** Bytes of the auth key slice that msg_key hashes before the message. */
+const KEY_SLICE = 32;
+
+/**
+ * Writes the 16-byte msg_key of `buf[KEY_SLICE, end)` (plaintext and padding, a buffer of ours)
+ * into `out` at `outAt`, after writing substr(auth_key, 88 + x, 32) into `buf[0, KEY_SLICE)`:
+ * the hash then reads one buffer (sha256Whole). The caller zeroes `buf`.
+ */
+function msgKeyOfPrefixed(rec: Uint8Array, at: number, x: number, buf: Uint8Array, out: Uint8Array, outAt: number): void {
+  const k = at + 88 + x;
+  for (let i = 0; i < KEY_SLICE; i++) buf[i] = rec[k + i];
+  try {
+    sha256Whole(buf, buf.length, digest, 0);
+    for (let i = 0; i < 16; i++) out[outAt + i] = digest[8 + i];
+  } finally {
+    digest.fill(0);
+  }
 }
 
 /**
@@ -179,9 +209,20 @@ export function encryptMessage(rec: Uint8Array, at: number, data: Uint8Array, se
   checkPlaintext(src, n);
   const p = paddingFor(n, least);
   if (p < 0) throw new RangeError(`encryptMessage options.padding: expected at most ${MAX_PADDING} bytes of padding, got ${least} rounded up to ${least + ((16 - ((n + least) % 16)) % 16)} for ${n} bytes of data`);
-  const msg = new Uint8Array(n + p);
-  msg.set(src);
-  randomInto(msg.subarray(n));
+  if (sealsInCore(n + p)) {
+    // The padding goes from the pool straight into the core, and is zeroed in the pool after.
+    if (poolAt + p > POOL_BYTES) refillPool();
+    const padAt = poolAt;
+    poolAt += p;
+    try {
+      return sealInCore(rec, at, x, src, n, pool, padAt, p);
+    } finally {
+      pool.fill(0, padAt, padAt + p);
+    }
+  }
+  const msg = new Uint8Array(KEY_SLICE + n + p);
+  msg.set(src, KEY_SLICE);
+  randomInto(msg.subarray(KEY_SLICE + n));
   return seal(rec, at, x, msg);
 }
 
@@ -196,32 +237,58 @@ export function encryptMessageWithPadding(rec: Uint8Array, at: number, data: Uin
   const p = checkBytes(padding, 'encryptMessage padding');
   checkPlaintext(plainBytes(data, n), n);
   if (p < MIN_PADDING || p > MAX_PADDING || (n + p) % 16 !== 0) throw new RangeError(`encryptMessage padding: expected 12..1024 bytes making a multiple of 16, got ${p}`);
-  const msg = new Uint8Array(n + p);
-  msg.set(plainBytes(data, n));
-  msg.set(plainBytes(padding, p), n);
+  if (sealsInCore(n + p)) return sealInCore(rec, at, x, plainBytes(data, n), n, plainBytes(padding, p), 0, p);
+  const msg = new Uint8Array(KEY_SLICE + n + p);
+  msg.set(plainBytes(data, n), KEY_SLICE);
+  msg.set(plainBytes(padding, p), KEY_SLICE + n);
   return seal(rec, at, x, msg);
 }
 
-/** Encrypts `msg` (plaintext and padding, ours) into a packet; zeroes `msg` and everything derived. */
+/**
+ * Whether a message of `len` bytes (plaintext and padding) is encrypted wholly in the core: AES
+ * by the core's route, the msg_key hash fused there (sha256.ts's sha256InCore), and both within
+ * one staging (wasm.ts's openFits).
+ */
+function sealsInCore(len: number): boolean {
+  return aesEncryptRoute(len) === 'wasm' && sha256InCore(KEY_SLICE + len) && engine.openFits(len);
+}
+
+/** The packet of `data[0, n)` and padding `pad[padAt, padAt + p)`, encrypted wholly in the core. */
+function sealInCore(rec: Uint8Array, at: number, x: number, data: Uint8Array, n: number, pad: Uint8Array, padAt: number, p: number): Uint8Array {
+  const packet = new Uint8Array(PREFIX_BYTES + n + p);
+  for (let i = 0; i < 8; i++) packet[i] = rec[at + ID_AT + i];
+  engine.sealMessage(rec, at, x, data, n, pad, padAt, p, packet);
+  return packet;
+}
+
+/**
+ * Encrypts `msg` (ours: KEY_SLICE free bytes, then plaintext and padding) into a packet; zeroes
+ * `msg` and everything derived.
+ */
 function seal(rec: Uint8Array, at: number, x: number, msg: Uint8Array): Uint8Array {
-  const len = msg.length;
-  const head = new Uint8Array(PREFIX_BYTES);
-  const scratch = new Uint8Array(64);
-  const keyIv = new Uint8Array(64);
+  const len = msg.length - KEY_SLICE;
+  // auth_key_id ‖ msg_key written straight into the packet, the ciphertext after them.
+  const packet = new Uint8Array(PREFIX_BYTES + len);
   try {
-    head.set(rec.subarray(at + ID_AT, at + ID_AT + 8), 0);
-    msgKeyInto(rec, at, x, msg, len, scratch, head, 8);
-    keyIvInto(rec, at, x, head, 8, keyIv);
-    const encrypted = aes256IgeEncrypt(msg, keyIv.subarray(0, 32), keyIv.subarray(32, 64));
-    const packet = new Uint8Array(PREFIX_BYTES + len);
-    packet.set(head, 0);
-    packet.set(encrypted, PREFIX_BYTES);
-    encrypted.fill(0); // ciphertext, not secret, but no copy of ours is left behind
+    for (let i = 0; i < 8; i++) packet[i] = rec[at + ID_AT + i];
+    msgKeyOfPrefixed(rec, at, x, msg, packet, 8);
+    if (aesEncryptRoute(len) === 'wasm') {
+      // Key, IV and AES in one pass through the core: the derived bytes never reach JavaScript.
+      engine.messageAes(rec, at, x, packet, 8, msg, KEY_SLICE, len, false, packet, PREFIX_BYTES);
+    } else {
+      const keyIv = new Uint8Array(64);
+      try {
+        keyIvInto(rec, at, x, packet, 8, keyIv);
+        const encrypted = aes256IgeEncrypt(msg.subarray(KEY_SLICE), keyIv.subarray(0, 32), keyIv.subarray(32, 64));
+        packet.set(encrypted, PREFIX_BYTES);
+        encrypted.fill(0); // ciphertext, not secret, but no copy of ours is left behind
+      } finally {
+        keyIv.fill(0);
+      }
+    }
     return packet;
   } finally {
     msg.fill(0);
-    keyIv.fill(0);
-    scratch.fill(0);
   }
 }
 
@@ -238,29 +305,31 @@ export function decryptMessage(rec: Uint8Array, at: number, packet: Uint8Array, 
   if (n < MIN_PACKET || (n - PREFIX_BYTES) % 16 !== 0) throw new MessageRejected();
   const src = plainBytes(packet, n);
   for (let i = 0; i < 8; i++) if (src[i] !== rec[at + ID_AT + i]) throw new MessageRejected();
-  const msgKey = src.slice(8, PREFIX_BYTES);
-  const scratch = new Uint8Array(64);
-  const keyIv = new Uint8Array(64);
-  let plain: Uint8Array | undefined;
+  const len = n - PREFIX_BYTES;
+  if (sha256InCore(32 + len) && engine.openFits(len)) {
+    // Short packets (the common case): AES and the msg_key hash both in the core, the plaintext
+    // never copied out before the checks pass (wasm.ts's openMessage, same checks as below).
+    const data = engine.openMessage(rec, at, x, src);
+    if (data === null) throw new MessageRejected();
+    return data;
+  }
+  // Key slice ‖ plaintext in one buffer of ours: the msg_key hash reads it whole (sha256Whole).
+  const buf = new Uint8Array(KEY_SLICE + len);
   try {
-    keyIvInto(rec, at, x, msgKey, 0, keyIv);
-    plain = aes256IgeDecrypt(src.subarray(PREFIX_BYTES), keyIv.subarray(0, 32), keyIv.subarray(32, 64));
-    keyIv.fill(0);
-    const len = n - PREFIX_BYTES;
+    engine.messageAes(rec, at, x, src, 8, src, PREFIX_BYTES, len, true, buf, KEY_SLICE);
     // The recomputed msg_key, compared in constant time, and the length checks, all evaluated
     // before any is acted on: the outcome is one bit, taken at the end.
-    msgKeyInto(rec, at, x, plain, len, scratch, keyIv, 0);
+    msgKeyOfPrefixed(rec, at, x, buf, check, 0);
     let diff = 0;
-    for (let i = 0; i < 16; i++) diff |= keyIv[i] ^ msgKey[i];
-    const dataLen = (plain[28] | (plain[29] << 8) | (plain[30] << 16) | (plain[31] << 24)) >>> 0;
+    for (let i = 0; i < 16; i++) diff |= check[i] ^ src[8 + i];
+    const p = KEY_SLICE;
+    const dataLen = (buf[p + 28] | (buf[p + 29] << 8) | (buf[p + 30] << 16) | (buf[p + 31] << 24)) >>> 0;
     const padding = len - HEADER_BYTES - dataLen;
     const ok = (diff === 0 ? 1 : 0) & (dataLen % 4 === 0 ? 1 : 0) & (padding >= MIN_PADDING ? 1 : 0) & (padding <= MAX_PADDING ? 1 : 0);
     if (ok !== 1) throw new MessageRejected();
-    return plain.slice(0, HEADER_BYTES + dataLen);
+    return buf.slice(KEY_SLICE, KEY_SLICE + HEADER_BYTES + dataLen);
   } finally {
-    plain?.fill(0);
-    keyIv.fill(0);
-    scratch.fill(0);
-    msgKey.fill(0);
+    buf.fill(0);
+    check.fill(0);
   }
 }

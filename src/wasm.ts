@@ -296,6 +296,175 @@ export class Engine {
     mem.fill(0, this.#output, this.#output + 64);
   }
 
+  /**
+   * Stages INPUT for the core's sha256KeyIv and runs it: aes_key ‖ aes_iv left in OUTPUT[0, 64).
+   * Ranges are checked by the callers.
+   */
+  #keyIvToOutput(key: Uint8Array, keyAt: number, x: number, mk: Uint8Array, mkAt: number): void {
+    const mem = this.#mem;
+    const input = this.#input;
+    for (let i = 0; i < 16; i++) {
+      const b = mk[mkAt + i];
+      mem[input + i] = b;
+      mem[input + 100 + i] = b;
+    }
+    const a = keyAt + x;
+    for (let i = 0; i < 36; i++) {
+      mem[input + 16 + i] = key[a + i];
+      mem[input + 64 + i] = key[a + 40 + i];
+    }
+    this.#x.sha256KeyIv(); // zeroes INPUT[0, 128), its digests and the hash state
+  }
+
+  /**
+   * MTProto 2.0's AES step (https://core.telegram.org/mtproto/description) with the key and IV
+   * never leaving the core: aes_key ‖ aes_iv for the msg_key at `mk[mkAt, mkAt + 16)` and the
+   * auth key at `key[keyAt, keyAt + 256)` (x = `x`, 0 or 8) are derived in OUTPUT, moved to the
+   * AES key area inside the core's memory, and `src[srcAt, srcAt + len)` is IGE-encrypted or
+   * decrypted into `out` at `outAt` (in chunks of the AES data area). One copy in, one out, no derived byte in a JavaScript array;
+   * OUTPUT, the key area, the round keys and the staged data are zeroed before it returns.
+   * @throws TypeError if an array is not a genuine Uint8Array on an attached buffer
+   * @throws RangeError if a range does not lie inside its array, `x` is not 0 or 8, or `len` is
+   * not a multiple of 16
+   */
+  messageAes(key: Uint8Array, keyAt: number, x: number, mk: Uint8Array, mkAt: number, src: Uint8Array, srcAt: number, len: number, decrypt: boolean, out: Uint8Array, outAt: number): void {
+    const keyN = lengthOf(key);
+    const mkN = lengthOf(mk);
+    const srcN = lengthOf(src);
+    const outN = lengthOf(out);
+    if ((x !== 0 && x !== 8) || !fits(keyAt, KEY_BYTES, keyN) || !fits(mkAt, 16, mkN) || !isCount(len) || len % AES_BLOCK_BYTES !== 0 || !fits(srcAt, len, srcN) || !fits(outAt, len, outN)) {
+      throw new RangeError(`MTProto AES step: expected x 0 or 8, a key at ${keyAt} of ${keyN} bytes, a msg_key at ${mkAt} of ${mkN} and whole blocks, ${len} from ${srcAt} of ${srcN} to ${outAt} of ${outN}`);
+    }
+    const mem = this.#mem;
+    const x_ = this.#x;
+    const output = this.#output;
+    const area = this.#aesData;
+    try {
+      this.#keyIvToOutput(key, keyAt, x, mk, mkAt);
+      mem.copyWithin(this.#aesKey, output, output + 64);
+      mem.fill(0, output, output + 64);
+      x_.aesSetKey(decrypt ? 1 : 0); // zeroes the key bytes it read; the IV is the chain
+      const from = plainBytes(src, srcN);
+      const to = plainBytes(out, outN);
+      // Chunks of the AES data area; the core keeps the IGE chain from one to the next.
+      const step = this.#aesDataBytes;
+      for (let done = 0; done < len; done += step) {
+        const n = Math.min(step, len - done);
+        mem.set(from.subarray(srcAt + done, srcAt + done + n), area);
+        if (decrypt) x_.aesIgeDecrypt(n);
+        else x_.aesIgeEncrypt(n);
+        to.set(mem.subarray(area, area + n), outAt + done);
+      }
+    } finally {
+      x_.aesWipe(Math.min(len, this.#aesDataBytes));
+    }
+  }
+
+  /**
+   * MTProto 2.0 decryption of a short packet (https://core.telegram.org/mtproto/description and
+   * security_guidelines) wholly in the core's memory: aes_key and aes_iv from the packet's
+   * msg_key (bytes 8..24), AES-256-IGE of its `n - 24` encrypted bytes, then msg_key recomputed
+   * over substr(auth_key, 88 + x, 32) ‖ plaintext from the AES area (no plaintext copy in
+   * JavaScript), compared in constant time, and message_data_length and the padding checked, all
+   * before the one outcome is acted on. Needs 32 + n - 24 bytes within INPUT (see `openFits`).
+   * Everything staged or derived is zeroed before it returns.
+   * @returns the data (salt to the end of message_data) as a new array, or null if rejected
+   * @throws TypeError if an array is not a genuine Uint8Array on an attached buffer
+   * @throws RangeError if the key range, `x` or the packet's length is out of range
+   */
+  openMessage(key: Uint8Array, keyAt: number, x: number, packet: Uint8Array): Uint8Array | null {
+    const keyN = lengthOf(key);
+    const n = lengthOf(packet);
+    const len = n - 24;
+    if ((x !== 0 && x !== 8) || !fits(keyAt, KEY_BYTES, keyN) || len < 48 || len % AES_BLOCK_BYTES !== 0 || !this.openFits(len)) {
+      throw new RangeError(`MTProto decryption in the core: expected x 0 or 8, a key at ${keyAt} of ${keyN} bytes and a packet of 72 to ${this.#openMax() + 24} bytes, got ${n}`);
+    }
+    const src = plainBytes(packet, n);
+    const mem = this.#mem;
+    const x_ = this.#x;
+    const input = this.#input;
+    const output = this.#output;
+    const area = this.#aesData;
+    try {
+      this.#keyIvToOutput(key, keyAt, x, src, 8);
+      mem.copyWithin(this.#aesKey, output, output + 64);
+      mem.fill(0, output, output + 64);
+      x_.aesSetKey(1);
+      mem.set(src.subarray(24, n), area);
+      x_.aesIgeDecrypt(len);
+      // msg_key_large = SHA256(substr(auth_key, 88 + x, 32) ‖ plaintext ‖ padding).
+      const k = keyAt + 88 + x;
+      for (let i = 0; i < 32; i++) mem[input + i] = key[k + i];
+      mem.copyWithin(input + 32, area, area + len);
+      x_.sha256Digest(32 + len); // clears the input it read
+      let diff = 0;
+      for (let i = 0; i < 16; i++) diff |= mem[output + 8 + i] ^ src[8 + i];
+      mem.fill(0, output, output + SHA256_BYTES);
+      const dataLen = (mem[area + 28] | (mem[area + 29] << 8) | (mem[area + 30] << 16) | (mem[area + 31] << 24)) >>> 0;
+      const padding = len - 32 - dataLen;
+      const ok = (diff === 0 ? 1 : 0) & (dataLen % 4 === 0 ? 1 : 0) & (padding >= 12 ? 1 : 0) & (padding <= 1024 ? 1 : 0);
+      if (ok !== 1) return null;
+      return mem.slice(area, area + 32 + dataLen);
+    } finally {
+      x_.aesWipe(len);
+    }
+  }
+
+  /**
+   * MTProto 2.0 encryption of a short message (https://core.telegram.org/mtproto/description)
+   * wholly in the core's memory: `data[0, n)` then `pad[padAt, padAt + p)` are staged once; msg_key
+   * of substr(auth_key, 88 + x, 32) ‖ data ‖ padding, then aes_key and aes_iv from it, then
+   * AES-256-IGE; msg_key is written to `packet[8, 24)` and the ciphertext to `packet[24, 24 + n +
+   * p)`. Needs 32 + n + p bytes within INPUT (see `openFits`). Everything staged or derived is
+   * zeroed before it returns.
+   * @throws TypeError if an array is not a genuine Uint8Array on an attached buffer
+   * @throws RangeError if a range, `x` or the length n + p is out of range
+   */
+  sealMessage(key: Uint8Array, keyAt: number, x: number, data: Uint8Array, n: number, pad: Uint8Array, padAt: number, p: number, packet: Uint8Array): void {
+    const keyN = lengthOf(key);
+    const dataN = lengthOf(data);
+    const padN = lengthOf(pad);
+    const packetN = lengthOf(packet);
+    const len = n + p;
+    if ((x !== 0 && x !== 8) || !fits(keyAt, KEY_BYTES, keyN) || !isCount(n) || !isCount(p) || n > dataN || !fits(padAt, p, padN) || len % AES_BLOCK_BYTES !== 0 || !this.openFits(len) || !fits(24, len, packetN)) {
+      throw new RangeError(`MTProto encryption in the core: expected x 0 or 8, a key at ${keyAt} of ${keyN} bytes and whole blocks up to ${this.#openMax()} bytes, ${n} of ${dataN} and ${p} from ${padAt} of ${padN} into a packet of ${packetN}`);
+    }
+    const out = plainBytes(packet, packetN);
+    const mem = this.#mem;
+    const x_ = this.#x;
+    const input = this.#input;
+    const output = this.#output;
+    const area = this.#aesData;
+    try {
+      mem.set(plainBytes(data, dataN).subarray(0, n), area);
+      mem.set(plainBytes(pad, padN).subarray(padAt, padAt + p), area + n);
+      // msg_key_large = SHA256(substr(auth_key, 88 + x, 32) ‖ plaintext ‖ padding).
+      const k = keyAt + 88 + x;
+      for (let i = 0; i < 32; i++) mem[input + i] = key[k + i];
+      mem.copyWithin(input + 32, area, area + len);
+      x_.sha256Digest(32 + len); // clears the input it read
+      for (let i = 0; i < 16; i++) out[8 + i] = mem[output + 8 + i];
+      mem.fill(0, output, output + SHA256_BYTES);
+      this.#keyIvToOutput(key, keyAt, x, out, 8);
+      mem.copyWithin(this.#aesKey, output, output + 64);
+      mem.fill(0, output, output + 64);
+      x_.aesSetKey(0);
+      x_.aesIgeEncrypt(len);
+      out.set(mem.subarray(area, area + len), 24);
+    } finally {
+      x_.aesWipe(len);
+    }
+  }
+
+  /** Whether `openMessage` takes an encrypted part of `len` bytes: it and 32 key bytes fit INPUT. */
+  openFits(len: number): boolean {
+    return len <= this.#openMax();
+  }
+
+  #openMax(): number {
+    return Math.min(this.#inputBytes - 32, this.#aesDataBytes);
+  }
+
   /** Feeds `src[at, at + len)` to the SHA-256 state in INPUT-sized chunks, then zeroes INPUT. */
   #feed256(src: Uint8Array, at: number, len: number): void {
     const step = this.#inputBytes;

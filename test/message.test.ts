@@ -7,6 +7,7 @@ import { MESSAGE_REJECTED } from '../src/errors.ts';
 import { encryptMessageWithPadding } from '../src/message.ts';
 import { RedisAuthKeyManager, type RedisAuthKeyManagerOptions } from '../src/redis.ts';
 import { setSha256Route } from '../src/sha256.ts';
+import { engine } from '../src/wasm.ts';
 import { fromHex, hex, seededBytes } from './helpers.ts';
 import { redisUrl, uniquePrefix, waitLinked } from './redis-helpers.ts';
 
@@ -158,6 +159,26 @@ describe.each(['wasm', 'node'] as const)('SHA-256 on the %s route', (route) => {
       if (!ok) bad.push(n);
     }
     expect(bad).toEqual([]);
+  });
+});
+
+describe.each(['wasm', 'node'] as const)('on the %s SHA-256 route, a message call leaves nothing in the core', (route) => {
+  // The AES key, IV, round keys and staged plaintext live in the core during a call; every byte of
+  // those areas must be zero again afterwards, whether the packet was accepted or rejected.
+  const zero = (what: string) => expect(engine.aesResidueForTest().every((b) => b === 0), what).toBe(true);
+  it.each([64, 1024, 70_000])('%i bytes of data, sent and received, accepted and rejected', (size) => {
+    expect(setSha256Route(route)).toBe(true);
+    const data = seededBytes(size, size);
+    new DataView(data.buffer, data.byteOffset).setUint32(28, size - 32, true);
+    const packet = key.encryptMessage(data, 'server');
+    zero('after encryptMessage');
+    expect(hex(key.decryptMessage(packet, 'server'))).toBe(hex(data));
+    zero('after decryptMessage');
+    const bad = packet.slice();
+    bad[bad.length - 1] ^= 1;
+    expectRejected(() => key.decryptMessage(bad, 'server'), 'the last byte flipped');
+    zero('after a rejected packet');
+    setSha256Route('auto');
   });
 });
 
