@@ -13,6 +13,7 @@
  */
 import { AES_BLOCK_BYTES, AES_IV_BYTES, AES_KEY_BYTES, engine } from './wasm.js';
 import { checkBytes, plainBytes } from './validate.js';
+import { nodeCrypto as found } from './node-crypto.js';
 
 /** The part of node:crypto this module uses. */
 interface NodeCrypto {
@@ -23,18 +24,7 @@ interface NodeCrypto {
   ): { setAutoPadding(on: boolean): unknown; update(data: Uint8Array): Uint8Array; final(): Uint8Array };
 }
 
-/** node:crypto where the runtime has it (Node >= 20.16), else undefined; never a static import. */
-function findNodeCrypto(): NodeCrypto | undefined {
-  try {
-    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-    const mod = proc?.getBuiltinModule?.('node:crypto') as Partial<NodeCrypto> | undefined;
-    return typeof mod?.createCipheriv === 'function' ? (mod as NodeCrypto) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const nodeCrypto = findNodeCrypto();
+const nodeCrypto: NodeCrypto | undefined = typeof found?.createCipheriv === 'function' ? (found as unknown as NodeCrypto) : undefined;
 
 /** How aes256IgeEncrypt runs: the WebAssembly core, or node:crypto's aes-256-cbc (AES-NI). */
 export type AesEncryptRoute = 'wasm' | 'node';

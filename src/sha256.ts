@@ -10,6 +10,7 @@
  * 128 bytes on (0.73 against 0.88 µs at 128 bytes, 1.2 against 4.5 µs at 1 KiB).
  */
 import type * as NodeCrypto from 'node:crypto';
+import { nodeCrypto as found } from './node-crypto.js';
 import { SHA256_BYTES, engine } from './wasm.js';
 import { checkBytes, plainBytes } from './validate.js';
 
@@ -18,8 +19,8 @@ type Crypto = typeof NodeCrypto;
 /** Inputs of at least this many bytes go to node:crypto when it is present: above two blocks. */
 export const NODE_SHA256_FROM = 120;
 
-// Typed loosely on purpose: older runtimes have neither getBuiltinModule nor crypto.hash.
-const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:crypto') as Crypto | undefined;
+// Used only once `hasHash` says both functions are there.
+const nodeCrypto = found as Crypto | undefined;
 const hasHash = typeof nodeCrypto?.hash === 'function' && typeof nodeCrypto?.createHash === 'function';
 
 /** Which route each call takes: by length (the default), or all through one (tests only). */
