@@ -275,8 +275,20 @@ export class Engine {
     if ((x !== 0 && x !== 8) || !fits(keyAt, KEY_BYTES, keyN) || !fits(mkAt, 16, mkN) || !fits(outAt, 64, outN)) {
       throw new RangeError(`AES key and IV: expected x 0 or 8, a key at ${keyAt} of ${keyN} bytes, a msg_key at ${mkAt} of ${mkN} and room for 64 bytes at ${outAt} of ${outN}`);
     }
-    // Element reads of a genuine Uint8Array (checked above) run no caller code, and loops over
-    // these 16 and 36 bytes measured faster than making views to copy them with `set`.
+    this.#keyIvToOutput(key, keyAt, x, mk, mkAt);
+    const mem = this.#mem;
+    const output = this.#output;
+    for (let i = 0; i < 64; i++) out[outAt + i] = mem[output + i];
+    mem.fill(0, this.#output, this.#output + 64);
+  }
+
+  /**
+   * Stages INPUT for the core's sha256KeyIv and runs it: aes_key ‖ aes_iv left in OUTPUT[0, 64).
+   * Ranges are checked by the callers.
+   */
+  #keyIvToOutput(key: Uint8Array, keyAt: number, x: number, mk: Uint8Array, mkAt: number): void {
+    // Element reads of a genuine Uint8Array (checked by the callers) run no caller code, and loops
+    // over these 16 and 36 bytes measured faster than making views to copy them with `set`.
     const mem = this.#mem;
     const input = this.#input;
     // INPUT + 0: msg_key ‖ substr(auth_key, x, 36); INPUT + 64: substr(auth_key, 40 + x, 36) ‖ msg_key.
@@ -291,29 +303,33 @@ export class Engine {
       mem[input + 64 + i] = key[a + 40 + i];
     }
     this.#x.sha256KeyIv(); // zeroes INPUT[0, 128), its digests and the hash state
-    const output = this.#output;
-    for (let i = 0; i < 64; i++) out[outAt + i] = mem[output + i];
-    mem.fill(0, this.#output, this.#output + 64);
   }
 
   /**
-   * Stages INPUT for the core's sha256KeyIv and runs it: aes_key ‖ aes_iv left in OUTPUT[0, 64).
-   * Ranges are checked by the callers.
+   * The AES key schedule of MTProto's aes_key ‖ aes_iv for this msg_key (`#keyIvToOutput`): the
+   * 64 bytes are moved from OUTPUT to the AES key area and expanded there (the core zeroes the key
+   * bytes it read; the IV stays as the chain), so no derived byte reaches JavaScript.
    */
-  #keyIvToOutput(key: Uint8Array, keyAt: number, x: number, mk: Uint8Array, mkAt: number): void {
+  #aesKeyOfMessage(key: Uint8Array, keyAt: number, x: number, mk: Uint8Array, mkAt: number, decrypt: boolean): void {
+    const mem = this.#mem;
+    const output = this.#output;
+    this.#keyIvToOutput(key, keyAt, x, mk, mkAt);
+    mem.copyWithin(this.#aesKey, output, output + 64);
+    mem.fill(0, output, output + 64);
+    this.#x.aesSetKey(decrypt ? 1 : 0);
+  }
+
+  /**
+   * msg_key_large = SHA256(substr(auth_key, 88 + x, 32) ‖ the `len` bytes staged in the AES data
+   * area) into OUTPUT; the INPUT it staged is cleared by the core.
+   */
+  #msgKeyOfArea(key: Uint8Array, keyAt: number, x: number, len: number): void {
     const mem = this.#mem;
     const input = this.#input;
-    for (let i = 0; i < 16; i++) {
-      const b = mk[mkAt + i];
-      mem[input + i] = b;
-      mem[input + 100 + i] = b;
-    }
-    const a = keyAt + x;
-    for (let i = 0; i < 36; i++) {
-      mem[input + 16 + i] = key[a + i];
-      mem[input + 64 + i] = key[a + 40 + i];
-    }
-    this.#x.sha256KeyIv(); // zeroes INPUT[0, 128), its digests and the hash state
+    const k = keyAt + 88 + x;
+    for (let i = 0; i < 32; i++) mem[input + i] = key[k + i];
+    mem.copyWithin(input + 32, this.#aesData, this.#aesData + len);
+    this.#x.sha256Digest(32 + len); // clears the input it read
   }
 
   /**
@@ -337,13 +353,9 @@ export class Engine {
     }
     const mem = this.#mem;
     const x_ = this.#x;
-    const output = this.#output;
     const area = this.#aesData;
     try {
-      this.#keyIvToOutput(key, keyAt, x, mk, mkAt);
-      mem.copyWithin(this.#aesKey, output, output + 64);
-      mem.fill(0, output, output + 64);
-      x_.aesSetKey(decrypt ? 1 : 0); // zeroes the key bytes it read; the IV is the chain
+      this.#aesKeyOfMessage(key, keyAt, x, mk, mkAt, decrypt);
       const from = plainBytes(src, srcN);
       const to = plainBytes(out, outN);
       // Chunks of the AES data area; the core keeps the IGE chain from one to the next.
@@ -382,21 +394,14 @@ export class Engine {
     const src = plainBytes(packet, n);
     const mem = this.#mem;
     const x_ = this.#x;
-    const input = this.#input;
     const output = this.#output;
     const area = this.#aesData;
     try {
-      this.#keyIvToOutput(key, keyAt, x, src, 8);
-      mem.copyWithin(this.#aesKey, output, output + 64);
-      mem.fill(0, output, output + 64);
-      x_.aesSetKey(1);
+      this.#aesKeyOfMessage(key, keyAt, x, src, 8, true);
       mem.set(src.subarray(24, n), area);
       x_.aesIgeDecrypt(len);
-      // msg_key_large = SHA256(substr(auth_key, 88 + x, 32) ‖ plaintext ‖ padding).
-      const k = keyAt + 88 + x;
-      for (let i = 0; i < 32; i++) mem[input + i] = key[k + i];
-      mem.copyWithin(input + 32, area, area + len);
-      x_.sha256Digest(32 + len); // clears the input it read
+      // msg_key_large over the plaintext and padding, where AES left them.
+      this.#msgKeyOfArea(key, keyAt, x, len);
       let diff = 0;
       for (let i = 0; i < 16; i++) diff |= mem[output + 8 + i] ^ src[8 + i];
       mem.fill(0, output, output + SHA256_BYTES);
@@ -432,23 +437,15 @@ export class Engine {
     const out = plainBytes(packet, packetN);
     const mem = this.#mem;
     const x_ = this.#x;
-    const input = this.#input;
     const output = this.#output;
     const area = this.#aesData;
     try {
       mem.set(plainBytes(data, dataN).subarray(0, n), area);
       mem.set(plainBytes(pad, padN).subarray(padAt, padAt + p), area + n);
-      // msg_key_large = SHA256(substr(auth_key, 88 + x, 32) ‖ plaintext ‖ padding).
-      const k = keyAt + 88 + x;
-      for (let i = 0; i < 32; i++) mem[input + i] = key[k + i];
-      mem.copyWithin(input + 32, area, area + len);
-      x_.sha256Digest(32 + len); // clears the input it read
+      this.#msgKeyOfArea(key, keyAt, x, len);
       for (let i = 0; i < 16; i++) out[8 + i] = mem[output + 8 + i];
       mem.fill(0, output, output + SHA256_BYTES);
-      this.#keyIvToOutput(key, keyAt, x, out, 8);
-      mem.copyWithin(this.#aesKey, output, output + 64);
-      mem.fill(0, output, output + 64);
-      x_.aesSetKey(0);
+      this.#aesKeyOfMessage(key, keyAt, x, out, 8, false);
       x_.aesIgeEncrypt(len);
       out.set(mem.subarray(area, area + len), 24);
     } finally {
