@@ -125,7 +125,6 @@ export class Flight {
   constructor(
     /** The id as 16 hex digits (the map key of the reads in flight). */
     readonly hex: string,
-    readonly epoch: number,
   ) {}
 }
 
@@ -138,8 +137,6 @@ export class NearCache implements InvalidationListener {
   readonly #prefixLength: number;
   readonly #settings: CacheSettings;
   readonly #now: () => number;
-  /** Changes whenever what was read before can no longer be trusted (flush, link down or up). */
-  #epoch = 0;
   #linked = false;
   #everLinked = false;
   #staleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -177,7 +174,7 @@ export class NearCache implements InvalidationListener {
 
   /** A new read of `hex`, which later callers join until it settles or is invalidated. */
   start(hex: string): Flight {
-    const flight = new Flight(hex, this.#epoch);
+    const flight = new Flight(hex);
     this.#flights.set(hex, flight);
     this.misses++;
     return flight;
@@ -189,7 +186,8 @@ export class NearCache implements InvalidationListener {
   }
 
   #trusted(flight: Flight): boolean {
-    return this.#linked && flight.epoch === this.#epoch && !flight.invalidated;
+    // Every flush and change of the link cancels the reads in flight (#cancelAll).
+    return this.#linked && !flight.invalidated;
   }
 
   /**
@@ -248,7 +246,6 @@ export class NearCache implements InvalidationListener {
   }
 
   flush(): void {
-    this.#epoch++;
     this.#clear();
   }
 
@@ -256,23 +253,26 @@ export class NearCache implements InvalidationListener {
   #clear(): void {
     this.table.clear();
     this.#negative?.clear();
+    this.#cancelAll();
+    this.#flushes++;
+  }
+
+  /** Every read in flight may return what is no longer true: none fills, later callers read anew. */
+  #cancelAll(): void {
     for (const flight of this.#flights.values()) flight.invalidated = true;
     this.#flights.clear();
-    this.#flushes++;
   }
 
   linkChanged(linked: boolean): void {
     this.#linked = linked;
-    this.#epoch++;
-    // The first link up finds the cache empty: nothing to drop, not counted as a flush.
+    // The first link up finds the cache empty: nothing to drop, not counted as a flush; reads
+    // made before it still must not fill.
     if (linked && !this.#everLinked) {
       this.#everLinked = true;
+      this.#cancelAll();
       return;
     }
-    if (this.#staleTimer !== undefined) {
-      clearTimeout(this.#staleTimer);
-      this.#staleTimer = undefined;
-    }
+    this.#stopStaleTimer();
     const stale = this.#settings.serveStaleMs;
     if (linked || stale === 0) {
       this.#clear();
@@ -281,8 +281,7 @@ export class NearCache implements InvalidationListener {
     // Served as they are for serveStaleMs; new reads are not cached meanwhile (not #trusted), and
     // ids remembered as missing are forgotten: a key created during the outage must be found.
     this.#negative?.clear();
-    for (const flight of this.#flights.values()) flight.invalidated = true;
-    this.#flights.clear();
+    this.#cancelAll();
     this.#staleTimer = setTimeout(() => {
       this.#staleTimer = undefined;
       this.#clear();
@@ -290,12 +289,16 @@ export class NearCache implements InvalidationListener {
     this.#staleTimer.unref();
   }
 
+  #stopStaleTimer(): void {
+    if (this.#staleTimer === undefined) return;
+    clearTimeout(this.#staleTimer);
+    this.#staleTimer = undefined;
+  }
+
   /** Drops everything, for good (the manager is closing). */
   close(): void {
     this.#linked = false;
-    if (this.#staleTimer !== undefined) clearTimeout(this.#staleTimer);
-    this.#staleTimer = undefined;
-    this.#epoch++;
+    this.#stopStaleTimer();
     this.#clear();
   }
 
