@@ -1,0 +1,124 @@
+/**
+ * `redis export <file | ->`: writes every key of the store, with its expiry, to an encrypted
+ * dump (RedisAuthKeyManager#exportKeys). A file is written under a temporary name beside it and
+ * renamed into place only once complete, so an interrupted or failed export leaves no partial
+ * dump under the name asked for.
+ * @internal
+ */
+import { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { type FileHandle, access, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { CommandSpec, ParsedArgs } from '../args.js';
+import { EXIT, UsageError } from '../exit.js';
+import { Output, count, idHex, idLines, table } from '../output.js';
+import { AT_REST_OPTIONS, DUMP_OPTIONS, OUTPUT_OPTIONS, REDIS_OPTIONS, dumpKeyOf, secretsOf, storeAddress } from './common.js';
+import { interrupted, isInterrupt } from './interrupt.js';
+import { openStore } from './store.js';
+
+export const spec: CommandSpec = {
+  name: 'redis export',
+  summary: 'write every key (with its expiry) to an encrypted dump file, or - for stdout',
+  synopsis: '<file | ->',
+  positionals: { min: 1, max: 1 },
+  options: {
+    ...REDIS_OPTIONS,
+    ...AT_REST_OPTIONS,
+    ...DUMP_OPTIONS,
+    force: { type: 'boolean', help: 'replace the file if it exists' },
+    ...OUTPUT_OPTIONS,
+  },
+  description: [
+    'Writes every key under the prefix, with its expiry, to a dump: always encrypted (AES-256-GCM',
+    'under a key derived from the passphrase with scrypt, or the 32-byte dump secret), since it holds',
+    'every key of the fleet. A sealed store needs its at-rest secrets to read the keys. Values that',
+    'are corrupted are left out and listed.',
+    '',
+    'The file is written as .<file>.<pid>.partial beside it (mode 600) and renamed once complete; an',
+    'existing file is kept unless --force. With -, the dump goes to stdout and the report to stderr.',
+    '',
+    'Exit code 0 if every key was exported, 1 if corrupted values were left out.',
+  ].join('\n'),
+};
+
+/** Runs `redis export`; returns the exit code. */
+export async function run(args: ParsedArgs, out: Output): Promise<number> {
+  const target = args.positionals[0];
+  const toStdout = target === '-';
+  if (toStdout && out.io.stdout.isTTY) throw new UsageError('redis export -: stdout is a terminal; redirect it to a file (the dump is binary)');
+  if (!toStdout && args.values.force !== true && (await exists(target))) throw new UsageError(`redis export: ${target} exists; add --force to replace it`);
+  const address = storeAddress(args, out.io);
+  const encryption = await secretsOf(args, out.io, (line) => out.warn(line));
+  const key = await dumpKeyOf(args, out.io, (line) => out.warn(line));
+  // With the dump on stdout, the report goes to stderr.
+  const report$ = toStdout ? new Output(out.io, out.json, out.quiet, 'stderr') : out;
+
+  let partial: string | undefined;
+  let handle: FileHandle | undefined;
+  let writable: Writable;
+  if (toStdout) {
+    const stdout = out.io.stdout as unknown as NodeJS.WritableStream;
+    // Our own stream over stdout: whatever ends it, stdout stays open for the process.
+    writable = new Writable({ write: (chunk: Buffer, _encoding, done) => void stdout.write(chunk, (error) => done(error ?? undefined)) });
+  } else {
+    partial = join(dirname(target), `.${basename(target)}.${process.pid}.partial`);
+    try {
+      handle = await open(partial, 'wx', 0o600);
+    } catch (error) {
+      throw new UsageError(`redis export: cannot write ${partial}: ${(error as { code?: string }).code ?? 'error'}`);
+    }
+    writable = handle.createWriteStream({ autoClose: false });
+  }
+  const discard = async () => {
+    writable.destroy();
+    await handle?.close().catch(() => undefined);
+    if (partial !== undefined) await rm(partial, { force: true });
+  };
+
+  let store;
+  try {
+    store = await openStore(address, encryption);
+  } catch (error) {
+    await discard();
+    throw error;
+  }
+  const shown = report$.progress('export', 'keys');
+  let report;
+  try {
+    report = await store.manager.exportKeys(writable, { ...key, signal: out.io.signal, onProgress: (done, total) => shown.update(done, total) });
+    if (!writable.writableEnded) writable.end();
+    await finished(writable);
+    if (handle !== undefined) {
+      await handle.sync();
+      await handle.close();
+      await rename(partial!, target);
+    }
+    shown.end('done');
+  } catch (error) {
+    await discard();
+    if (isInterrupt(error, out)) return interrupted(report$, 'redis export', shown, toStdout ? 'the dump written is incomplete (import detects that)' : 'no dump was written');
+    shown.end('stopped');
+    throw error;
+  } finally {
+    await store.close();
+  }
+  const lines = table([
+    ['exported', `${count(report.exported)}${toStdout ? '' : ` to ${target}`}`],
+    ['skipped', `${count(report.skipped)}${report.skipped === 0 ? '' : ' (corrupted in the store; see redis verify)'}`],
+  ]);
+  if (report.skipped > 0) lines.push('skipped ids:', ...idLines(report.skippedIds));
+  report$.result(
+    { command: 'redis export', prefix: address.prefix, file: toStdout ? '-' : target, exported: report.exported, skipped: report.skipped, skippedIds: report.skippedIds.map(idHex) },
+    lines,
+  );
+  return report.skipped > 0 ? EXIT.PROBLEMS : EXIT.OK;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,628 @@
+/**
+ * The `mtproto-authkey` command, end to end: `node dist/cli/main.js` (built by `npm test`'s
+ * pretest) spawned as a process, against the Redis servers of test/setup/redis.ts (and one of its
+ * own where a test stalls the server). Every byte the command prints is kept, and the last test
+ * checks that none of it is key material, a secret or a passphrase used here.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Cluster, Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AuthKey } from '../src/index.ts';
+import { RedisAuthKeyManager } from '../src/redis.ts';
+import { clusterNodes, connect, dropPrefix, redisServerAvailable, redisUrl, uniquePrefix } from './redis-helpers.ts';
+import { freePort, startRedisServer } from './setup/redis-server.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const MAIN = join(root, 'dist/cli/main.js');
+const work = mkdtempSync(join(tmpdir(), 'mtproto-authkey-cli-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** Everything the command printed (stdout and stderr as text), for the leak check at the end. */
+const printed: string[] = [];
+/** Key hex of every key these tests made, and every secret and passphrase given to the command. */
+const keyHexes: string[] = [];
+const secretTexts: string[] = [];
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** stdout as bytes (a dump written to `-`). */
+  stdoutBytes: Buffer;
+}
+
+interface RunOptions {
+  env?: Record<string, string>;
+  /** Written to stdin, which is then closed (else stdin is empty). */
+  input?: string | Buffer;
+  /** Called with the child and stderr so far, on each stderr chunk. */
+  onStderr?: (child: ChildProcess, stderr: string) => void;
+  /** The program to run instead of `node MAIN`. */
+  command?: string[];
+}
+
+/** Runs the command with a clean environment (PATH only, plus `env`). */
+function cli(args: string[], options: RunOptions = {}): Promise<Result> {
+  const [program, ...prefix] = options.command ?? [process.execPath, MAIN];
+  const child = spawn(program, [...prefix, ...args], {
+    env: { PATH: `${dirname(process.execPath)}:${process.env.PATH}`, ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const out: Buffer[] = [];
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => out.push(chunk));
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+    options.onStderr?.(child, stderr);
+  });
+  child.stdin!.on('error', () => undefined);
+  child.stdin!.end(options.input ?? '');
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const stdoutBytes = Buffer.concat(out);
+      const stdout = stdoutBytes.toString('utf8');
+      printed.push(stderr);
+      // A dump on stdout is binary (and encrypted); its bytes are checked separately.
+      if (!args.includes('export') || !args.includes('-')) printed.push(stdout);
+      resolve({ code, stdout, stderr, stdoutBytes });
+    });
+  });
+}
+
+/** The one JSON document on stdout. */
+function json(result: Result): Record<string, any> {
+  return JSON.parse(result.stdout) as Record<string, any>;
+}
+
+const hex16 = (id: bigint) => id.toString(16).padStart(16, '0');
+
+/** `n` random keys (a few expiring) stored under `prefix` by a manager with `encryption`. */
+async function seed(client: Redis | Cluster, prefix: string, n: number, encryption?: { secrets: Record<number, Uint8Array>; current: number }, expiring = 0): Promise<AuthKey[]> {
+  const keys = AuthKey.many(Array.from({ length: n }, () => randomBytes(256)));
+  for (const k of keys) keyHexes.push(Buffer.from(k.bytes).toString('hex'));
+  const manager = new RedisAuthKeyManager({ client, prefix, encryption, timeoutMs: 10_000 });
+  const at = Date.now() + 3_600_000;
+  await Promise.all(keys.map((k, i) => manager.setKey(k, i < expiring ? { expiresAt: at + i } : undefined)));
+  await manager.close();
+  return keys;
+}
+
+/** At-rest secrets as MTPROTO_AUTHKEY_SECRETS text, remembered for the leak check. */
+function secretsEnv(secrets: Record<number, Uint8Array>): string {
+  for (const s of Object.values(secrets)) secretTexts.push(Buffer.from(s).toString('hex'));
+  return Object.entries(secrets)
+    .map(([v, s]) => `${v}:${Buffer.from(s).toString('hex')}`)
+    .join(',');
+}
+
+function passphrase(): string {
+  const p = `pass-${randomBytes(12).toString('base64url')}`;
+  secretTexts.push(p);
+  return p;
+}
+
+// The README's key (examples/usage.ts); its hashes were computed with Python's hashlib.
+const README_KEY_HEX =
+  '06d9975017ca9c51630d28f74a1b7ac12cd9021b7be10379fbc81d0bdf00fb95086f15b1f2de70130c51dcab2fca8e8f8d06188ba9456e09e7a3fc5cd96bed72659b3ed7816a035bb4727b12eaa3a95f970cbbf9cca25f60add99b594189cc53dbf4c63b431b87c79cefae83919d9788e59ba4db460e154347e9aeed598b86de41b0ddd8d2e5cf5d03537b9001e37101f7fdde46e208c712b8ee753c81776f037cc45deb4875c9ce1460c68bf340e92b10042c1c368a34c43dc948a5aaa8190dfad6a0c2b863b770fe6c0478f3f1462125247bdb7c0e92333cb35ee405ff3cec72c48ce14709731f2db05c9e68bda5953916f5e89071edad84c49502cda2bb17';
+keyHexes.push(README_KEY_HEX);
+// A key whose id has the top bit set in both byte orders (negative as signed integers): SHA-512 of
+// "mtproto-authkey cli vector 0" four times over. Expected values from Python's hashlib:
+// id bytes fe3144b0f6dd56f6, big-endian 18316496686339151606 / -130247387370400010, read
+// little-endian (the TL long) -696125040793210370 / 17750619032916341246, aux_hash 5cbea488108232f1.
+const NEGATIVE_KEY_HEX = createHash('sha512').update('mtproto-authkey cli vector 0').digest('hex').repeat(4);
+keyHexes.push(NEGATIVE_KEY_HEX);
+
+describe('cli: help, usage, inspect', () => {
+  it('prints the program help with every command, the environment and the exit codes', async () => {
+    const r = await cli(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of ['inspect <hex | ->', 'redis stats', 'redis verify', 'redis reseal', 'redis export <file | ->', 'redis import <file | ->']) expect(r.stdout).toContain(c);
+    for (const v of ['REDIS_URL', 'MTPROTO_AUTHKEY_SECRETS', 'MTPROTO_AUTHKEY_CURRENT', 'MTPROTO_AUTHKEY_PASSPHRASE']) expect(r.stdout).toContain(v);
+    expect(r.stdout).toMatch(/^ {2}130 +interrupted/m);
+    expect((await cli(['-h'])).stdout).toBe(r.stdout);
+    expect((await cli(['help'])).stdout).toBe(r.stdout);
+    // No command at all: the help, as a usage error on stderr.
+    const none = await cli([]);
+    expect(none.code).toBe(2);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toBe(r.stdout);
+  });
+
+  it('prints the version of package.json', async () => {
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    const r = await cli(['--version']);
+    expect([r.code, r.stdout]).toEqual([0, `${version}\n`]);
+  });
+
+  it.each([['inspect'], ['redis', 'stats'], ['redis', 'verify'], ['redis', 'reseal'], ['redis', 'export'], ['redis', 'import']])('prints the help of %s %s', async (...name) => {
+    const words = name.filter((w) => w !== undefined);
+    for (const args of [[...words, '--help'], [...words, '-h'], ['help', ...words]]) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^Usage: mtproto-authkey ${words.join(' ')}`));
+      expect(r.stdout).toContain('Exit codes:');
+      expect(r.stdout).toContain('--json');
+    }
+  });
+
+  it.each([
+    [['frobnicate'], /unknown command/],
+    [['redis'], /'redis' needs a command/],
+    [['redis', 'frob'], /unknown command 'redis …'/],
+    [['inspect'], /'inspect' expects <hex \| ->; got none/],
+    [['inspect', '-', 'x'], /got 2 arguments/],
+    [['redis', 'stats', 'extra'], /expects no argument; got 1 arguments/],
+    [['redis', 'stats', '--bogus'], /unknown option --bogus for 'redis stats'/],
+    [['redis', 'stats', '-x'], /unknown option -x for 'redis stats'/],
+    [['redis', 'stats', '--url'], /option --url needs a value <url>/],
+    [['redis', 'stats', '--url', '--json'], /option --url needs a value/],
+    [['redis', 'stats', '--json=yes'], /option --json takes no value/],
+    [['redis', 'stats', '--timeout-ms', '0'], /--timeout-ms: expected a whole number in \[1, 2147483647\]/],
+    [['redis', 'stats', '--batch', '100001'], /--batch: expected a whole number in \[1, 100000\]/],
+    [['redis', 'stats', '--prefix', 'a', '--prefix', 'b'], /--prefix given more than once/],
+    [['redis', 'stats', '--url', 'http://127.0.0.1:1'], /expected a redis:\/\/ or rediss:\/\/ URL/],
+    [['redis', 'stats', '--url', 'redis://127.0.0.1:1', '--url', 'redis://127.0.0.1:2'], /add --cluster/],
+    [['redis', 'import', 'x.dump', '--on-collision', 'maybe'], /--on-collision: expected skip or fail/],
+    [['redis', 'reseal', '--url', 'redis://127.0.0.1:1'], /redis reseal needs the at-rest secrets/],
+    [['redis', 'export', '-', '--url', 'redis://127.0.0.1:1'], /a dump is always encrypted/],
+  ])('usage error (exit 2): %j', async (args, message) => {
+    const r = await cli(args);
+    expect(r.code).toBe(2);
+    // With --json on the line, stdout also carries the error as JSON (tested below).
+    if (!args.includes('--json')) expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toMatch(/^mtproto-authkey: .*\(see mtproto-authkey[a-z ]* --help\)\n$/);
+  });
+
+  it('refuses secrets given as options, without repeating them', async () => {
+    const secret = `s3cr3t-${randomBytes(8).toString('hex')}`;
+    secretTexts.push(secret);
+    for (const args of [
+      ['redis', 'export', 'x.dump', '--passphrase', secret],
+      ['redis', 'import', 'x.dump', `--passphrase=${secret}`],
+      ['redis', 'verify', '--secrets', `1:${secret}`],
+      ['redis', 'verify', `--secret=${secret}`],
+      ['redis', 'export', 'x.dump', '--dump-secret', secret],
+      ['redis', 'stats', '--password', secret],
+    ]) {
+      const r = await cli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/is refused: secrets are never taken from the command line/);
+      expect(r.stderr + r.stdout).not.toContain(secret);
+    }
+  });
+
+  it('with --json, a usage error is also one JSON document on stdout', async () => {
+    const r = await cli(['redis', 'stats', '--json', '--bogus']);
+    expect(r.code).toBe(2);
+    expect(json(r)).toEqual({ error: { name: 'UsageError', message: "unknown option --bogus for 'redis stats'", exitCode: 2 } });
+  });
+
+  it("inspects the README's key from stdin: id in both integer forms and wire bytes, aux_hash; never the key", async () => {
+    const r = await cli(['inspect', '--json', '-'], { input: `${README_KEY_HEX}\n` });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(json(r)).toEqual({
+      command: 'inspect',
+      authKeyId: { hex: '0x3fed0d7b842de014', unsigned: '4606352818019622932', signed: '4606352818019622932', wireBytes: '3fed0d7b842de014' },
+      tlLong: { signed: '1504252322565188927', unsigned: '1504252322565188927' },
+      auxHash: { hex: '0x321c4b7404ac1d90', unsigned: String(0x321c4b7404ac1d90n), bytes: '321c4b7404ac1d90' },
+    });
+    // Human form: the same values, labelled.
+    const human = await cli(['inspect', '-'], { input: `0x${README_KEY_HEX.toUpperCase()}` });
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^auth_key_id +0x3fed0d7b842de014$/m);
+    expect(human.stdout).toMatch(/^ {2}signed +4606352818019622932$/m);
+    expect(human.stdout).toMatch(/^wire bytes +3f ed 0d 7b 84 2d e0 14$/m);
+    expect(human.stdout).toMatch(/^aux_hash +0x321c4b7404ac1d90$/m);
+  });
+
+  it('inspects a key whose id is negative as a signed integer, in both byte orders', async () => {
+    // Line-wrapped hex, as a key might be pasted.
+    const wrapped = NEGATIVE_KEY_HEX.replace(/(.{64})/g, '$1\n');
+    const r = await cli(['inspect', '--json', '-'], { input: wrapped });
+    expect(r.code).toBe(0);
+    expect(json(r).authKeyId).toEqual({ hex: '0xfe3144b0f6dd56f6', unsigned: '18316496686339151606', signed: '-130247387370400010', wireBytes: 'fe3144b0f6dd56f6' });
+    expect(json(r).tlLong).toEqual({ signed: '-696125040793210370', unsigned: '17750619032916341246' });
+    expect(json(r).auxHash.hex).toBe('0x5cbea488108232f1');
+  });
+
+  it('inspects a key given as an argument, with a warning that argv is visible to others', async () => {
+    const r = await cli(['inspect', README_KEY_HEX]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/0x3fed0d7b842de014/);
+    expect(r.stderr).toMatch(/^warning: a key given as an argument is visible to other users \(ps\)/);
+    expect((await cli(['inspect', '--quiet', '-'], { input: README_KEY_HEX })).stderr).toBe('');
+  });
+
+  it('reads fewer than 512 digits as a number (with a note) and refuses what is not a key, without quoting it', async () => {
+    const short = await cli(['inspect', '--json', '-'], { input: README_KEY_HEX.slice(1) });
+    expect(short.code).toBe(0);
+    expect(json(short).authKeyId.hex).toBe('0x3fed0d7b842de014');
+    expect(short.stderr).toMatch(/^note: 511 hex digits read as a number/);
+    const long = await cli(['inspect', '-'], { input: `${README_KEY_HEX}0` });
+    expect([long.code, long.stderr]).toEqual([2, 'mtproto-authkey: inspect: expected an auth key as 512 hexadecimal digits, got 513 characters (see mtproto-authkey inspect --help)\n']);
+    const bad = await cli(['inspect', '-'], { input: `${README_KEY_HEX.slice(0, 500)}zz` });
+    expect(bad.stderr).toContain('got 502 characters with non-hex ones');
+    expect(bad.code).toBe(2);
+    expect((await cli(['inspect', '-'], { input: '' })).stderr).toContain('got nothing');
+    expect((await cli(['inspect', '-'], { input: '0'.repeat(512) })).stderr).toContain('inspect: the key is zero, which is not an auth key');
+  });
+
+  describe('installed without ioredis, and through the bin link', () => {
+    let copy: string;
+    beforeAll(() => {
+      // dist/ and package.json alone, as in a package installed without its optional peer.
+      copy = join(work, 'installed');
+      cpSync(join(root, 'dist'), join(copy, 'dist'), { recursive: true });
+      cpSync(join(root, 'package.json'), join(copy, 'package.json'));
+      const { bin } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+      // As npm links a bin: a symlink to the file, made executable.
+      mkdirSync(join(copy, 'bin'));
+      symlinkSync(join('..', bin['mtproto-authkey']), join(copy, 'bin', 'mtproto-authkey'));
+      chmodSync(join(copy, bin['mtproto-authkey']), 0o755);
+    });
+
+    it('runs through the bin link (shebang, and the entry check through a symlink)', async () => {
+      expect(readFileSync(MAIN, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+      const r = await cli(['inspect', '--json', '-'], { command: [join(copy, 'bin', 'mtproto-authkey')], input: README_KEY_HEX });
+      expect(r.code).toBe(0);
+      expect(json(r).authKeyId.hex).toBe('0x3fed0d7b842de014');
+    });
+
+    it('inspects without ioredis; the redis commands say it is needed (exit 3)', async () => {
+      expect(existsSync(join(copy, 'node_modules'))).toBe(false);
+      const r = await cli(['redis', 'stats', '--url', 'redis://127.0.0.1:1'], { command: [process.execPath, join(copy, 'dist/cli/main.js')] });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toBe('mtproto-authkey: the redis commands need the ioredis package, an optional peer dependency of mtproto-authkey: npm install ioredis\n');
+    });
+  });
+});
+
+describe('cli: Redis unreachable', () => {
+  it('exits 3 with one line naming the server, its password blanked', async () => {
+    const port = await freePort();
+    const password = `pw-${randomBytes(6).toString('hex')}`;
+    secretTexts.push(password);
+    const r = await cli(['redis', 'stats', '--url', `redis://user:${password}@127.0.0.1:${port}`]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(`mtproto-authkey: cannot connect to redis://***@127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`);
+    const viaEnv = await cli(['redis', 'verify', '--json'], { env: { REDIS_URL: `redis://:${password}@127.0.0.1:${port}` } });
+    expect(viaEnv.code).toBe(3);
+    expect(json(viaEnv).error.exitCode).toBe(3);
+    expect(viaEnv.stderr + viaEnv.stdout).not.toContain(password);
+  });
+});
+
+describe.skipIf(!redisUrl)('cli: Redis standalone', () => {
+  let client: Redis | Cluster;
+  const prefixes: string[] = [];
+  const fresh = () => {
+    const p = uniquePrefix();
+    prefixes.push(p);
+    return p;
+  };
+  const base = () => ['--url', redisUrl];
+  beforeAll(() => {
+    client = connect('standalone');
+  });
+  afterAll(async () => {
+    for (const p of prefixes) await dropPrefix(client, p);
+    await client.quit();
+  });
+
+  it('stats: counts keys, expiring, raw and sealed by version, and others; opens nothing, needs no secret', async () => {
+    const prefix = fresh();
+    const s1 = randomBytes(32);
+    const s2 = randomBytes(32);
+    secretsEnv({ 1: s1, 2: s2 });
+    await seed(client, prefix, 30, undefined, 5);
+    await seed(client, prefix, 20, { secrets: { 1: s1 }, current: 1 }, 3);
+    await seed(client, prefix, 10, { secrets: { 1: s1, 2: s2 }, current: 2 });
+    // Not keys: a short value, a hash, and a name that is not prefix + 16 hex digits (not counted).
+    await client.set(`${prefix}00000000000000aa`, 'short');
+    await client.hset(`${prefix}00000000000000bb`, 'f', 'v');
+    await client.set(`${prefix}not-an-id`, randomBytes(256));
+    const r = await cli(['redis', 'stats', ...base(), '--prefix', prefix, '--json']);
+    expect(r.code).toBe(0);
+    expect(json(r)).toEqual({ command: 'redis stats', prefix, keys: 62, expiring: 8, raw: 30, sealed: { 1: 20, 2: 10 }, other: 2 });
+    const human = await cli(['redis', 'stats', ...base(), '--prefix', prefix, '--quiet']);
+    expect(human.stdout).toMatch(/^sealed \(285 bytes\) +30 \(version 1: 20, version 2: 10\)$/m);
+    expect(human.stderr).toBe('');
+  });
+
+  it('verify: finds exactly the tampered values (exit 1), with plain progress lines on stderr when not a terminal', async () => {
+    const prefix = fresh();
+    const secret = randomBytes(32);
+    const env = { MTPROTO_AUTHKEY_SECRETS: secretsEnv({ 7: secret }) };
+    const keys = await seed(client, prefix, 2000, { secrets: { 7: secret }, current: 7 }, 100);
+    const clean = await cli(['redis', 'verify', ...base(), '--prefix', prefix, '--json', '--batch', '100'], { env });
+    expect(clean.code).toBe(0);
+    expect(json(clean)).toEqual({ command: 'redis verify', prefix, scanned: 2000, ok: 2000, corrupted: 0, corruptedIds: [], raw: 0, sealed: { 7: 2000 }, expiring: 100 });
+    // Plain lines at each tenth (the total is an estimate: DBSIZE of the whole server), then the end line.
+    expect(clean.stderr).toMatch(/^verify: [\d,]+\/[\d,]+ keys {2}[\d,]+\/s(?: {2}ETA [^\n]+)? \(\d+%\)$/m);
+    expect(clean.stderr).toMatch(/^verify: done 2,000 keys in [^\n]+ \([\d,]+\/s\)\n$/m);
+    expect(clean.stderr).not.toContain('\r');
+
+    // Tamper with 7 values: a flipped bit, truncated, another id's sealed value, raw bytes of another key, a list.
+    const tampered = keys.slice(0, 7).map((k) => k.id);
+    const name = (id: bigint) => `${prefix}${hex16(id)}`;
+    const v0 = (await client.getBuffer(name(tampered[0])))!;
+    v0[100] ^= 1;
+    await client.set(name(tampered[0]), v0);
+    await client.set(name(tampered[1]), v0.subarray(0, 200));
+    await client.set(name(tampered[2]), (await client.getBuffer(name(keys[10].id)))!);
+    await client.set(name(tampered[3]), Buffer.from(keys[11].bytes));
+    await client.set(name(tampered[4]), randomBytes(285));
+    await client.set(name(tampered[5]), '');
+    await client.del(name(tampered[6]));
+    await client.rpush(name(tampered[6]), 'x');
+    const found = await cli(['redis', 'verify', ...base(), '--prefix', prefix, '--json', '--quiet'], { env });
+    expect(found.code).toBe(1);
+    const report = json(found);
+    expect([...report.corruptedIds].sort()).toEqual(tampered.map(hex16).sort());
+    expect([report.scanned, report.ok, report.corrupted]).toEqual([2000, 1993, 7]);
+    const human = await cli(['redis', 'verify', ...base(), '--prefix', prefix, '--quiet'], { env });
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(/^corrupted +7$/m);
+    for (const id of tampered) expect(human.stdout).toContain(`    ${hex16(id)}\n`);
+    // Without the secrets every sealed value counts as corrupted, and the report says why.
+    const noSecrets = await cli(['redis', 'verify', ...base(), '--prefix', prefix, '--quiet']);
+    expect(noSecrets.code).toBe(1);
+    expect(noSecrets.stdout).toMatch(/^corrupted +2,000$/m);
+    expect(noSecrets.stdout).toContain('note: no at-rest secrets were given');
+  });
+
+  it('reseal: after a rotation every value is on the current version (sealed or raw before), expiry kept; a second run has nothing to do', async () => {
+    const prefix = fresh();
+    const s1 = randomBytes(32);
+    const s2 = randomBytes(32);
+    const keys = [...(await seed(client, prefix, 300, { secrets: { 1: s1 }, current: 1 }, 50)), ...(await seed(client, prefix, 100))];
+    const expiryBefore = await client.pexpiretime(`${prefix}${hex16(keys[0].id)}`);
+    const env = { MTPROTO_AUTHKEY_SECRETS: secretsEnv({ 1: s1, 2: s2 }), MTPROTO_AUTHKEY_CURRENT: '2' };
+    const r = await cli(['redis', 'reseal', ...base(), '--prefix', prefix, '--json', '--quiet'], { env });
+    expect(r.code).toBe(0);
+    expect(json(r)).toEqual({ command: 'redis reseal', prefix, current: 2, scanned: 400, resealed: 400, alreadyCurrent: 0, changed: 0, corrupted: 0, corruptedIds: [] });
+    expect(await client.pexpiretime(`${prefix}${hex16(keys[0].id)}`)).toBe(expiryBefore);
+    const verified = await cli(['redis', 'verify', ...base(), '--prefix', prefix, '--json', '--quiet'], { env });
+    expect([verified.code, json(verified).sealed, json(verified).expiring]).toEqual([0, { 2: 400 }, 50]);
+    const again = await cli(['redis', 'reseal', ...base(), '--prefix', prefix, '--json', '--quiet'], { env });
+    expect([again.code, json(again).resealed, json(again).alreadyCurrent]).toEqual([0, 0, 400]);
+    // Every key still reads back as itself, with only the current secret.
+    const manager = new RedisAuthKeyManager({ client, prefix, encryption: { secrets: { 2: s2 }, current: 2 } });
+    for (const k of keys.slice(0, 20)) expect((await manager.getKey(k.id)).equals(k)).toBe(true);
+    await manager.close();
+    // --current names the version instead of the environment.
+    const flag = await cli(['redis', 'reseal', ...base(), '--prefix', prefix, '--json', '--quiet', '--current', '1'], { env: { MTPROTO_AUTHKEY_SECRETS: env.MTPROTO_AUTHKEY_SECRETS } });
+    expect([flag.code, json(flag).resealed]).toEqual([0, 400]);
+  });
+
+  it('reads at-rest secrets from --secrets-file (text or JSON), warns when others may read it, refuses malformed ones without quoting them', async () => {
+    const prefix = fresh();
+    const secret = randomBytes(32);
+    const hex = secretsEnv({ 3: secret }).slice(2);
+    await seed(client, prefix, 10, { secrets: { 3: secret }, current: 3 });
+    const text = join(work, 'secrets.txt');
+    writeFileSync(text, `# at-rest secrets\n3:${hex}\n`, { mode: 0o600 });
+    const ok = await cli(['redis', 'verify', ...base(), '--prefix', prefix, '--json', '--secrets-file', text]);
+    expect([ok.code, json(ok).sealed, ok.stderr.includes('warning')]).toEqual([0, { 3: 10 }, false]);
+    const file = join(work, 'secrets.json');
+    writeFileSync(file, JSON.stringify({ secrets: { 3: hex }, current: 3 }), { mode: 0o644 });
+    chmodSync(file, 0o644);
+    const open = await cli(['redis', 'verify', ...base(), '--prefix', prefix, '--json', '--secrets-file', file]);
+    expect([open.code, json(open).sealed]).toEqual([0, { 3: 10 }]);
+    expect(open.stderr).toContain(`warning: ${file} can be read by other users (mode 644); chmod 600 it`);
+    for (const [content, message] of [
+      [`3:${hex.slice(1)}`, 'entry 1: expected 64 hexadecimal digits (32 bytes) after the version, got 63 characters'],
+      [`3:${hex}\n4:${hex.slice(0, 60)}zzzz`, 'entry 2: expected 64 hexadecimal digits (32 bytes) after the version, got 64 characters with non-hex ones'],
+      [`1:${hex},2:${hex}`, 'lists versions 1, 2: say which one seals'],
+      [`{"secrets": {"3": "${hex}"}, `, 'not valid JSON'],
+      [`x${hex}`, 'entry 1: expected <version>:<64 hex digits>'],
+    ]) {
+      writeFileSync(text, content);
+      const bad = await cli(['redis', 'verify', ...base(), '--prefix', prefix, '--secrets-file', text]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain(message);
+    }
+    const missing = await cli(['redis', 'verify', ...base(), '--secrets-file', join(work, 'no-such-file')]);
+    expect([missing.code, missing.stderr]).toEqual([2, `mtproto-authkey: cannot read ${join(work, 'no-such-file')}: ENOENT (see mtproto-authkey redis verify --help)\n`]);
+  });
+
+  it('export → import: every key with its expiry, into another prefix; again: unchanged; a wrong passphrase imports nothing (exit 4)', async () => {
+    const from = fresh();
+    const to = fresh();
+    const keys = await seed(client, from, 1500, undefined, 200);
+    const pass = passphrase();
+    const file = join(work, 'keys.dump');
+    const exported = await cli(['redis', 'export', file, ...base(), '--prefix', from, '--json'], { env: { MTPROTO_AUTHKEY_PASSPHRASE: pass } });
+    expect(exported.code).toBe(0);
+    expect(json(exported)).toEqual({ command: 'redis export', prefix: from, file, exported: 1500, skipped: 0, skippedIds: [] });
+    expect(exported.stderr).toMatch(/^export: done 1,500 keys/m);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const dump = readFileSync(file);
+    for (const k of keys.slice(0, 50)) expect(dump.includes(Buffer.from(k.bytes).subarray(0, 16))).toBe(false);
+    // An existing file is kept unless --force.
+    const kept = await cli(['redis', 'export', file, ...base(), '--prefix', from], { env: { MTPROTO_AUTHKEY_PASSPHRASE: pass } });
+    expect([kept.code, kept.stderr]).toEqual([2, `mtproto-authkey: redis export: ${file} exists; add --force to replace it (see mtproto-authkey redis export --help)\n`]);
+
+    const wrong = await cli(['redis', 'import', file, ...base(), '--prefix', to, '--json'], { env: { MTPROTO_AUTHKEY_PASSPHRASE: passphrase() } });
+    expect(wrong.code).toBe(4);
+    expect(json(wrong).error).toMatchObject({ name: 'DumpDecryptionFailed', exitCode: 4 });
+    expect(wrong.stderr).toMatch(/^mtproto-authkey: cannot open the dump: wrong passphrase or secret/);
+    expect(await client.exists(...keys.slice(0, 10).map((k) => `${to}${hex16(k.id)}`))).toBe(0);
+
+    const imported = await cli(['redis', 'import', file, ...base(), '--prefix', to, '--json'], { env: { MTPROTO_AUTHKEY_PASSPHRASE: pass } });
+    expect(imported.code).toBe(0);
+    expect(json(imported)).toEqual({ command: 'redis import', prefix: to, file, records: 1500, imported: 1500, unchanged: 0, expired: 0, collisions: 0, collisionIds: [], corrupted: 0 });
+    for (const k of keys.slice(0, 250)) {
+      const [a, b] = await Promise.all([client.pexpiretime(`${from}${hex16(k.id)}`), client.pexpiretime(`${to}${hex16(k.id)}`)]);
+      expect(b).toBe(a);
+    }
+    const verified = await cli(['redis', 'verify', ...base(), '--prefix', to, '--json', '--quiet']);
+    expect([verified.code, json(verified).ok, json(verified).expiring]).toEqual([0, 1500, 200]);
+    const again = await cli(['redis', 'import', file, ...base(), '--prefix', to, '--json', '--quiet'], { env: { MTPROTO_AUTHKEY_PASSPHRASE: pass } });
+    expect([again.code, json(again).unchanged, json(again).imported]).toEqual([0, 1500, 0]);
+  });
+
+  it('export to stdout and import from stdin, sealed at rest on both sides, with a 32-byte dump secret from a file', async () => {
+    const from = fresh();
+    const to = fresh();
+    const s1 = randomBytes(32);
+    const s2 = randomBytes(32);
+    await seed(client, from, 300, { secrets: { 1: s1 }, current: 1 });
+    const dumpSecret = join(work, 'dump.secret');
+    const secretHex = randomBytes(32).toString('hex');
+    secretTexts.push(secretHex);
+    writeFileSync(dumpSecret, `${secretHex}\n`, { mode: 0o600 });
+    const out = await cli(['redis', 'export', '-', ...base(), '--prefix', from, '--dump-secret-file', dumpSecret, '--json'], { env: { MTPROTO_AUTHKEY_SECRETS: secretsEnv({ 1: s1 }) } });
+    expect(out.code).toBe(0);
+    // The report goes to stderr: stdout is the dump.
+    const report = JSON.parse(out.stderr.split('\n').filter((l) => l.startsWith('{')).pop()!) as Record<string, unknown>;
+    expect(report).toMatchObject({ command: 'redis export', file: '-', exported: 300, skipped: 0 });
+    expect(out.stdoutBytes.length).toBeGreaterThan(300 * 256);
+    const back = await cli(['redis', 'import', '-', ...base(), '--prefix', to, '--dump-secret-file', dumpSecret, '--json', '--quiet'], {
+      env: { MTPROTO_AUTHKEY_SECRETS: secretsEnv({ 2: s2 }) },
+      input: out.stdoutBytes,
+    });
+    expect([back.code, json(back).imported]).toEqual([0, 300]);
+    const verified = await cli(['redis', 'verify', ...base(), '--prefix', to, '--json', '--quiet'], { env: { MTPROTO_AUTHKEY_SECRETS: secretsEnv({ 2: s2 }) } });
+    expect([verified.code, json(verified).sealed]).toEqual([0, { 2: 300 }]);
+    // The same dump, the secret as 32 raw bytes.
+    writeFileSync(dumpSecret, Buffer.from(secretHex, 'hex'));
+    const raw = await cli(['redis', 'import', '-', ...base(), '--prefix', to, '--dump-secret-file', dumpSecret, '--json', '--quiet'], {
+      env: { MTPROTO_AUTHKEY_SECRETS: secretsEnv({ 2: s2 }) },
+      input: out.stdoutBytes,
+    });
+    expect([raw.code, json(raw).unchanged]).toEqual([0, 300]);
+  });
+
+  it('import reports damaged records (exit 1) and a truncated dump (exit 4, with what was imported)', async () => {
+    const from = fresh();
+    await seed(client, from, 400);
+    const pass = passphrase();
+    const passFile = join(work, 'pass.txt');
+    writeFileSync(passFile, `${pass}\n`, { mode: 0o600 });
+    const file = join(work, 'damaged.dump');
+    const exported = await cli(['redis', 'export', file, ...base(), '--prefix', from, '--passphrase-file', passFile, '--quiet']);
+    expect(exported.code).toBe(0);
+    const dump = readFileSync(file);
+    // A byte in the middle of the dump: inside one record.
+    const damaged = Buffer.from(dump);
+    damaged[Math.floor(damaged.length / 2)] ^= 0x40;
+    writeFileSync(file, damaged);
+    const one = await cli(['redis', 'import', file, ...base(), '--prefix', fresh(), '--passphrase-file', passFile, '--json', '--quiet']);
+    expect(one.code).toBe(1);
+    expect(json(one)).toMatchObject({ records: 400, imported: 399, corrupted: 1 });
+    writeFileSync(file, dump.subarray(0, Math.floor(dump.length * 0.7)));
+    const cut = await cli(['redis', 'import', file, ...base(), '--prefix', fresh(), '--passphrase-file', passFile, '--json', '--quiet']);
+    expect(cut.code).toBe(4);
+    expect(json(cut).error.name).toBe('DumpFormatError');
+    expect(json(cut).error.report.imported).toBeGreaterThan(0);
+    expect(cut.stderr).toMatch(/^mtproto-authkey: not a complete dump: .*records were imported before that and stay\n$/);
+    writeFileSync(file, 'not a dump at all, just some text that is long enough to hold a header of some kind');
+    const junk = await cli(['redis', 'import', file, ...base(), '--prefix', fresh(), '--passphrase-file', passFile]);
+    expect(junk.code).toBe(4);
+  });
+
+  it('shows a redrawn progress bar on a terminal', async () => {
+    const prefix = fresh();
+    await seed(client, prefix, 3000);
+    // script(1) runs the command on a pseudo-terminal (util-linux: -q quiet, -e exit code, -c command).
+    const command = [process.execPath, MAIN, 'redis', 'verify', '--url', redisUrl, '--prefix', prefix, '--batch', '50'].map((a) => `'${a}'`).join(' ');
+    const r = await cli(['-qec', command, '/dev/null'], { command: ['script'] });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\rverify \[[#-]{24}\] +\d+% {2}[\d,]+\/[\d,]+ keys/);
+    expect(r.stdout).toContain('\x1b[K');
+    expect(r.stdout).toMatch(/verify: done 3,000 keys in /);
+    expect(r.stdout).toMatch(/^ok +3,000 \(raw 3,000; expiring 0\)/m);
+  });
+});
+
+describe.skipIf(!redisServerAvailable)('cli: interrupted', () => {
+  it('SIGINT stops the operation after the command in flight: exit 130, with how far it got', async () => {
+    // A server of its own: the test pauses it, which would stall other suites on a shared one.
+    const server = await startRedisServer();
+    try {
+      const own = new (await import('ioredis')).Redis(server.url);
+      const prefix = uniquePrefix();
+      await seed(own, prefix, 3000);
+      let paused = false;
+      const r = await cli(['redis', 'verify', '--url', server.url, '--prefix', prefix, '--batch', '10', '--json'], {
+        onStderr: (child, stderr) => {
+          // At the first progress line, stall the server so the run cannot finish, then interrupt it.
+          if (paused || !/^verify: /m.test(stderr)) return;
+          paused = true;
+          void own.call('CLIENT', 'PAUSE', '1000', 'ALL').then(() => child.kill('SIGINT'));
+        },
+      });
+      expect(r.code).toBe(130);
+      expect(r.stderr).toContain('mtproto-authkey: interrupted; stopping after the command in flight');
+      expect(r.stderr).toMatch(/^verify: stopped after [\d,]+ keys in /m);
+      const report = json(r);
+      expect(report).toMatchObject({ command: 'redis verify', interrupted: true });
+      expect(report.done).toBeGreaterThan(0);
+      expect(report.done).toBeLessThan(3000);
+      await own.quit();
+    } finally {
+      await server.stop();
+      rmSync(server.dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!clusterNodes)('cli: Redis Cluster', () => {
+  let client: Redis | Cluster;
+  let prefix: string;
+  const seeds = () => clusterNodes.split(',').flatMap((address) => ['--url', `redis://${address.trim()}`]);
+  beforeAll(async () => {
+    client = connect('cluster');
+    prefix = uniquePrefix();
+  });
+  afterAll(async () => {
+    await dropPrefix(client, prefix);
+    await client.quit();
+  });
+
+  it('stats and verify scan every master (one seed node is enough)', async () => {
+    const secret = randomBytes(32);
+    const keys = await seed(client, prefix, 600, { secrets: { 1: secret }, current: 1 }, 60);
+    await client.set(`${prefix}${hex16(keys[100].id)}`, randomBytes(285));
+    const stats = await cli(['redis', 'stats', '--cluster', ...seeds().slice(0, 2), '--prefix', prefix, '--json', '--quiet']);
+    expect(stats.code).toBe(0);
+    expect(json(stats)).toMatchObject({ keys: 600, expiring: 60, raw: 0, other: 0 });
+    const verify = await cli(['redis', 'verify', '--cluster', ...seeds(), '--prefix', prefix, '--json', '--quiet'], { env: { MTPROTO_AUTHKEY_SECRETS: secretsEnv({ 1: secret }) } });
+    expect(verify.code).toBe(1);
+    expect(json(verify)).toMatchObject({ scanned: 600, ok: 599, corrupted: 1, corruptedIds: [hex16(keys[100].id)], sealed: { 1: 599 } });
+  });
+
+  it('refuses a Cluster node given without --cluster (it would see only its own keys)', async () => {
+    const r = await cli(['redis', 'stats', ...seeds().slice(0, 2), '--prefix', prefix]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/is a node of a Redis Cluster: add --cluster/);
+  });
+});
+
+// Last: everything printed above, searched for key material.
+describe('cli: no key material in any output', () => {
+  it('no output holds a key (or 32 hex digits of one), a secret or a passphrase', () => {
+    expect(printed.length).toBeGreaterThan(40);
+    const text = printed.join('\n');
+    const keys = keyHexes.join('|');
+    // Every run of 32 or more hex digits printed, each of its 32-digit windows looked up in the keys.
+    for (const run of text.match(/[0-9a-fA-F]{32,}/g) ?? []) {
+      for (let i = 0; i + 32 <= run.length; i++) expect(keys.includes(run.slice(i, i + 32).toLowerCase()), `printed hex run ${run.slice(0, 8)}…`).toBe(false);
+    }
+    for (const secret of secretTexts) {
+      expect(text.includes(secret), 'a secret or passphrase was printed').toBe(false);
+      expect(text.toLowerCase().includes(secret.toLowerCase())).toBe(false);
+    }
+    // Nor a key as a decimal number (a 2048-bit key has about 617 digits).
+    expect(text).not.toMatch(/\d{40,}/);
+  });
+});
