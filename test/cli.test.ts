@@ -16,6 +16,7 @@ import { AuthKey } from '../src/index.ts';
 import { RedisAuthKeyManager } from '../src/redis.ts';
 import { clusterNodes, connect, dropPrefix, redisServerAvailable, redisUrl, uniquePrefix } from './redis-helpers.ts';
 import { freePort, startRedisServer } from './setup/redis-server.ts';
+import { progress } from '../src/cli/progress.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(root, 'dist/cli/main.js');
@@ -282,6 +283,46 @@ describe('cli: help, usage, inspect', () => {
       expect(r.code).toBe(3);
       expect(r.stderr).toBe('mtproto-authkey: the redis commands need the ioredis package, an optional peer dependency of mtproto-authkey: npm install ioredis\n');
     });
+  });
+});
+
+describe('cli: progress rendering (fake clock)', () => {
+  function render(isTTY: boolean, steps: Array<[at: number, done: number, total?: number]>, endAt: number): string {
+    let now = 0;
+    let text = '';
+    const p = progress({ write: (t) => (text += t), isTTY, columns: 200 }, 'verify', 'keys', () => now);
+    for (const [at, done, total] of steps) {
+      now = at;
+      p.update(done, total);
+    }
+    now = endAt;
+    p.end('done');
+    return text;
+  }
+
+  it('not a terminal: a first line, then one at each tenth of the total or after a second, never the 100% line, then the end line', () => {
+    const text = render(false, [[100, 50, 1000], [200, 90, 1000], [300, 100, 1000], [400, 150, 1000], [1500, 160, 1000], [1600, 170, 1000], [2000, 1000, 1000]], 2000);
+    expect(text.split('\n')).toEqual([
+      'verify: 50/1,000 keys  500/s  ETA 1.9 s (5%)',
+      'verify: 100/1,000 keys  333/s  ETA 2.7 s (10%)',
+      'verify: 160/1,000 keys  107/s  ETA 7.9 s (16%)',
+      'verify: done 1,000 keys in 2.0 s (500/s)',
+      '',
+    ]);
+  });
+
+  it('not a terminal, total unknown (or passed): counts and rate only', () => {
+    expect(render(false, [[1000, 500], [2000, 1200, 1000]], 4000)).toBe('verify: 500 keys  500/s\nverify: 1,200 keys  600/s\nverify: done 1,200 keys in 4.0 s (300/s)\n');
+  });
+
+  it('a terminal: one line redrawn in place (at most every 100 ms) with a bar, then erased for the end line', () => {
+    // 50 ms after the first draw is too soon to redraw; 110 ms is not. 60/100 in 160 ms: 375/s, ETA 40/375 s.
+    const text = render(true, [[50, 10, 100], [100, 50, 100], [160, 60, 100]], 200);
+    expect(text).toBe(
+      '\rverify [##----------------------]  10%  10/100 keys  200/s  ETA 450 ms\x1b[K' +
+        '\rverify [##############----------]  60%  60/100 keys  375/s  ETA 107 ms\x1b[K' +
+        '\r\x1b[Kverify: done 60 keys in 200 ms (300/s)\n',
+    );
   });
 });
 

@@ -44,6 +44,7 @@ export async function openStore(address: StoreAddress, encryption: AtRestSecrets
   }
   const { urls, cluster, timeoutMs, prefix } = address;
   let lastError = '';
+  let lastNodeError = '';
   const remember = (error: unknown) => {
     lastError = error instanceof Error ? error.message : String(error);
   };
@@ -55,6 +56,9 @@ export async function openStore(address: StoreAddress, encryption: AtRestSecrets
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     lazyConnect: true,
+    // disconnect() waits this long for a socket to close; one that failed to connect never
+    // reports it, and the command would sit idle for the default 2 s before exiting.
+    disconnectTimeout: 100,
   };
   let client: Redis | Cluster;
   const shown = urls.map((u) => redactUrlCredentials(u)).join(', ');
@@ -71,6 +75,7 @@ export async function openStore(address: StoreAddress, encryption: AtRestSecrets
         clusterRetryStrategy: (times) => (times > 5 ? null : 100 * times),
         redisOptions: {
           connectTimeout: timeoutMs,
+          disconnectTimeout: 100,
           maxRetriesPerRequest: 0,
           username: first.username === '' ? undefined : decodeURIComponent(first.username),
           password: first.password === '' ? undefined : decodeURIComponent(first.password),
@@ -78,7 +83,10 @@ export async function openStore(address: StoreAddress, encryption: AtRestSecrets
         },
       },
     );
-    client.on('node error', remember);
+    // A Cluster's own error ('Failed to refresh slots cache') does not say why; its nodes' do.
+    client.on('node error', (error: unknown) => {
+      lastNodeError = error instanceof Error ? error.message : String(error);
+    });
   } else {
     client = new ioredis.Redis(urls[0], {
       ...common,
@@ -92,7 +100,10 @@ export async function openStore(address: StoreAddress, encryption: AtRestSecrets
   } catch (error) {
     client.disconnect();
     // The client's last error says why (connect ECONNREFUSED …); connect() only that it closed.
-    const why = lastError !== '' ? lastError : error instanceof Error ? error.message : String(error);
+    const why = [lastError !== '' ? lastError : error instanceof Error ? error.message : String(error), lastNodeError]
+      .filter((m) => m !== '')
+      .map((m) => m.replace(/\.$/, ''))
+      .join(': ');
     throw new CliError(`cannot connect to ${cluster ? 'the Redis Cluster at ' : ''}${shown}: ${why}`, EXIT.UNAVAILABLE);
   }
   if (!cluster) {
