@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -585,23 +585,51 @@ describe.skipIf(!redisUrl)('cli: Redis standalone', () => {
   });
 });
 
-describe.skipIf(!redisServerAvailable)('cli: interrupted', () => {
-  it('SIGINT stops the operation after the command in flight: exit 130, with how far it got', async () => {
-    // A server of its own: the test pauses it, which would stall other suites on a shared one.
+describe.skipIf(!redisServerAvailable)('cli: a server of its own, stalled', () => {
+  it('a server that accepts but never answers: exit 3 after --timeout-ms, not a hang', async () => {
     const server = await startRedisServer();
+    process.kill(server.pid, 'SIGSTOP');
     try {
-      const own = new (await import('ioredis')).Redis(server.url);
-      const prefix = uniquePrefix();
+      const r = await cli(['redis', 'stats', '--url', server.url, '--timeout-ms', '500']);
+      expect([r.code, r.stderr]).toEqual([3, `mtproto-authkey: cannot connect to ${server.url}: no answer within 500 ms\n`]);
+    } finally {
+      process.kill(server.pid, 'SIGCONT');
+      await server.stop();
+      rmSync(server.dir, { recursive: true, force: true });
+    }
+  });
+
+  describe('interrupted (SIGINT)', () => {
+    // A server of its own: the tests pause it, which would stall other suites on a shared one.
+    let server: Awaited<ReturnType<typeof startRedisServer>>;
+    let own: Redis;
+    const prefix = uniquePrefix();
+    beforeAll(async () => {
+      server = await startRedisServer();
+      own = new (await import('ioredis')).Redis(server.url);
       await seed(own, prefix, 3000);
+    });
+    afterAll(async () => {
+      await own.quit();
+      await server.stop();
+      rmSync(server.dir, { recursive: true, force: true });
+    });
+
+    /** Runs the command; at its first progress line, stalls the server (so it cannot finish) and sends SIGINT. */
+    async function interrupted(args: string[], label: string, env?: Record<string, string>): Promise<Result> {
       let paused = false;
-      const r = await cli(['redis', 'verify', '--url', server.url, '--prefix', prefix, '--batch', '10', '--json'], {
+      return cli([...args, '--url', server.url, '--prefix', prefix, '--batch', '10', '--json'], {
+        env,
         onStderr: (child, stderr) => {
-          // At the first progress line, stall the server so the run cannot finish, then interrupt it.
-          if (paused || !/^verify: /m.test(stderr)) return;
+          if (paused || !new RegExp(`^${label}: `, 'm').test(stderr)) return;
           paused = true;
           void own.call('CLIENT', 'PAUSE', '1000', 'ALL').then(() => child.kill('SIGINT'));
         },
       });
+    }
+
+    it('verify stops after the command in flight: exit 130, with how far it got', async () => {
+      const r = await interrupted(['redis', 'verify'], 'verify');
       expect(r.code).toBe(130);
       expect(r.stderr).toContain('mtproto-authkey: interrupted; stopping after the command in flight');
       expect(r.stderr).toMatch(/^verify: stopped after [\d,]+ keys in /m);
@@ -609,11 +637,16 @@ describe.skipIf(!redisServerAvailable)('cli: interrupted', () => {
       expect(report).toMatchObject({ command: 'redis verify', interrupted: true });
       expect(report.done).toBeGreaterThan(0);
       expect(report.done).toBeLessThan(3000);
-      await own.quit();
-    } finally {
-      await server.stop();
-      rmSync(server.dir, { recursive: true, force: true });
-    }
+    });
+
+    it('export leaves no dump (and no partial file) behind', async () => {
+      const dir = mkdtempSync(join(work, 'interrupted-'));
+      const r = await interrupted(['redis', 'export', join(dir, 'keys.dump')], 'export', { MTPROTO_AUTHKEY_PASSPHRASE: passphrase() });
+      expect(r.code).toBe(130);
+      expect(json(r)).toMatchObject({ command: 'redis export', interrupted: true });
+      expect(r.stdout).toContain('no dump was written');
+      expect(readdirSync(dir)).toEqual([]);
+    });
   });
 });
 

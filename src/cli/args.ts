@@ -17,6 +17,8 @@ export interface OptionSpec {
   value?: string;
   /** One line for the help. */
   help: string;
+  /** An empty value is allowed (`--prefix=`). */
+  allowEmpty?: boolean;
 }
 
 /** A command: its name as typed, what it does, what it takes. */
@@ -93,9 +95,11 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
     }
     const value = token.value;
     // Non-strict parseArgs takes the next argument as the value even when it is another option.
-    if (value === undefined || value === '' || (!token.inlineValue && value.startsWith('-'))) {
+    const emptyAllowed = o.allowEmpty === true && token.inlineValue === true && value === '';
+    if (!emptyAllowed && (value === undefined || value === '' || (!token.inlineValue && value.startsWith('-')))) {
       throw new UsageError(`option --${name} needs a value${o.value ? ` ${o.value}` : ''}`);
     }
+    if (value === undefined) continue;
     if (o.multiple) values[name] = [...((values[name] as string[] | undefined) ?? []), value];
     else if (values[name] !== undefined) throw new UsageError(`option --${name} given more than once`);
     else values[name] = value;

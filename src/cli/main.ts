@@ -5,7 +5,7 @@
  * the exit code says how it went (see `--help`). Never prints a key, a secret or a passphrase.
  * @internal
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { type CommandSpec, type ParsedArgs, parseCommand } from './args.js';
 import { CliError, EXIT, Redactor, UsageError, redactUrlCredentials } from './exit.js';
 import { commandHelp, PROGRAM, programHelp } from './help.js';
@@ -53,11 +53,15 @@ function describeFailure(error: unknown, signal: AbortSignal): { exitCode: numbe
     case 'DumpDecryptionFailed':
     case 'DumpFormatError':
       return { exitCode: EXIT.DUMP, message: e.message, name: e.name };
+    case 'StoreOperationUnsupported':
+      return { exitCode: EXIT.USAGE, message: e.message, name: e.name };
     case 'AuthKeyCollision':
     case 'AuthKeyCorrupted':
       return { exitCode: EXIT.PROBLEMS, message: e.message, name: e.name };
   }
   if (STORE_ERROR_NAMES.has(e.name) || STORE_ERROR_MESSAGE.test(e.message)) return { exitCode: EXIT.UNAVAILABLE, message: `Redis failed: ${e.message}`, name: e.name };
+  // The machine's own failures (a full disk, a reader of stdout that went away): not a bug of ours.
+  if (typeof (e as { syscall?: unknown }).syscall === 'string') return { exitCode: EXIT.INTERNAL, message: e.message, name: e.name };
   return { exitCode: EXIT.INTERNAL, message: `internal error: ${e.name}: ${e.message}`, name: e.name };
 }
 
@@ -114,7 +118,7 @@ function isEntry(): boolean {
   const entry = process.argv[1];
   if (entry === undefined) return false;
   try {
-    const { realpathSync } = process.getBuiltinModule('node:fs') as typeof import('node:fs');
+    // Through npm's bin symlink, argv[1] is the link.
     return realpathSync(entry) === realpathSync(new URL(import.meta.url));
   } catch {
     return false;
@@ -123,6 +127,8 @@ function isEntry(): boolean {
 
 if (isEntry()) {
   const controller = new AbortController();
+  // A reader of stdout that went away (`| head`) is not worth a stack trace; writes to it fail quietly.
+  process.stdout.on('error', () => undefined);
   process.on('SIGINT', () => {
     if (controller.signal.aborted) process.exit(EXIT.INTERRUPTED);
     process.stderr.write(`\n${PROGRAM}: interrupted; stopping after the command in flight (Ctrl-C again to quit at once)\n`);

@@ -26,7 +26,7 @@ export const REDIS_OPTIONS: Readonly<Record<string, OptionSpec>> = {
     help: 'redis://[user:password@]host:port[/db] or rediss://… (default: REDIS_URL, else redis://127.0.0.1:6379); with --cluster, a seed node, and may be repeated',
   },
   cluster: { type: 'boolean', help: 'the server is a Redis Cluster: every master is scanned' },
-  prefix: { type: 'string', value: '<prefix>', help: 'the key prefix of the store (default authkey:)' },
+  prefix: { type: 'string', value: '<prefix>', allowEmpty: true, help: 'the key prefix of the store (default authkey:; --prefix= for none)' },
   batch: { type: 'string', value: '<n>', help: 'keys per SCAN step and per batch of reads (default 1000, at most 100000)' },
   'timeout-ms': { type: 'string', value: '<ms>', help: 'how long to wait for Redis per command and to connect (default 10000)' },
 };

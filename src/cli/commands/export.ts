@@ -51,7 +51,7 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
   const encryption = await secretsOf(args, out.io, (line) => out.warn(line));
   const key = await dumpKeyOf(args, out.io, (line) => out.warn(line));
   // With the dump on stdout, the report goes to stderr.
-  const report$ = toStdout ? new Output(out.io, out.json, out.quiet, 'stderr') : out;
+  const results = toStdout ? new Output(out.io, out.json, out.quiet, 'stderr') : out;
 
   let partial: string | undefined;
   let handle: FileHandle | undefined;
@@ -82,7 +82,7 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
     await discard();
     throw error;
   }
-  const shown = report$.progress('export', 'keys');
+  const shown = results.progress('export', 'keys');
   let report;
   try {
     report = await store.manager.exportKeys(writable, { ...key, signal: out.io.signal, onProgress: (done, total) => shown.update(done, total) });
@@ -96,7 +96,7 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
     shown.end('done');
   } catch (error) {
     await discard();
-    if (isInterrupt(error, out)) return interrupted(report$, 'redis export', shown, toStdout ? 'the dump written is incomplete (import detects that)' : 'no dump was written');
+    if (isInterrupt(error, out)) return interrupted(results, 'redis export', shown, toStdout ? 'the dump written is incomplete (import detects that)' : 'no dump was written');
     shown.end('stopped');
     throw error;
   } finally {
@@ -107,7 +107,7 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
     ['skipped', `${count(report.skipped)}${report.skipped === 0 ? '' : ' (corrupted in the store; see redis verify)'}`],
   ]);
   if (report.skipped > 0) lines.push('skipped ids:', ...idLines(report.skippedIds));
-  report$.result(
+  results.result(
     { command: 'redis export', prefix: address.prefix, file: toStdout ? '-' : target, exported: report.exported, skipped: report.skipped, skippedIds: report.skippedIds.map(idHex) },
     lines,
   );

@@ -16,6 +16,6 @@ export function isInterrupt(_error: unknown, out: Output): boolean {
 /** Reports an interrupted `command` (`progress` knows how far it got); returns exit code 130. */
 export function interrupted(out: Output, command: string, progress: Progress, note = 'what was done stays done; run it again to go on'): number {
   progress.end('stopped');
-  out.result({ command, interrupted: true, done: progress.done }, [`${command}: interrupted after ${count(progress.done)}; ${note}`]);
+  out.result({ command, interrupted: true, done: progress.done, note }, [`${command}: interrupted after ${count(progress.done)}; ${note}`]);
   return EXIT.INTERRUPTED;
 }

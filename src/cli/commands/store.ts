@@ -96,7 +96,9 @@ export async function openStore(address: StoreAddress, encryption: AtRestSecrets
   }
   client.on('error', remember);
   try {
-    await client.connect();
+    // connectTimeout covers the TCP connect only: a server that accepts and then never answers
+    // (stopped, overloaded) would hold the ready check, and the command, forever.
+    await within(client.connect(), timeoutMs);
   } catch (error) {
     client.disconnect();
     // The client's last error says why (connect ECONNREFUSED …); connect() only that it closed.
@@ -110,7 +112,7 @@ export async function openStore(address: StoreAddress, encryption: AtRestSecrets
     // A Cluster node answers a plain client, but SCAN there sees only that node's keys.
     let info = '';
     try {
-      info = await (client as Redis).info('cluster');
+      info = await within((client as Redis).info('cluster'), timeoutMs);
     } catch {
       // Servers that refuse INFO: nothing to learn.
     }
@@ -139,6 +141,19 @@ export async function openStore(address: StoreAddress, encryption: AtRestSecrets
       client.disconnect();
     },
   };
+}
+
+/** `promise`, or a rejection saying Redis did not answer within `ms`. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A failure of a command sent on the store's connection: exit 3, the message without credentials. */
