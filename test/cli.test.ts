@@ -618,7 +618,7 @@ describe.skipIf(!redisServerAvailable)('cli: a server of its own, stalled', () =
     /** Runs the command; at its first progress line, stalls the server (so it cannot finish) and sends SIGINT. */
     async function interrupted(args: string[], label: string, env?: Record<string, string>): Promise<Result> {
       let paused = false;
-      return cli([...args, '--url', server.url, '--prefix', prefix, '--batch', '10', '--json'], {
+      return cli([...args, '--url', server.url, '--prefix', prefix, '--json'], {
         env,
         onStderr: (child, stderr) => {
           if (paused || !new RegExp(`^${label}: `, 'm').test(stderr)) return;
@@ -629,7 +629,7 @@ describe.skipIf(!redisServerAvailable)('cli: a server of its own, stalled', () =
     }
 
     it('verify stops after the command in flight: exit 130, with how far it got', async () => {
-      const r = await interrupted(['redis', 'verify'], 'verify');
+      const r = await interrupted(['redis', 'verify', '--batch', '10'], 'verify');
       expect(r.code).toBe(130);
       expect(r.stderr).toContain('mtproto-authkey: interrupted; stopping after the command in flight');
       expect(r.stderr).toMatch(/^verify: stopped after [\d,]+ keys in /m);

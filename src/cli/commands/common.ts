@@ -27,8 +27,12 @@ export const REDIS_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   },
   cluster: { type: 'boolean', help: 'the server is a Redis Cluster: every master is scanned' },
   prefix: { type: 'string', value: '<prefix>', allowEmpty: true, help: 'the key prefix of the store (default authkey:; --prefix= for none)' },
-  batch: { type: 'string', value: '<n>', help: 'keys per SCAN step and per batch of reads (default 1000, at most 100000)' },
   'timeout-ms': { type: 'string', value: '<ms>', help: 'how long to wait for Redis per command and to connect (default 10000)' },
+};
+
+/** Options of the commands that walk the store themselves (stats, verify, reseal). */
+export const WALK_OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  batch: { type: 'string', value: '<n>', help: 'keys per SCAN step and per batch of reads (default 1000, at most 100000)' },
 };
 
 export const AT_REST_OPTIONS: Readonly<Record<string, OptionSpec>> = {

@@ -7,7 +7,7 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { EXIT, UsageError } from '../exit.js';
 import { type Output, count, idHex, idLines, table } from '../output.js';
-import { AT_REST_OPTIONS, OUTPUT_OPTIONS, REDIS_OPTIONS, secretsOf, storeAddress } from './common.js';
+import { AT_REST_OPTIONS, OUTPUT_OPTIONS, REDIS_OPTIONS, WALK_OPTIONS, secretsOf, storeAddress } from './common.js';
 import { interrupted, isInterrupt } from './interrupt.js';
 import { openStore } from './store.js';
 
@@ -16,7 +16,7 @@ export const spec: CommandSpec = {
   summary: 'rewrite values sealed with an older secret version (or raw) under the current one',
   synopsis: '',
   positionals: { min: 0, max: 0 },
-  options: { ...REDIS_OPTIONS, ...AT_REST_OPTIONS, ...OUTPUT_OPTIONS },
+  options: { ...REDIS_OPTIONS, ...WALK_OPTIONS, ...AT_REST_OPTIONS, ...OUTPUT_OPTIONS },
   description: [
     'After adding a new at-rest secret version and making it current, rewrites every value sealed',
     'under another version (or stored raw) under the current one, keeping its expiry. Each rewrite',

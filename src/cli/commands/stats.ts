@@ -7,7 +7,7 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { EXIT } from '../exit.js';
 import { type Output, count, table } from '../output.js';
-import { OUTPUT_OPTIONS, REDIS_OPTIONS, storeAddress } from './common.js';
+import { OUTPUT_OPTIONS, REDIS_OPTIONS, WALK_OPTIONS, storeAddress } from './common.js';
 import { interrupted, isInterrupt } from './interrupt.js';
 import { openStore, unavailable } from './store.js';
 
@@ -16,7 +16,7 @@ export const spec: CommandSpec = {
   summary: 'count keys: expiring, raw, sealed by secret version (opens no value; needs no secret)',
   synopsis: '',
   positionals: { min: 0, max: 0 },
-  options: { ...REDIS_OPTIONS, ...OUTPUT_OPTIONS },
+  options: { ...REDIS_OPTIONS, ...WALK_OPTIONS, ...OUTPUT_OPTIONS },
   description: [
     'Scans the store (SCAN, never KEYS; every master of a Cluster) and counts its keys by the length',
     'of their value: 256 bytes (a raw key), 285 bytes (sealed; the secret version is the first byte,',

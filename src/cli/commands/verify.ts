@@ -6,7 +6,7 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { EXIT } from '../exit.js';
 import { type Output, count, idHex, idLines, table } from '../output.js';
-import { AT_REST_OPTIONS, OUTPUT_OPTIONS, REDIS_OPTIONS, secretsOf, storeAddress } from './common.js';
+import { AT_REST_OPTIONS, OUTPUT_OPTIONS, REDIS_OPTIONS, WALK_OPTIONS, secretsOf, storeAddress } from './common.js';
 import { interrupted, isInterrupt } from './interrupt.js';
 import { openStore } from './store.js';
 
@@ -15,7 +15,7 @@ export const spec: CommandSpec = {
   summary: 'read every value and check it; list the corrupted ones (changes nothing)',
   synopsis: '',
   positionals: { min: 0, max: 0 },
-  options: { ...REDIS_OPTIONS, ...AT_REST_OPTIONS, ...OUTPUT_OPTIONS },
+  options: { ...REDIS_OPTIONS, ...WALK_OPTIONS, ...AT_REST_OPTIONS, ...OUTPUT_OPTIONS },
   description: [
     'Reads every value under the prefix and checks it as getKey does: 256 key bytes (or a sealed',
     'value that opens with the at-rest secrets for its id) that hash to the id in its name. Counts',
