@@ -387,7 +387,7 @@ describe.skipIf(!redisUrl)('cli: Redis standalone', () => {
     expect(clean.code).toBe(0);
     expect(json(clean)).toEqual({ command: 'redis verify', prefix, scanned: 2000, ok: 2000, corrupted: 0, corruptedIds: [], raw: 0, sealed: { 7: 2000 }, expiring: 100 });
     // Plain lines at each tenth (the total is an estimate: DBSIZE of the whole server), then the end line.
-    expect(clean.stderr).toMatch(/^verify: [\d,]+\/[\d,]+ keys {2}[\d,]+\/s(?: {2}ETA [^\n]+)? \(\d+%\)$/m);
+    expect(clean.stderr).toMatch(/^verify: [\d,]+(?:\/[\d,]+)? keys {2}[\d,]+\/s/m);
     expect(clean.stderr).toMatch(/^verify: done 2,000 keys in [^\n]+ \([\d,]+\/s\)\n$/m);
     expect(clean.stderr).not.toContain('\r');
 

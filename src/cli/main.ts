@@ -73,6 +73,8 @@ function describeFailure(error: unknown, signal: AbortSignal): { exitCode: numbe
 export async function main(argv: readonly string[], io: Io): Promise<number> {
   const json = argv.includes('--json');
   let found: ReturnType<typeof findCommand>;
+  // A dump written to stdout owns it: the JSON of a failure then goes to stderr too.
+  let stdoutIsData = false;
   try {
     if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || (argv[0] === 'help' && argv.length === 1)) {
       // Asked for: the help is the output. Not asked for (no command): a usage error, on stderr.
@@ -98,6 +100,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
       return EXIT.OK;
     }
     const args = parseCommand(found.command.spec, found.rest);
+    stdoutIsData = found.command === exportCommand && args.positionals[0] === '-';
     if (args.values.help === true) {
       io.stdout.write(commandHelp(found.command.spec));
       return EXIT.OK;
@@ -108,7 +111,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     const failure = describeFailure(error, io.signal);
     const hint = error instanceof UsageError ? ` (see ${PROGRAM}${found ? ` ${found.command.spec.name}` : ''} --help)` : '';
     io.stderr.write(io.redactor.clean(redactUrlCredentials(`${PROGRAM}: ${failure.message}${hint}\n`)));
-    if (json) io.stdout.write(io.redactor.clean(`${JSON.stringify({ error: { name: failure.name, message: failure.message, exitCode: failure.exitCode, ...failure.details } })}\n`));
+    if (json) (stdoutIsData ? io.stderr : io.stdout).write(io.redactor.clean(`${JSON.stringify({ error: { name: failure.name, message: failure.message, exitCode: failure.exitCode, ...failure.details } })}\n`));
     return failure.exitCode;
   }
 }
