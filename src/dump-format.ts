@@ -7,6 +7,8 @@ import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey, hkdf
 
 /** The first 8 bytes of every dump. */
 export const MAGIC = new TextEncoder().encode('MTPAKDMP');
+/** What a reader says of bytes that do not start with the magic. */
+export const NOT_A_DUMP = 'not a mtproto-authkey dump (it does not start with "MTPAKDMP")';
 /** The format version this module writes and reads. */
 export const VERSION = 1;
 /** Key derivation of the header: scrypt of a passphrase, or HKDF-SHA-256 of a 32-byte secret. */
@@ -91,7 +93,7 @@ export function parseHeader(header: Uint8Array): ParsedHeader {
   const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
   const salt = header.slice(SALT_AT, SALT_AT + SALT_BYTES);
   for (let i = 0; i < MAGIC.length; i++) {
-    if (header[i] !== MAGIC[i]) return { problem: 'not a mtproto-authkey dump (the first 8 bytes are not "MTPAKDMP")', kdf: 0, salt };
+    if (header[i] !== MAGIC[i]) return { problem: NOT_A_DUMP, kdf: 0, salt };
   }
   const version = header[VERSION_AT];
   if (version !== VERSION) return { problem: `unsupported dump format version ${version} (this version reads ${VERSION})`, kdf: 0, salt };

@@ -9,6 +9,7 @@
 import { AuthKey } from './auth-key.js';
 import { AuthKeyCollision, AuthKeyCorrupted, AuthKeyDoesNotExist } from './errors.js';
 import { idBigint, u32be } from './ids.js';
+import type { AuthKeyEntry } from './manager.js';
 import type { StoreOperationOptions } from './operations.js';
 import type { AuthKeyManagerProtocol } from './protocol.js';
 import { ID_AT } from './records.js';
@@ -19,6 +20,8 @@ import {
   FRAME_BYTES,
   HEADER_BYTES,
   KDF_HKDF,
+  MAGIC,
+  NOT_A_DUMP,
   KDF_SCRYPT,
   RECORD,
   type ScryptParams,
@@ -46,11 +49,8 @@ export { DEFAULT_SCRYPT } from './dump-format.js';
  */
 export type DumpSecret = { passphrase: string | Uint8Array; scrypt?: ScryptParams } | { secret: Uint8Array };
 
-/** One key to export, with its expiry in epoch milliseconds (none: never expires). */
-export interface DumpEntry {
-  key: AuthKey;
-  expiresAt?: number;
-}
+/** One key to export, with its expiry in epoch milliseconds (absent: never expires); what `AuthKeyManager#entries` yields. */
+export type DumpEntry = AuthKeyEntry;
 
 /**
  * What a source may yield instead of an entry: the id of a value it could not read as a key
@@ -370,14 +370,15 @@ export async function exportKeys(
   const o = readOptions(options, 'exportKeys');
   const { signal, onProgress } = commonOptions(o, 'exportKeys');
   const secret = secretOptions(o, 'exportKeys', true);
+  let sink: ChunkSink;
   try {
     if (!isAsyncIterable(source) && !isIterable(source)) throw new TypeError(`exportKeys: expected an iterable or async iterable of { key, expiresAt } entries, got ${describe(source)}`);
     signal?.throwIfAborted();
+    sink = sinkOf(writable);
   } catch (error) {
     secret.material.fill(0);
     throw error;
   }
-  const sink = sinkOf(writable);
   const content = new Uint8Array(CONTENT_BYTES);
   const report: ExportReport = { exported: 0, skipped: 0, skippedIds: [] };
   try {
@@ -442,13 +443,15 @@ export async function exportKeys(
 
 /** Reads exact byte counts from an async iterable of chunks of any size. */
 class ChunkReader {
-  readonly #chunks: AsyncIterator<unknown>;
+  readonly #chunks: AsyncIterator<unknown> | Iterator<unknown>;
   #chunk: Uint8Array = new Uint8Array(0);
   #at = 0;
   #done = false;
 
-  constructor(readable: AsyncIterable<unknown>) {
-    this.#chunks = readable[Symbol.asyncIterator]();
+  constructor(readable: AsyncIterable<unknown> | Iterable<unknown> | ReadableStream<unknown>) {
+    if (isAsyncIterable(readable)) this.#chunks = readable[Symbol.asyncIterator]();
+    else if (isIterable(readable)) this.#chunks = readable[Symbol.iterator]();
+    else this.#chunks = readerChunks((readable as ReadableStream<unknown>).getReader());
   }
 
   /** Fills `target` from the stream; returns the bytes filled, fewer than its length only at the end. */
@@ -485,6 +488,22 @@ class ChunkReader {
   }
 }
 
+/** The chunks of a web stream reader, for runtimes whose ReadableStream is not async iterable. */
+function readerChunks(reader: ReadableStreamDefaultReader<unknown>): AsyncIterator<unknown> {
+  return {
+    next: () => reader.read() as Promise<IteratorResult<unknown>>,
+    async return() {
+      await reader.cancel();
+      reader.releaseLock();
+      return { done: true, value: undefined };
+    },
+  };
+}
+
+function isReadableStream(value: unknown): value is ReadableStream<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as ReadableStream).getReader === 'function';
+}
+
 function collisionPolicy(o: Record<string, unknown>): 'skip' | 'fail' | ((id: bigint) => void) {
   const policy = o.onCollision;
   if (policy === undefined) return 'skip';
@@ -511,7 +530,8 @@ function collisionPolicy(o: Record<string, unknown>): 'skip' | 'fail' | ((id: bi
  * says what was done.
  *
  * @param target the manager to store the keys in
- * @param readable the dump: a Node Readable, a web ReadableStream, or any async iterable of Uint8Array chunks
+ * @param readable the dump: a Node Readable, a web ReadableStream, or any iterable or async iterable
+ *   of Uint8Array chunks (a Node stream must have no encoding set)
  * @param options the `passphrase` or `secret` it was made with; `onCollision` (see {@link ImportOptions});
  *   `signal`; `onProgress(done)` every 1000 records and at the end
  * @throws TypeError / RangeError (rejects) for arguments of a wrong type or size
@@ -524,7 +544,7 @@ function collisionPolicy(o: Record<string, unknown>): 'skip' | 'fail' | ((id: bi
  */
 export async function importKeys(
   target: AuthKeyManagerProtocol,
-  readable: AsyncIterable<Uint8Array>,
+  readable: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | ReadableStream<Uint8Array>,
   options: StoreOperationOptions & DumpSecret & ImportOptions,
 ): Promise<ImportReport> {
   const o = readOptions(options, 'importKeys');
@@ -536,7 +556,7 @@ export async function importKeys(
     if (target === null || typeof target !== 'object' || typeof target.getKey !== 'function' || typeof target.setKey !== 'function') {
       throw new TypeError(`importKeys: expected a manager with getKey and setKey as the target, got ${describe(target)}`);
     }
-    if (!isAsyncIterable(readable)) throw new TypeError(`importKeys: expected a readable stream or an async iterable of Uint8Array chunks, got ${describe(readable)}`);
+    if (!isAsyncIterable(readable) && !isIterable(readable) && !isReadableStream(readable)) throw new TypeError(`importKeys: expected a readable stream or an (async) iterable of Uint8Array chunks, got ${describe(readable)}`);
     signal?.throwIfAborted();
   } catch (error) {
     secret.material.fill(0);
@@ -547,9 +567,13 @@ export async function importKeys(
   try {
     const header = new Uint8Array(HEADER_BYTES);
     const got = await reader.fill(header);
-    if (got < 8) throw new DumpFormatError(`the stream ended after ${got} bytes, before the 8-byte magic`);
+    if (got < HEADER_BYTES) {
+      for (let i = 0; i < Math.min(got, MAGIC.length); i++) {
+        if (header[i] !== MAGIC[i]) throw new DumpFormatError(NOT_A_DUMP);
+      }
+      throw new DumpFormatError(`the stream ended after ${got} bytes, inside the ${HEADER_BYTES}-byte header`);
+    }
     const parsed = parseHeader(header);
-    if (parsed.problem === undefined && got < HEADER_BYTES) throw new DumpFormatError(`the stream ended after ${got} bytes, inside the ${HEADER_BYTES}-byte header`);
     if (parsed.problem !== undefined) throw new DumpFormatError(parsed.problem);
     if (parsed.kdf !== secret.kdf) {
       throw new DumpDecryptionFailed(parsed.kdf === KDF_SCRYPT ? 'the dump is sealed under a passphrase, and a secret was given' : 'the dump is sealed under a 32-byte secret, and a passphrase was given');
