@@ -11,8 +11,9 @@ export const MAGIC = new TextEncoder().encode('MTPAKDMP');
 export const NOT_A_DUMP = 'not a mtproto-authkey dump (it does not start with "MTPAKDMP")';
 /** The format version this module writes and reads. */
 export const VERSION = 1;
-/** Key derivation of the header: scrypt of a passphrase, or HKDF-SHA-256 of a 32-byte secret. */
+/** Key derivation 1 of the header: scrypt of a passphrase. */
 export const KDF_SCRYPT = 1;
+/** Key derivation 2 of the header: HKDF-SHA-256 of a 32-byte secret. */
 export const KDF_HKDF = 2;
 
 // Header: magic 8 ‖ version 1 ‖ kdf 1 ‖ log2 N 1 ‖ r u32 ‖ p u32 ‖ salt 16 ‖ nonce prefix 4 ‖ check tag 16.
@@ -22,6 +23,7 @@ const LOG_N_AT = 10;
 const R_AT = 11;
 const P_AT = 15;
 const SALT_AT = 19;
+/** Bytes of the random salt. */
 export const SALT_BYTES = 16;
 const PREFIX_AT = SALT_AT + SALT_BYTES;
 const PREFIX_BYTES = 4;
@@ -31,26 +33,21 @@ const TAG_BYTES = 16;
 /** Bytes of the whole header. */
 export const HEADER_BYTES = CHECKED_BYTES + TAG_BYTES;
 
-/** Frame types: a record, and the trailer that ends the dump. */
-export const RECORD = 0x52; // 'R'
-export const TRAILER = 0x45; // 'E'
+/** Frame type of a record: ASCII 'R'. */
+export const RECORD = 0x52;
+/** Frame type of the trailer that ends the dump: ASCII 'E'. */
+export const TRAILER = 0x45;
 /** Sealed content of every frame: a record `id 8 ‖ key 256 ‖ expiresAt u64`, or the trailer `count u64 ‖ 264 zero bytes`. */
 export const CONTENT_BYTES = 8 + 256 + 8;
 /** Bytes of a frame: type ‖ ciphertext ‖ tag. */
 export const FRAME_BYTES = 1 + CONTENT_BYTES + TAG_BYTES;
 
-/** The scrypt cost parameters of a dump sealed under a passphrase. */
-export interface ScryptParams {
-  /** CPU and memory cost: a power of two from 2**10 to 2**20. */
+/** scrypt cost parameters (the public type is `ScryptCost` of dump.ts, the same shape). */
+export interface ScryptCost {
   N: number;
-  /** Block size, 1..32. */
   r: number;
-  /** Parallelism, 1..16. */
   p: number;
 }
-
-/** What exportKeys uses unless told otherwise: 128 MiB and a few hundred milliseconds, once a dump. */
-export const DEFAULT_SCRYPT: Readonly<ScryptParams> = Object.freeze({ N: 2 ** 17, r: 8, p: 1 });
 
 /** The most memory scrypt may take, writing or reading: 128 * N * r bytes at most 256 MiB. */
 const SCRYPT_MEMORY_LIMIT = 2 ** 28;
@@ -65,7 +62,7 @@ export function scryptProblem(N: number, r: number, p: number): string | undefin
 }
 
 /** A new header, without its check tag (see {@link sealHeader}). */
-export function newHeader(kdf: number, params: ScryptParams | undefined): Uint8Array {
+export function newHeader(kdf: number, params: ScryptCost | undefined): Uint8Array {
   const header = new Uint8Array(HEADER_BYTES);
   const view = new DataView(header.buffer);
   header.set(MAGIC, 0);
@@ -84,7 +81,7 @@ export function newHeader(kdf: number, params: ScryptParams | undefined): Uint8A
 export interface ParsedHeader {
   problem?: string;
   kdf: number;
-  scrypt?: ScryptParams;
+  scrypt?: ScryptCost;
   salt: Uint8Array;
 }
 
@@ -120,7 +117,7 @@ const HKDF_INFO = new TextEncoder().encode('mtproto-authkey dump v1');
  * The dump key: scrypt of the passphrase (`kdf` 1) or HKDF-SHA-256 of the secret (`kdf` 2), with
  * the header's salt. `material` is wiped once the key is made.
  */
-export async function deriveKey(kdf: number, material: Uint8Array, salt: Uint8Array, params: ScryptParams | undefined): Promise<KeyObject> {
+export async function deriveKey(kdf: number, material: Uint8Array, salt: Uint8Array, params: ScryptCost | undefined): Promise<KeyObject> {
   let raw: Uint8Array;
   try {
     if (kdf === KDF_SCRYPT) {

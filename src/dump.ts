@@ -16,7 +16,6 @@ import { ID_AT } from './records.js';
 import { bytesLength, describe } from './validate.js';
 import {
   CONTENT_BYTES,
-  DEFAULT_SCRYPT,
   FRAME_BYTES,
   HEADER_BYTES,
   KDF_HKDF,
@@ -24,7 +23,6 @@ import {
   NOT_A_DUMP,
   KDF_SCRYPT,
   RECORD,
-  type ScryptParams,
   TRAILER,
   deriveKey,
   headerChecks,
@@ -39,8 +37,22 @@ import {
 } from './dump-format.js';
 
 export type { StoreOperationOptions } from './operations.js';
-export type { ScryptParams } from './dump-format.js';
-export { DEFAULT_SCRYPT } from './dump-format.js';
+
+/** The scrypt cost of a dump sealed under a passphrase (RFC 7914). */
+export interface ScryptParams {
+  /** CPU and memory cost: a power of two from 2**10 to 2**20. */
+  N: number;
+  /** Block size, 1..32. */
+  r: number;
+  /** Parallelism, 1..16. */
+  p: number;
+}
+
+/**
+ * The scrypt cost `exportKeys` uses unless told otherwise: N = 2**17, r = 8, p = 1, which takes
+ * 128 MiB and a few hundred milliseconds, once per dump. `128 * N * r` may be at most 256 MiB.
+ */
+export const DEFAULT_SCRYPT: Readonly<ScryptParams> = Object.freeze({ N: 2 ** 17, r: 8, p: 1 });
 
 /**
  * What a dump is sealed under: a passphrase (scrypt derives the key; `scrypt` sets its cost when
@@ -403,9 +415,11 @@ export async function exportKeys(
       if (item === null || typeof item !== 'object') throw new TypeError(`exportKeys: entry ${seen}: expected { key, expiresAt } or { corruptedId }, got ${describe(item)}`);
       const entry = item as Record<string, unknown>;
       const authKey = entry.key;
-      if (authKey === undefined && typeof entry.corruptedId === 'bigint') {
+      if (authKey === undefined) {
+        const id = entry.corruptedId;
+        if (typeof id !== 'bigint') throw new TypeError(`exportKeys: entry ${seen}: expected { key, expiresAt } or { corruptedId } with a bigint id, got ${describe(id)} as corruptedId`);
         report.skipped++;
-        report.skippedIds.push(entry.corruptedId);
+        report.skippedIds.push(id);
         seen++;
         continue;
       }

@@ -12,6 +12,7 @@ export type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protoco
 
 /** A stored key and its expiry, as `AuthKeyManager#entries` yields them (and `exportKeys` takes them). */
 export interface AuthKeyEntry {
+  /** The key. */
   key: AuthKey;
   /** When the key expires, in epoch milliseconds; absent if it never does. */
   expiresAt?: number;

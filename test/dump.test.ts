@@ -6,7 +6,7 @@ import type { AuthKeyManagerProtocol, SetKeyOptions } from '../src/index.ts';
 import { tableOf } from '../src/manager.ts';
 import { DEFAULT_SCRYPT, DumpDecryptionFailed, DumpFormatError, type DumpEntry, type ImportReport, exportKeys, importKeys } from '../src/dump.ts';
 import { RedisAuthKeyManager } from '../src/redis.ts';
-import { connect, dropPrefix, redisUrl, uniquePrefix } from './redis-helpers.ts';
+import { clusterNodes, connect, dropPrefix, redisUrl, uniquePrefix } from './redis-helpers.ts';
 
 // The lowest scrypt cost the module takes, so that tests run fast; one test checks the defaults.
 const FAST = { N: 2 ** 10, r: 8, p: 1 };
@@ -877,5 +877,31 @@ describe.skipIf(!redisUrl)('export → import with Redis', () => {
     await client.set(prefix + hex(given[1].key.idBytes), Buffer.from(given[0].key.bytes));
     await manager.setKey(given[3].key, given[3].expiresAt === undefined ? undefined : { expiresAt: given[3].expiresAt });
     expect(await importKeys(manager, [bytes], PASS)).toEqual({ ...emptyReport(), records: 5, imported: 3, unchanged: 1, collisions: 1, collisionIds: [given[1].key.id] });
+  });
+});
+
+describe.skipIf(!clusterNodes)('import into a Redis Cluster', () => {
+  it('2,000 keys with their expiry land on every master', async () => {
+    const client = connect('cluster');
+    const prefix = uniquePrefix();
+    const manager = new RedisAuthKeyManager({ client, prefix });
+    try {
+      const given = entries(2000);
+      expect(await importKeys(manager, [await dump(given)], SECRET)).toEqual({ ...emptyReport(), records: 2000, imported: 2000 });
+      const cluster = client as import('ioredis').Cluster;
+      const perMaster = await Promise.all(cluster.nodes('master').map(async (node) => (await node.scan('0', 'MATCH', `${prefix}*`, 'COUNT', 100_000))[1].length));
+      expect(perMaster.every((n) => n > 0)).toBe(true);
+      for (let i = 0; i < given.length; i += 41) {
+        const e = given[i];
+        const at = await cluster.pexpiretime(prefix + hex(e.key.idBytes));
+        if (e.expiresAt === undefined) expect(at).toBe(-1);
+        else expect(Math.abs(at - e.expiresAt)).toBeLessThanOrEqual(1);
+        expect((await manager.getKey(e.key.id)).equals(e.key)).toBe(true);
+      }
+    } finally {
+      await manager.close();
+      await dropPrefix(client, prefix);
+      await client.quit();
+    }
   });
 });
