@@ -69,6 +69,7 @@ export type DumpEntry = AuthKeyEntry;
  * (corrupted in the store). It is counted in `ExportReport.skipped`, and nothing is written.
  */
 export interface DumpSkipped {
+  /** The id the unreadable value is stored under. */
   corruptedId: bigint;
 }
 
@@ -138,6 +139,10 @@ export class DumpFormatError extends Error {
   override readonly name = 'DumpFormatError';
   /** What the import did before the problem was found (undefined if it stopped at the header). */
   readonly report: ImportReport | undefined;
+  /**
+   * @param problem what is wrong, e.g. `the dump ends inside record 12 (truncated)`
+   * @param report what the import did before the problem showed
+   */
   constructor(problem: string, report?: ImportReport) {
     super(`not a complete dump: ${problem}`);
     this.report = report;
