@@ -10,7 +10,7 @@ import { AuthKey } from './auth-key.js';
 import { AuthKeyCollision, AuthKeyCorrupted, AuthKeyDoesNotExist } from './errors.js';
 import { idBigint, u32be } from './ids.js';
 import type { AuthKeyEntry } from './manager.js';
-import type { StoreOperationOptions } from './operations.js';
+import { type StoreOperationOptions, parseOperationOptions } from './operations.js';
 import type { AuthKeyManagerProtocol } from './protocol.js';
 import { ID_AT } from './records.js';
 import { bytesLength, describe } from './validate.js';
@@ -157,11 +157,6 @@ const IMPORT_BATCH = 1000;
 // ---------------------------------------------------------------------------------------------
 // Options
 
-interface CommonOptions {
-  signal: AbortSignal | undefined;
-  onProgress: ((done: number, total?: number) => void) | undefined;
-}
-
 interface SecretOptions {
   kdf: number;
   /** A copy of the passphrase (UTF-8) or secret bytes, wiped once the key is derived. */
@@ -172,14 +167,6 @@ interface SecretOptions {
 function readOptions(options: unknown, what: string): Record<string, unknown> {
   if (options === null || typeof options !== 'object') throw new TypeError(`${what}: expected an options object with a passphrase or a secret, got ${describe(options)}`);
   return options as Record<string, unknown>;
-}
-
-function commonOptions(o: Record<string, unknown>, what: string): CommonOptions {
-  const signal = o.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`${what}: expected options.signal as an AbortSignal, got ${describe(signal)}`);
-  const onProgress = o.onProgress;
-  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError(`${what}: expected options.onProgress as a function, got ${describe(onProgress)}`);
-  return { signal, onProgress: onProgress as CommonOptions['onProgress'] };
 }
 
 /** Copies the caller's bytes through the intrinsic getters, never a method of theirs. */
@@ -385,7 +372,7 @@ export async function exportKeys(
   options: StoreOperationOptions & DumpSecret,
 ): Promise<ExportReport> {
   const o = readOptions(options, 'exportKeys');
-  const { signal, onProgress } = commonOptions(o, 'exportKeys');
+  const { signal, onProgress } = parseOperationOptions(o, 'exportKeys');
   const secret = secretOptions(o, 'exportKeys', true);
   let sink: ChunkSink;
   try {
@@ -567,7 +554,7 @@ export async function importKeys(
   options: StoreOperationOptions & DumpSecret & ImportOptions,
 ): Promise<ImportReport> {
   const o = readOptions(options, 'importKeys');
-  const { signal, onProgress } = commonOptions(o, 'importKeys');
+  const { signal, onProgress } = parseOperationOptions(o, 'importKeys');
   let policy: ReturnType<typeof collisionPolicy>;
   const secret = secretOptions(o, 'importKeys', false);
   try {

@@ -675,8 +675,8 @@ describe('bad arguments', () => {
     ['a string secret', { secret: 'x'.repeat(32) }, TypeError, /secret as a Uint8Array of 32 bytes, got string/],
     ['a Uint16Array secret', { secret: new Uint16Array(16) }, TypeError, /got Uint16Array/],
     ['an ArrayBuffer secret', { secret: new ArrayBuffer(32) }, TypeError, /got ArrayBuffer/],
-    ['a non-signal', { secret: new Uint8Array(32), signal: {} }, TypeError, /signal as an AbortSignal/],
-    ['a non-function onProgress', { secret: new Uint8Array(32), onProgress: 1 }, TypeError, /onProgress as a function/],
+    ['a non-signal', { secret: new Uint8Array(32), signal: {} }, TypeError, /signal: expected an AbortSignal, got Object/],
+    ['a non-function onProgress', { secret: new Uint8Array(32), onProgress: 1 }, TypeError, /onProgress: expected a function, got number/],
   ];
   for (const [what, options, type, message] of bad) {
     it(`${what}: exportKeys and importKeys throw ${type.name}`, async () => {
