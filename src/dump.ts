@@ -176,6 +176,19 @@ function copyBytes(value: Uint8Array, n: number): Uint8Array {
   return copy;
 }
 
+/** The `scrypt` option of exportKeys, checked; the default cost when it is undefined. */
+function scryptOption(given: unknown, what: string): ScryptParams {
+  if (given === undefined) return { ...DEFAULT_SCRYPT };
+  if (given === null || typeof given !== 'object') throw new TypeError(`${what}: expected options.scrypt as { N, r, p }, got ${describe(given)}`);
+  const { N = DEFAULT_SCRYPT.N, r = DEFAULT_SCRYPT.r, p = DEFAULT_SCRYPT.p } = given as Partial<ScryptParams>;
+  for (const [name, v] of [['N', N], ['r', r], ['p', p]] as const) {
+    if (typeof v !== 'number') throw new TypeError(`${what}: expected options.scrypt.${name} as a number, got ${describe(v)}`);
+  }
+  const problem = scryptProblem(N, r, p);
+  if (problem !== undefined) throw new RangeError(`${what}: options.scrypt.${problem}`);
+  return { N, r, p };
+}
+
 function secretOptions(o: Record<string, unknown>, what: string, exporting: boolean): SecretOptions {
   const passphrase = o.passphrase;
   const secret = o.secret;
@@ -187,31 +200,13 @@ function secretOptions(o: Record<string, unknown>, what: string, exporting: bool
     return { kdf: KDF_HKDF, material: copyBytes(secret as Uint8Array, n), scrypt: undefined };
   }
   if (passphrase === undefined) throw new TypeError(`${what}: expected options.passphrase (a string or bytes) or options.secret (32 bytes), got neither`);
-  let material: Uint8Array;
-  if (typeof passphrase === 'string') {
-    // NFC, so that the same passphrase typed on two systems that compose accents differently opens the dump.
-    material = new TextEncoder().encode(passphrase.normalize('NFC'));
-  } else {
-    const n = bytesLength(passphrase);
-    if (n < 0) throw new TypeError(`${what}: expected options.passphrase as a string or a Uint8Array, got ${describe(passphrase)}`);
-    material = copyBytes(passphrase as Uint8Array, n);
-  }
-  if (material.length === 0) throw new RangeError(`${what}: expected a non-empty passphrase, got an empty one`);
-  let scrypt: ScryptParams | undefined;
-  if (exporting) {
-    const given = o.scrypt;
-    if (given === undefined) scrypt = { ...DEFAULT_SCRYPT };
-    else {
-      if (given === null || typeof given !== 'object') throw new TypeError(`${what}: expected options.scrypt as { N, r, p }, got ${describe(given)}`);
-      const { N = DEFAULT_SCRYPT.N, r = DEFAULT_SCRYPT.r, p = DEFAULT_SCRYPT.p } = given as Partial<ScryptParams>;
-      for (const [name, v] of [['N', N], ['r', r], ['p', p]] as const) {
-        if (typeof v !== 'number') throw new TypeError(`${what}: expected options.scrypt.${name} as a number, got ${describe(v)}`);
-      }
-      const problem = scryptProblem(N, r, p);
-      if (problem !== undefined) throw new RangeError(`${what}: options.scrypt.${problem}`);
-      scrypt = { N, r, p };
-    }
-  }
+  const n = typeof passphrase === 'string' ? passphrase.length : bytesLength(passphrase);
+  if (n < 0) throw new TypeError(`${what}: expected options.passphrase as a string or a Uint8Array, got ${describe(passphrase)}`);
+  if (n === 0) throw new RangeError(`${what}: expected a non-empty passphrase, got an empty one`);
+  // Every check comes before the copy of the passphrase is made, so a refusal leaves no copy behind.
+  const scrypt = exporting ? scryptOption(o.scrypt, what) : undefined;
+  // NFC, so that the same passphrase typed on two systems that compose accents differently opens the dump.
+  const material = typeof passphrase === 'string' ? new TextEncoder().encode(passphrase.normalize('NFC')) : copyBytes(passphrase as Uint8Array, n);
   return { kdf: KDF_SCRYPT, material, scrypt };
 }
 
