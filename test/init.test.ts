@@ -111,7 +111,7 @@ describe('loading the WebAssembly core', () => {
     refuseSyncCompile();
     const lib = await fresh();
     const failure = new WebAssembly.CompileError('refused for this test');
-    WebAssembly.instantiate = (() => Promise.reject(failure)) as typeof instantiate;
+    WebAssembly.instantiate = (() => Promise.reject(failure)) as unknown as typeof instantiate;
     const rejected = await lib.init().then(
       () => undefined,
       (e: unknown) => e,
