@@ -104,6 +104,8 @@ export function progress(sink: ProgressSink, label: string, unit: string, now: (
       }
     },
     end(outcome) {
+      // Stopped before anything was done or shown (a wrong passphrase, say): the error says it all.
+      if (outcome === 'stopped' && done === 0 && lastDraw === -Infinity) return;
       const t = now();
       const summary = `${label}: ${outcome === 'done' ? 'done' : 'stopped after'} ${count(done)} ${unit} in ${duration(t - start)} (${rate0(rate(t))}/s)`;
       sink.write(sink.isTTY ? `${drawn ? '\r\x1b[K' : ''}${summary}\n` : `${summary}\n`);

@@ -5,9 +5,10 @@
  * dump under the name asked for.
  * @internal
  */
+import { createWriteStream } from 'node:fs';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { type FileHandle, access, open, rename, rm } from 'node:fs/promises';
+import { access, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { EXIT, UsageError } from '../exit.js';
@@ -41,6 +42,9 @@ export const spec: CommandSpec = {
   ].join('\n'),
 };
 
+/** Passphrases shorter than this get a warning. */
+const MIN_PASSPHRASE = 16;
+
 /** Runs `redis export`; returns the exit code. */
 export async function run(args: ParsedArgs, out: Output): Promise<number> {
   const target = args.positionals[0];
@@ -50,11 +54,14 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
   const address = storeAddress(args, out.io);
   const encryption = await secretsOf(args, out.io, (line) => out.warn(line));
   const key = await dumpKeyOf(args, out.io, (line) => out.warn(line));
+  // The dump holds every key of the fleet, and scrypt only slows a guesser down.
+  if ('passphrase' in key && key.passphrase.length < MIN_PASSPHRASE) {
+    out.warn(`warning: a passphrase of fewer than ${MIN_PASSPHRASE} characters is weak for a file that holds every key; prefer a long random one, or --dump-secret-file`);
+  }
   // With the dump on stdout, the report goes to stderr.
   const results = toStdout ? new Output(out.io, out.json, out.quiet, 'stderr') : out;
 
   let partial: string | undefined;
-  let handle: FileHandle | undefined;
   let writable: Writable;
   if (toStdout) {
     const stdout = out.io.stdout as unknown as NodeJS.WritableStream;
@@ -62,16 +69,17 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
     writable = new Writable({ write: (chunk: Buffer, _encoding, done) => void stdout.write(chunk, (error) => done(error ?? undefined)) });
   } else {
     partial = join(dirname(target), `.${basename(target)}.${process.pid}.partial`);
+    // Created here (exclusively, mode 600) so that a path that cannot be written is a usage error
+    // before Redis is asked; the stream below reopens it.
     try {
-      handle = await open(partial, 'wx', 0o600);
+      await (await open(partial, 'wx', 0o600)).close();
     } catch (error) {
       throw new UsageError(`redis export: cannot write ${partial}: ${(error as { code?: string }).code ?? 'error'}`);
     }
-    writable = handle.createWriteStream({ autoClose: false });
+    writable = createWriteStream(partial, { flags: 'r+' });
   }
   const discard = async () => {
     writable.destroy();
-    await handle?.close().catch(() => undefined);
     if (partial !== undefined) await rm(partial, { force: true });
   };
 
@@ -86,12 +94,18 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
   let report;
   try {
     report = await store.manager.exportKeys(writable, { ...key, signal: out.io.signal, onProgress: (done, total) => shown.update(done, total) });
-    if (!writable.writableEnded) writable.end();
+    // exportKeys leaves the stream open; ended here, done once the file is closed.
+    writable.end();
     await finished(writable);
-    if (handle !== undefined) {
-      await handle.sync();
-      await handle.close();
-      await rename(partial!, target);
+    if (partial !== undefined) {
+      // On disk before it takes the name: a crash right after the rename leaves a whole dump.
+      const synced = await open(partial, 'r+');
+      try {
+        await synced.sync();
+      } finally {
+        await synced.close();
+      }
+      await rename(partial, target);
     }
     shown.end('done');
   } catch (error) {

@@ -75,7 +75,7 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
     const partial = (error as { report?: ImportReport }).report;
     if ((error as Error).name === 'DumpFormatError' && partial !== undefined) {
       // A truncated dump: its records were imported before the end showed it was cut.
-      throw new CliError(`${(error as Error).message}; ${count(partial.imported)} of its ${count(partial.records)} records were imported before that and stay`, EXIT.DUMP, {
+      throw new CliError(`${(error as Error).message}; of the ${count(partial.records)} records before that, ${count(partial.imported)} were imported and stay`, EXIT.DUMP, {
         report: reportJson(partial),
       });
     }
