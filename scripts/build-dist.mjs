@@ -30,8 +30,8 @@ export function entryPoints() {
   for (const [subpath, target] of Object.entries(pkg.exports)) {
     if (subpath === './package.json') continue;
     const m = typeof target === 'object' ? /^\.\/dist\/([\w-]+)\.d\.ts$/.exec(target.types ?? '') : null;
-    if (!m || target.default !== `./dist/${m[1]}.js` || subpath !== (m[1] === 'index' ? '.' : `./${m[1]}`)) {
-      throw new Error(`package.json exports["${subpath}"]: expected { "types": "./dist/<name>.d.ts", "default": "./dist/<name>.js" } with the subpath "./<name>" ("." for index), got ${JSON.stringify(target)}`);
+    if (!m || subpath !== (m[1] === 'index' ? '.' : `./${m[1]}`)) {
+      throw new Error(`package.json exports["${subpath}"]: expected { "types": "./dist/<name>.d.ts", … } with the subpath "./<name>" ("." for index), got ${JSON.stringify(target)}`);
     }
     const mapped = pkg.typesVersions?.['*']?.[m[1]];
     if (m[1] !== 'index' && (mapped?.length !== 1 || mapped[0] !== `./dist/${m[1]}.d.ts`)) {

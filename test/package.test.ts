@@ -20,7 +20,7 @@ function attempt(cmd: string, args: string[], cwd: string): { status: number; ou
 const bin = (pkg: string, path: string) => join(root, 'node_modules', pkg, path);
 
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
-  exports: Record<string, string | { types: string; default: string }>;
+  exports: Record<string, string | { types: string }>;
   typesVersions: Record<string, Record<string, string[]>>;
   bin?: string | Record<string, string>;
   repository: { url: string };
@@ -28,7 +28,7 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   bugs: { url: string };
 };
 /** The public entry points as package.json's "exports" lists them: subpath, JavaScript, types. */
-const entries = Object.entries(pkg.exports).flatMap(([subpath, t]) => (typeof t === 'object' ? [{ subpath, js: t.default.slice(2), types: t.types.slice(2) }] : []));
+const entries = Object.entries(pkg.exports).flatMap(([subpath, t]) => (typeof t === 'object' ? [{ subpath, js: t.types.slice(2).replace(/\.d\.ts$/, '.js'), types: t.types.slice(2) }] : []));
 const specifier = (subpath: string) => `mtproto-authkey${subpath.slice(1)}`;
 
 /** The names a module exports, as TypeScript sees them (values and types). */
