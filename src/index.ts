@@ -3,6 +3,7 @@
  * WebAssembly, and managers that store them.
  * @packageDocumentation
  */
+export { init } from './init.js';
 export { sha1, sha1AuthKeys, Sha1 } from './sha1.js';
 export { sha256 } from './sha256.js';
 export { AuthKey } from './auth-key.js';
