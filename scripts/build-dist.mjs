@@ -2,8 +2,9 @@
 //   1. tsc: the JavaScript of every module into dist/, its declarations into build/types/;
 //   2. rollup-plugin-dts: one declaration file per public entry point, dist/<name>.d.ts, so the
 //      package ships no declarations of internal modules (and, with stripInternal, no @internal
-//      member). The entry points are read from package.json's "exports": adding a subpath there,
-//      with "types": "./dist/<name>.d.ts", is all a new entry point needs.
+//      member). The entry points are read from package.json's "exports": a new entry point is a
+//      subpath there with "types": "./dist/<name>.d.ts", and its line in "typesVersions" (which
+//      this script checks); typedoc.config.mjs reads the same list.
 // Every module the root entry point reaches is kept in dist/index.d.ts, and the other entry points
 // import those types from it: a class such as AuthKey (nominal, it has #private) is declared once,
 // so `mtproto-authkey/redis`'s getKey returns the same AuthKey type as `mtproto-authkey` names.
