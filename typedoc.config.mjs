@@ -1,7 +1,13 @@
 // API reference (npm run docs -> docs/api/): one module per public entry point, the same list the
 // package ships (package.json "exports", read by scripts/build-dist.mjs). Every exported symbol
 // must carry TSDoc, and a warning fails the run, so the reference stays complete.
+import { readFileSync } from 'node:fs';
 import { entryPoints } from './scripts/build-dist.mjs';
+
+// Source links point at the repository named in package.json, not at whatever git remote the
+// checkout has (a clone of a clone has a local path there, which typedoc warns about).
+const { repository } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+const repositoryUrl = repository.url.replace(/^git\+/, '').replace(/\.git$/, '');
 
 /** @type {Partial<import('typedoc').TypeDocOptions>} */
 export default {
@@ -13,4 +19,5 @@ export default {
   excludeInternal: true,
   validation: { notExported: true, invalidLink: true, notDocumented: true },
   treatWarningsAsErrors: true,
+  sourceLinkTemplate: `${repositoryUrl}/blob/{gitRevision}/{path}#L{line}`,
 };
