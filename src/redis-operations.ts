@@ -358,24 +358,24 @@ export async function resealStore(access: StoreAccess, options: unknown): Promis
 }
 
 /**
- * Every valid stored key with its expiry, for `exportKeys`; `skipped` is told the id of each
- * corrupted value (and raw values under `encryption` count as valid, as `verify` counts them).
+ * Every stored value for `exportKeys`: each valid key with its expiry, and `{ corruptedId }` for
+ * each value that is not a valid key for its id (raw values under `encryption` count as valid, as
+ * `verify` counts them). Lazy: nothing is sent before the first `next()`. Abort and progress are
+ * the dump writer's (it reads the caller's options); this reader only stops when the manager is
+ * closed.
  */
-export function storedEntries(access: StoreAccess, options: unknown, skipped: (id: bigint) => void): AsyncIterableIterator<StoredEntry> {
+export function storedEntries(access: StoreAccess): AsyncIterableIterator<StoredEntry | { corruptedId: bigint }> {
   const what = 'exportKeys';
-  const settings = parseOperationOptions(options, what);
-  const scanSettings: ScanSettings = { ...settings, batch: DEFAULT_BATCH };
+  const settings: ScanSettings = { signal: undefined, onProgress: undefined, batch: DEFAULT_BATCH };
   return (async function* () {
-    checkOpen(access, what);
-    checkAborted(settings.signal);
-    for await (const { his, los, names } of scan(access, scanSettings, what)) {
+    for await (const { his, los, names } of scan(access, settings, what)) {
       const [values, expiries] = await Promise.all([readValues(access, names, what), readExpiries(access, names, what)]);
-      const entries: StoredEntry[] = [];
+      const entries: Array<StoredEntry | { corruptedId: bigint }> = [];
       for (let i = 0; i < names.length; i++) {
         if (values[i] === null) continue;
         const judged = judge(access, his[i], los[i], values[i]);
         if (judged === CORRUPTED) {
-          skipped(idBigint(his[i], los[i]));
+          entries.push({ corruptedId: idBigint(his[i], los[i]) });
           continue;
         }
         const key = new AuthKey(judged.bytes);

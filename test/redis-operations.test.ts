@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthKey } from '../src/index.ts';
 import { type AuthKeyEncryption, AuthKeyStoreUnavailable, RedisAuthKeyManager, StoreOperationUnsupported } from '../src/redis.ts';
 import { globEscape, storedEntries } from '../src/redis-operations.ts';
+import { Sealer } from '../src/sealer.ts';
 import { hex, randomKey, rejection } from './helpers.ts';
 import { type Topology, callsOf, clusterNodes, commandCalls, connect, dropPrefix, redisUrl, uniquePrefix } from './redis-helpers.ts';
 
@@ -359,6 +360,24 @@ describe.skipIf(!redisUrl)('store operations (standalone)', () => {
     expect((await manager.verify()).scanned).toBe(20);
   });
 
+  it("a client's own keyPrefix: keys(), verify and reseal find and rewrite the names Redis holds", async () => {
+    const prefix = fresh();
+    const { Redis } = await import('ioredis');
+    const prefixed = new Redis(redisUrl, { keyPrefix: 'kp:', enableAutoPipelining: true });
+    prefixes.push(`kp:${prefix}`);
+    try {
+      const s1 = secret();
+      const entries = await fill(new RedisAuthKeyManager({ client: prefixed, prefix, encryption: { secrets: { 1: s1 }, current: 1 } }), 50);
+      const manager = new RedisAuthKeyManager({ client: prefixed, prefix, encryption: { secrets: { 1: s1, 2: secret() }, current: 2 } });
+      expect(await listedIds(manager)).toEqual(entries.map((e) => hex(e.key.idBytes)).sort());
+      expect(await manager.reseal()).toMatchObject({ scanned: 50, resealed: 50, changed: 0 });
+      const values = await rawValues(client, entries.map((e) => `kp:${nameOf(prefix, e.key)}`));
+      for (const value of values) expect(value![0]).toBe(2);
+    } finally {
+      await prefixed.quit();
+    }
+  });
+
   it('a raw store moves to encryption: reseal seals every raw value', async () => {
     const prefix = fresh();
     const entries = await fill(new RedisAuthKeyManager({ client, prefix }), 300);
@@ -383,29 +402,33 @@ describe.skipIf(!redisUrl)('store operations (standalone)', () => {
     }
   });
 
-  it('the entry reader of exportKeys yields every valid key with its expiry and reports the corrupted ones', async () => {
+  it('the entry reader of exportKeys yields every valid key with its expiry and the id of each corrupted value', async () => {
     const prefix = fresh();
     const encryption: AuthKeyEncryption = { secrets: { 1: secret() }, current: 1 };
-    const manager = new RedisAuthKeyManager({ client, prefix, encryption });
-    const entries = await fill(manager, 500);
+    const entries = await fill(new RedisAuthKeyManager({ client, prefix, encryption }), 500);
     await client.set(nameOf(prefix, entries[0].key), 'damaged');
+    const access = { client, prefix, seenPrefix: prefix, sealer: new Sealer(encryption), timeoutMs: 2000, closed: () => false };
     const skipped: bigint[] = [];
-    const access = { client, prefix, seenPrefix: prefix, sealer: undefined, timeoutMs: 2000, closed: () => false };
-    // The raw reader of a manager without encryption: every sealed value is corrupted to it.
-    let n = 0;
-    for await (const _ of storedEntries(access, undefined, (id) => skipped.push(id))) n++;
-    expect(n).toBe(0);
-    expect(skipped.length).toBe(500);
-
-    // Through a manager's own access (with its sealer): via the test-only path of verify's judge.
-    const { Sealer } = await import('../src/sealer.ts');
-    const sealed = { ...access, sealer: new Sealer(encryption) };
-    skipped.length = 0;
     const seen = new Map<bigint, number | undefined>();
-    for await (const entry of storedEntries(sealed, undefined, (id) => skipped.push(id))) seen.set(entry.key.id, entry.expiresAt);
+    for await (const item of storedEntries(access)) {
+      if ('corruptedId' in item) skipped.push(item.corruptedId);
+      else seen.set(item.key.id, item.expiresAt);
+    }
     expect(skipped).toEqual([entries[0].key.id]);
     expect(seen.size).toBe(499);
-    for (const e of entries.slice(1)) expect(seen.get(e.key.id)).toBe(e.expiresAt);
+    for (const e of entries.slice(1)) {
+      expect(seen.has(e.key.id)).toBe(true);
+      expect(seen.get(e.key.id)).toBe(e.expiresAt);
+    }
+
+    // Read without the secrets (a manager without encryption), every sealed value is corrupted.
+    let valid = 0;
+    let corrupted = 0;
+    for await (const item of storedEntries({ ...access, sealer: undefined })) {
+      if ('corruptedId' in item) corrupted++;
+      else valid++;
+    }
+    expect([valid, corrupted]).toEqual([0, 500]);
   });
 });
 
