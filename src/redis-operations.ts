@@ -221,6 +221,11 @@ function idBytesOf(hi: number, lo: number): Buffer {
   return b;
 }
 
+/** Wipes the values of a batch once judged: a raw value is the key itself. */
+function wipe(values: Read[]): void {
+  for (const value of values) if (value !== null && value !== NOT_A_STRING) value.fill(0);
+}
+
 /** How a stored value is stored, if it is valid: raw key bytes, or sealed under a version. */
 const RAW = -1;
 const CORRUPTED = -2;
@@ -307,6 +312,7 @@ export async function verifyStore(access: StoreAccess, options: unknown): Promis
       else report.sealed[judged.how] = (report.sealed[judged.how] ?? 0) + 1;
       if (expiries[i] > 0) report.expiring++;
     }
+    wipe(values);
     settings.onProgress?.(report.scanned, total);
   }
   return report;
@@ -348,6 +354,7 @@ export async function resealStore(access: StoreAccess, options: unknown): Promis
       writes.push(client.eval(COMPARE_AND_SET, 1, names[i], value as Buffer, sealed));
     }
     const outcomes = await within(access, `${what}: compare-and-set`, Promise.all(writes));
+    wipe(values);
     for (const outcome of outcomes) {
       if (outcome === 1) report.resealed++;
       else report.changed++;
@@ -382,6 +389,7 @@ export function storedEntries(access: StoreAccess): AsyncIterableIterator<Stored
         judged.bytes.fill(0);
         entries.push(expiries[i] > 0 ? { key, expiresAt: expiries[i] } : { key });
       }
+      wipe(values);
       yield* entries;
     }
   })();
