@@ -79,9 +79,29 @@ function isCluster(client: Redis | Cluster): client is Cluster {
   return (client as { isCluster?: unknown }).isCluster === true;
 }
 
-/** The servers that hold the keys: the client's one, or every master of a Cluster. */
-function servers(client: Redis | Cluster): Redis[] {
-  return isCluster(client) ? client.nodes('master') : [client];
+/**
+ * The servers that hold the keys: the client's one, or every master of a Cluster. A Cluster
+ * client learns its masters only once connected (before that it lists none, and a walk would
+ * silently find nothing), so this waits for it to be ready, within `timeoutMs`.
+ */
+async function servers(access: StoreAccess, what: string): Promise<Redis[]> {
+  const { client } = access;
+  if (!isCluster(client)) return [client];
+  if (client.status !== 'ready') {
+    let onReady = (): void => undefined;
+    const ready = new Promise<void>((resolve) => {
+      onReady = resolve;
+      client.once('ready', onReady);
+    });
+    try {
+      await within(access, `${what}: connecting to the Cluster`, ready);
+    } finally {
+      client.off('ready', onReady);
+    }
+  }
+  const masters = client.nodes('master');
+  if (masters.length === 0) throw new AuthKeyStoreUnavailable(`${what}: the Cluster client knows no master`);
+  return masters;
 }
 
 /**
@@ -160,7 +180,7 @@ interface Batch {
 async function* scan(access: StoreAccess, settings: ScanSettings, what: string): AsyncGenerator<Batch> {
   const { seenPrefix, prefix } = access;
   const pattern = `${globEscape(seenPrefix)}*`;
-  for (const server of servers(access.client)) {
+  for (const server of await servers(access, what)) {
     const seen = new IdSet();
     let cursor = '0';
     do {
@@ -187,7 +207,7 @@ async function* scan(access: StoreAccess, settings: ScanSettings, what: string):
 /** The number of keys on the server(s), for progress; undefined when no one listens. */
 async function totalOf(access: StoreAccess, settings: OperationSettings, what: string): Promise<number | undefined> {
   if (settings.onProgress === undefined) return undefined;
-  const sizes = await within(access, `${what}: DBSIZE`, Promise.all(servers(access.client).map((server) => server.dbsize())));
+  const sizes = await within(access, `${what}: DBSIZE`, Promise.all((await servers(access, what)).map((server) => server.dbsize())));
   return sizes.reduce((sum, n) => sum + n, 0);
 }
 

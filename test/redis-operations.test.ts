@@ -476,4 +476,15 @@ describe.skipIf(!clusterNodes)('store operations (Redis Cluster, 3 masters)', ()
     expect(values[0]!.toString()).toBe('damaged');
     expect(values[1]![0]).toBe(9);
   });
+
+  it('a Cluster client not yet connected: the walk waits for its masters instead of finding nothing', async () => {
+    const fresh = connect(topology, { enableAutoPipelining: true });
+    try {
+      const manager = new RedisAuthKeyManager({ client: fresh, prefix });
+      expect((fresh as Cluster).nodes('master').length).toBe(0);
+      expect((await listedIds(manager)).length).toBe(3000);
+    } finally {
+      await fresh.quit();
+    }
+  });
 });
