@@ -426,7 +426,9 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
    * serving meanwhile; names under the prefix that are not 16 lowercase hex digits are left out.
    * As with SCAN, a key stored or deleted while the walk runs may or may not be listed; every key
    * present throughout is listed exactly once. The values are not read, and the near cache is not
-   * touched.
+   * touched. Its commands go straight to the client: unlike the per-key methods, they do not wait
+   * in the manager while the client reconnects, so with a client that fails fast a step during an
+   * outage rejects with AuthKeyStoreUnavailable at once; run the operation again once Redis is back.
    * @param options `batch`: the SCAN COUNT, 1..100000 (default 1000); `signal`, `onProgress` as
    *   StoreOperationOptions (`done` counts the ids yielded)
    * @throws TypeError / RangeError (thrown by this call, before Redis is asked) for bad options
