@@ -215,6 +215,41 @@ export class KeyTable {
     return this.#find(hi, lo) >= 0;
   }
 
+  /**
+   * The ids stored now (expired ones not yet evicted included) as (hi, lo) pairs, 8 bytes a key:
+   * a snapshot to iterate over with {@link entry}, which later inserts, removals and compactions
+   * do not disturb.
+   */
+  ids(): Int32Array {
+    const slots = this.#slots;
+    const ids = new Int32Array(2 * this.#live);
+    let n = 0;
+    for (let i = 0; i < slots.length; i += 4) {
+      if (slots[i + REF] >= 0) {
+        ids[n++] = slots[i + HI];
+        ids[n++] = slots[i + LO];
+      }
+    }
+    return ids;
+  }
+
+  /**
+   * The key under id (hi, lo) and its expiry (epoch ms, 0 for never), or undefined (an expired
+   * key is evicted, as by `get`). For reading the whole store out: the lookup does not count as a
+   * use for CLOCK, and a key not handed out before is returned over a copy of its record that the
+   * table does not keep, so reading every key leaves the table as it was.
+   */
+  entry(hi: number, lo: number): { key: AuthKey; expiresAt: number } | undefined {
+    const s = this.#find(hi, lo);
+    if (s < 0) return undefined;
+    const r = this.#slots[(s << 2) + REF];
+    const expiresAt = this.#slots[(s << 2) + EXPIRES] !== 0 ? this.#expires[r] : 0;
+    const handed = this.#handed[r >>> PAGE_SHIFT][r & PAGE_MASK];
+    if (handed !== undefined) return { key: handed, expiresAt };
+    const at = offsetInPage(r);
+    return { key: new AuthKey(ADOPT, this.#pages[r >>> PAGE_SHIFT].slice(at, at + RECORD_BYTES), 0), expiresAt };
+  }
+
   /** Removes id (hi, lo); false when it was not stored. */
   delete(hi: number, lo: number): boolean {
     const s = this.#find(hi, lo);

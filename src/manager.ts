@@ -10,6 +10,14 @@ import { type MessageSender, senderX } from './message.js';
 
 export type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protocol.js';
 
+/** A stored key and its expiry, as `AuthKeyManager#entries` yields them (and `exportKeys` takes them). */
+export interface AuthKeyEntry {
+  /** The key. */
+  key: AuthKey;
+  /** When the key expires, in epoch milliseconds; absent if it never does. */
+  expiresAt?: number;
+}
+
 /** Options of `new AuthKeyManager`. */
 export interface AuthKeyManagerOptions {
   /**
@@ -144,6 +152,26 @@ export class AuthKeyManager implements AuthKeyManagerProtocol {
     const key = this.#table.get(u32be(packet, 0), u32be(packet, 4));
     if (key === undefined) return undefined;
     return { key, data: key.decryptMessage(packet, sender) };
+  }
+
+  /**
+   * Every stored key with its expiry, for a backup (`exportKeys(manager.entries(), …)` of
+   * `mtproto-authkey/dump`) or a copy into another manager. The ids are read when iteration
+   * starts (8 bytes a key) and each key is looked up as it is reached: a key stored throughout is
+   * yielded once, one removed or expired before it is reached is not yielded, and one added after
+   * the start is not either. Reading the keys does not count as using them (a bounded table's
+   * eviction order stays as it was) and keeps no extra memory in the manager.
+   * @example
+   * for (const { key, expiresAt } of manager.entries()) await other.setKey(key, { expiresAt });
+   */
+  *entries(): IterableIterator<AuthKeyEntry> {
+    const table = this.#table;
+    const ids = table.ids();
+    for (let i = 0; i < ids.length; i += 2) {
+      const entry = table.entry(ids[i], ids[i + 1]);
+      if (entry === undefined) continue;
+      yield entry.expiresAt === 0 ? { key: entry.key } : { key: entry.key, expiresAt: entry.expiresAt };
+    }
   }
 
   /**
