@@ -18,7 +18,8 @@ import { type IdHalves, idBigint, idHex, u32be } from './ids.js';
 import type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protocol.js';
 import { type AuthKeyEncryption, Sealer } from './sealer.js';
 import type { ResealReport, StoreOperationOptions, StoredKeyInfo, VerifyReport } from './operations.js';
-import { type StoreAccess, resealStore, storedKeys, verifyStore } from './redis-operations.js';
+import { type DumpSecret, type ExportReport, type ImportOptions, type ImportReport, exportKeys as exportDump, importKeys as importDump } from './dump.js';
+import { type StoreAccess, resealStore, storedEntries, storedKeys, verifyStore } from './redis-operations.js';
 import { OTHER_ID, ZERO_KEY, keyProblem, scrub } from './stored-value.js';
 import { bytesLength, checkBytes, describe, plainBytes } from './validate.js';
 import { KEY_BYTES } from './wasm.js';
@@ -27,6 +28,9 @@ export { AuthKeyCorrupted, AuthKeyStoreUnavailable } from './errors.js';
 export type { AuthKeyEncryption } from './sealer.js';
 export { StoreOperationUnsupported } from './operations.js';
 export type { ResealReport, StoreOperationOptions, StoredKeyInfo, VerifyReport } from './operations.js';
+// The dump's API, so that a Redis user finds backups where the manager is.
+export { DEFAULT_SCRYPT, DumpDecryptionFailed, DumpFormatError, exportKeys, importKeys } from './dump.js';
+export type { CollisionPolicy, DumpEntry, DumpSecret, DumpSkipped, ExportReport, ImportOptions, ImportReport, ScryptParams } from './dump.js';
 export type { RedisAuthKeyCacheOptions, RedisAuthKeyCacheStats } from './near-cache.js';
 
 const DEFAULT_PREFIX = 'authkey:';
@@ -494,6 +498,55 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Writes every valid key of the store (every master of a Cluster) with its expiry to `writable`
+   * as an encrypted dump (see `exportKeys` of `mtproto-authkey/dump` and docs/dump-format.md);
+   * corrupted values (as `verify()` judges them) are not written and are listed in `skippedIds`.
+   * The store is walked as `keys()` walks it; the near cache is not touched. Ending `writable` is
+   * yours.
+   * @param options the passphrase or 32-byte secret the dump is sealed under, and `signal`,
+   *   `onProgress` as StoreOperationOptions (`done` counts keys written and skipped)
+   * @throws TypeError / RangeError (rejects) for bad options or a bad stream, before Redis is asked
+   * @throws AuthKeyStoreUnavailable (rejects) if the manager is closed (nothing is written), or if
+   *   Redis fails or a step takes longer than `timeoutMs` (the dump written so far has no trailer,
+   *   so importing it reports it incomplete)
+   * @throws the signal's reason (rejects) once it is aborted; the stream's error if it fails
+   * @example
+   * const out = fs.createWriteStream('keys.dump');
+   * const report = await manager.exportKeys(out, { passphrase: process.env.DUMP_PASSPHRASE! });
+   * await new Promise((resolve) => out.end(resolve));
+   */
+  exportKeys(writable: NodeJS.WritableStream | WritableStream<Uint8Array>, options: StoreOperationOptions & DumpSecret): Promise<ExportReport> {
+    if (this.#closed) return Promise.reject(new AuthKeyStoreUnavailable('exportKeys: the manager was closed'));
+    return exportDump(storedEntries(this.#access), writable, options);
+  }
+
+  /**
+   * Stores every key of an encrypted dump in this store, with its expiry (`importKeys` of
+   * `mtproto-authkey/dump` with this manager as the target): keys already here are `unchanged`,
+   * a different key under the same id is a collision (skipped and reported, or the import stops,
+   * as `onCollision` says), and damaged records are counted and skipped.
+   * @param options the passphrase or secret of the dump, `onCollision`, and `signal`,
+   *   `onProgress` as StoreOperationOptions
+   * @throws TypeError / RangeError (rejects) for bad options or a bad stream, before Redis is asked
+   * @throws DumpDecryptionFailed (rejects) if the passphrase or secret does not open the dump,
+   *   before anything is stored
+   * @throws DumpFormatError (rejects) if the bytes are not a dump or it is incomplete; keys stored
+   *   before stay stored
+   * @throws AuthKeyCollision (rejects) with `onCollision: 'fail'`, at the first collision
+   * @throws AuthKeyStoreUnavailable (rejects) if Redis fails, does not answer in time, or the
+   *   manager is closed; keys stored before stay stored
+   * @throws the signal's reason (rejects) once it is aborted
+   * @example
+   * const report = await manager.importKeys(fs.createReadStream('keys.dump'), { passphrase: process.env.DUMP_PASSPHRASE! });
+   */
+  importKeys(
+    readable: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | ReadableStream<Uint8Array>,
+    options: StoreOperationOptions & DumpSecret & ImportOptions,
+  ): Promise<ImportReport> {
+    return importDump(this, readable, options);
   }
 
   /**
