@@ -270,7 +270,7 @@ function judge(access: StoreAccess, hi: number, lo: number, value: Read): { byte
     const opened = sealer.open(idBytesOf(hi, lo), value);
     if (typeof opened === 'string') return CORRUPTED;
     bytes = opened;
-    how = value[0];
+    how = sealer.versionOf(value)!;
   }
   if (keyProblem(hi, lo, bytes) !== undefined) {
     bytes.fill(0);
