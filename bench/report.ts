@@ -21,6 +21,17 @@ export interface Results {
   targets: (Target & { report: string })[];
 }
 
+/**
+ * The chart as the README links it: an absolute address in the repository named by package.json,
+ * because the README is also shown on the npm package page, which has no copy of bench/results/.
+ */
+export const README_CHART_URL = (() => {
+  const { repository } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { repository: { url: string } };
+  const m = /github\.com\/([^/]+\/[^/.]+)/.exec(repository.url);
+  if (!m) throw new Error(`package.json repository: expected a GitHub address, got ${repository.url}`);
+  return `https://raw.githubusercontent.com/${m[1]}/main/bench/results/latest.svg`;
+})();
+
 /** Markers of the generated README section. */
 export const README_START = '<!-- bench:start -->';
 export const README_END = '<!-- bench:end -->';

@@ -23,7 +23,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Report, type RunOptions, formatReport, formatTarget, loadAverage, loadWarningLine, machine, machineLine, overloaded, sink, textTable } from './harness.ts';
 import { hasProgram } from '../test/setup/redis-server.ts';
-import { type Results, renderReadmeSection, renderSvg, updateReadme } from './report.ts';
+import { README_CHART_URL, type Results, renderReadmeSection, renderSvg, updateReadme } from './report.ts';
 import { run as authKey } from './auth-key.bench.ts';
 import { run as batch } from './batch.bench.ts';
 import { run as manager } from './manager.bench.ts';
@@ -38,8 +38,6 @@ const resultsDir = new URL('bench/results/', root);
 /** Where runs that are not `--save` write, unless `--out`; in .gitignore. */
 const LOCAL_DIR = 'bench/results/local/';
 const readmePath = fileURLToPath(new URL('README.md', root));
-/** The chart as the README links it (relative to the README). */
-const SVG_LINK = 'bench/results/latest.svg';
 
 /** A bench file: `run` measures; an optional file says why it is skipped, or undefined to run it. */
 interface BenchFile {
@@ -105,7 +103,7 @@ function readmeFromLatest(): void {
   const latest = new URL('latest.json', resultsDir);
   if (!existsSync(latest)) throw new Error('bench/results/latest.json is missing: run `npm run bench:save` first');
   const results = JSON.parse(readFileSync(latest, 'utf8')) as Results;
-  updateReadme(readmePath, renderReadmeSection(results, SVG_LINK));
+  updateReadme(readmePath, renderReadmeSection(results, README_CHART_URL));
   writeFileSync(new URL('latest.svg', resultsDir), renderSvg(results));
   console.log(`README.md performance section and latest.svg regenerated from bench/results/latest.json (${results.date})`);
 }

@@ -275,7 +275,15 @@ export class AuthKey {
    * @throws TypeError if `msgKey` is not a Uint8Array or `sender` not a string
    * @throws RangeError if `msgKey` is not 16 bytes or `sender` is neither 'client' nor 'server'
    */
-  aesKeyIv(msgKey: Uint8Array, sender: MessageSender): { key: Uint8Array; iv: Uint8Array } {
+  aesKeyIv(
+    msgKey: Uint8Array,
+    sender: MessageSender,
+  ): {
+    /** The 32-byte AES-256 key. */
+    key: Uint8Array;
+    /** The 32-byte IGE initialisation vector. */
+    iv: Uint8Array;
+  } {
     return message.aesKeyIv(this.#data, this.#at, msgKey, sender);
   }
 
@@ -332,10 +340,14 @@ export class AuthKey {
   }
 
   /** `{ "id": "0x…" }`: the id only; the key itself is secret. */
-  toJSON(): { id: string } {
+  toJSON(): {
+    /** The auth_key_id as `0x` and 16 lowercase hex digits. */
+    id: string;
+  } {
     return { id: `0x${this.#idHex()}` };
   }
 
+  /** What `util.inspect` and `console.log` show: `toString()`, so the key never reaches a log. */
   [INSPECT](): string {
     return this.toString();
   }

@@ -59,7 +59,17 @@ export const DEFAULT_SCRYPT: Readonly<ScryptParams> = Object.freeze({ N: 2 ** 17
  * exporting, a dump carries its own when imported) or a secret of exactly 32 random bytes (HKDF-SHA-256
  * derives a fresh key for each dump from it and the dump's random salt).
  */
-export type DumpSecret = { passphrase: string | Uint8Array; scrypt?: ScryptParams } | { secret: Uint8Array };
+export type DumpSecret =
+  | {
+      /** The passphrase the dump key is derived from with scrypt (a string is NFC-normalised, then UTF-8). */
+      passphrase: string | Uint8Array;
+      /** scrypt's cost when exporting (default `DEFAULT_SCRYPT`); an import reads it from the dump's header. */
+      scrypt?: ScryptParams;
+    }
+  | {
+      /** 32 random bytes the dump key is derived from with HKDF-SHA-256. */
+      secret: Uint8Array;
+    };
 
 /** One key to export, with its expiry in epoch milliseconds (absent: never expires); what `AuthKeyManager#entries` yields. */
 export type DumpEntry = AuthKeyEntry;
@@ -122,6 +132,7 @@ export interface ImportReport {
  * header alone, before anything is imported.
  */
 export class DumpDecryptionFailed extends Error {
+  /** Always `'DumpDecryptionFailed'`, so logs and `err.name` checks tell this error apart. */
   override readonly name = 'DumpDecryptionFailed';
   /** @param detail why, when it is more than a wrong passphrase or secret */
   constructor(detail = 'wrong passphrase or secret, or the dump was altered') {
@@ -136,6 +147,7 @@ export class DumpDecryptionFailed extends Error {
  * the problem showed, `report` says what was done; those keys stay imported.
  */
 export class DumpFormatError extends Error {
+  /** Always `'DumpFormatError'`, so logs and `err.name` checks tell this error apart. */
   override readonly name = 'DumpFormatError';
   /** What the import did before the problem was found (undefined if it stopped at the header). */
   readonly report: ImportReport | undefined;

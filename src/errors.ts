@@ -3,6 +3,7 @@ import { idHexOf } from './ids.js';
 
 /** `getKey`/`delKey` of an id that the manager does not hold. */
 export class AuthKeyDoesNotExist extends Error {
+  /** Always `'AuthKeyDoesNotExist'`, so logs and `err.name` checks tell this error apart. */
   override readonly name = 'AuthKeyDoesNotExist';
   /** The id that was asked for, as a 64-bit unsigned integer. */
   readonly authKeyId: bigint;
@@ -17,6 +18,7 @@ export class AuthKeyDoesNotExist extends Error {
  * client's key is never replaced silently.
  */
 export class AuthKeyCollision extends Error {
+  /** Always `'AuthKeyCollision'`, so logs and `err.name` checks tell this error apart. */
   override readonly name = 'AuthKeyCollision';
   /** The id both keys share. */
   readonly authKeyId: bigint;
@@ -33,6 +35,7 @@ export class AuthKeyCollision extends Error {
  * leaves it in place rather than overwriting it.
  */
 export class AuthKeyCorrupted extends Error {
+  /** Always `'AuthKeyCorrupted'`, so logs and `err.name` checks tell this error apart. */
   override readonly name = 'AuthKeyCorrupted';
   /** The id the damaged value is stored under. */
   readonly authKeyId: bigint;
@@ -53,6 +56,7 @@ export class AuthKeyCorrupted extends Error {
  * may or may not have been applied.
  */
 export class AuthKeyStoreUnavailable extends Error {
+  /** Always `'AuthKeyStoreUnavailable'`, so logs and `err.name` checks tell this error apart. */
   override readonly name = 'AuthKeyStoreUnavailable';
   /**
    * @param what the method that failed and why, e.g. `getKey: no answer within 2000 ms`
@@ -71,6 +75,7 @@ export class AuthKeyStoreUnavailable extends Error {
  * tells an attacker nothing (https://core.telegram.org/mtproto/security_guidelines).
  */
 export class MessageRejected extends Error {
+  /** Always `'MessageRejected'`, so logs and `err.name` checks tell this error apart. */
   override readonly name = 'MessageRejected';
   constructor() {
     super(MESSAGE_REJECTED);

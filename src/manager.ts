@@ -145,7 +145,17 @@ export class AuthKeyManager implements AuthKeyManagerProtocol {
    * @throws TypeError if `packet` is not a Uint8Array or `sender` not a string
    * @throws RangeError if `sender` is neither 'client' nor 'server'
    */
-  decryptPacket(packet: Uint8Array, sender: MessageSender = 'client'): { key: AuthKey; data: Uint8Array } | undefined {
+  decryptPacket(
+    packet: Uint8Array,
+    sender: MessageSender = 'client',
+  ):
+    | {
+        /** The key whose id the packet carries. */
+        key: AuthKey;
+        /** The plaintext from the salt to the end of message_data (a new array). */
+        data: Uint8Array;
+      }
+    | undefined {
     const n = checkBytes(packet, 'decryptPacket packet');
     senderX(sender, 'decryptPacket');
     if (n < 8) throw new MessageRejected();

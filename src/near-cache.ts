@@ -64,8 +64,9 @@ export interface RedisAuthKeyCacheStats {
   evictions: number;
   /** Times the whole cache was emptied: FLUSHALL/FLUSHDB, the link lost or regained. */
   flushes: number;
-  /** Keys cached now, and ids remembered as missing now. */
+  /** Keys cached now. */
   size: number;
+  /** Ids remembered as missing now (`negativeTtlMs`). */
   negativeSize: number;
   /** The configured bound (0 without a cache). */
   maxKeys: number;

@@ -85,6 +85,7 @@ export type RedisAuthKeyManagerOptions = RedisAuthKeyManagerCommonOptions &
          * (`autoResendUnfulfilledCommands`, the offline queue); the settings above prevent that.
          */
         client: Redis | Cluster;
+        /** Not with `client`: give one or the other. */
         url?: undefined;
       }
     | {
@@ -94,6 +95,7 @@ export type RedisAuthKeyManagerOptions = RedisAuthKeyManagerCommonOptions &
          * `client` for why).
          */
         url: string;
+        /** Not with `url`: give one or the other. */
         client?: undefined;
       }
   );
@@ -393,7 +395,15 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
    * @throws TypeError / RangeError (rejects) if `packet` is not a Uint8Array or `sender` is not
    *   'client' or 'server', before Redis is asked
    */
-  decryptPacket(packet: Uint8Array, sender: MessageSender = 'client'): Promise<{ key: AuthKey; data: Uint8Array } | undefined> {
+  decryptPacket(packet: Uint8Array, sender: MessageSender = 'client'): Promise<
+    | {
+        /** The key whose id the packet carries. */
+        key: AuthKey;
+        /** The plaintext from the salt to the end of message_data (a new array). */
+        data: Uint8Array;
+      }
+    | undefined
+  > {
     let copy: Uint8Array;
     try {
       const n = checkBytes(packet, 'decryptPacket packet');

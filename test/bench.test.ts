@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { README_END, README_START, type Results, renderReadmeSection } from '../bench/report.ts';
+import { README_CHART_URL, README_END, README_START, type Results, renderReadmeSection } from '../bench/report.ts';
 
 const root = new URL('..', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
@@ -23,7 +23,7 @@ describe('benchmarks', () => {
     const latest = JSON.parse(read('bench/results/latest.json')) as Results;
     const readme = read('README.md');
     const section = readme.slice(readme.indexOf(README_START), readme.indexOf(README_END) + README_END.length);
-    expect(section).toBe(renderReadmeSection(latest, 'bench/results/latest.svg'));
+    expect(section).toBe(renderReadmeSection(latest, README_CHART_URL));
     expect(latest.quick).toBe(false);
   });
 
