@@ -13,3 +13,5 @@ export type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protoco
 export { AuthKeyCollision, AuthKeyCorrupted, AuthKeyDoesNotExist, AuthKeyStoreUnavailable, MessageRejected } from './errors.js';
 export { aes256IgeDecrypt, aes256IgeEncrypt } from './aes.js';
 export type { EncryptMessageOptions, MessageSender } from './message.js';
+export type { ResealReport, StoreOperationOptions, StoredKeyInfo, VerifyReport } from './operations.js';
+export { StoreOperationUnsupported } from './operations.js';

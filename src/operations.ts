@@ -74,6 +74,7 @@ export interface ResealReport {
  * `encryption` (it has no secret to seal with, and cannot open sealed values to make them raw).
  */
 export class StoreOperationUnsupported extends Error {
+  /** Always `'StoreOperationUnsupported'`, so logs and `err.name` checks tell this error apart. */
   override readonly name = 'StoreOperationUnsupported';
 }
 

@@ -17,12 +17,20 @@ import { peekArgumentsError, parseExpiresAt, parseId, toAuthKey } from './argume
 import { type IdHalves, idBigint, idHex, u32be } from './ids.js';
 import type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protocol.js';
 import { type AuthKeyEncryption, Sealer } from './sealer.js';
-import { sha1 } from './sha1.js';
+import type { ResealReport, StoreOperationOptions, StoredKeyInfo, VerifyReport } from './operations.js';
+import { type DumpSecret, type ExportReport, type ImportOptions, type ImportReport, exportKeys as exportDump, importKeys as importDump } from './dump.js';
+import { type StoreAccess, resealStore, storedEntries, storedKeys, verifyStore } from './redis-operations.js';
+import { OTHER_ID, ZERO_KEY, keyProblem, scrub } from './stored-value.js';
 import { bytesLength, checkBytes, describe, plainBytes } from './validate.js';
 import { KEY_BYTES } from './wasm.js';
 
 export { AuthKeyCorrupted, AuthKeyStoreUnavailable } from './errors.js';
 export type { AuthKeyEncryption } from './sealer.js';
+export { StoreOperationUnsupported } from './operations.js';
+export type { ResealReport, StoreOperationOptions, StoredKeyInfo, VerifyReport } from './operations.js';
+// The dump's API, so that a Redis user finds backups where the manager is.
+export { DEFAULT_SCRYPT, DumpDecryptionFailed, DumpFormatError, exportKeys, importKeys } from './dump.js';
+export type { CollisionPolicy, DumpEntry, DumpSecret, DumpSkipped, ExportReport, ImportOptions, ImportReport, ScryptParams } from './dump.js';
 export type { RedisAuthKeyCacheOptions, RedisAuthKeyCacheStats } from './near-cache.js';
 
 const DEFAULT_PREFIX = 'authkey:';
@@ -206,6 +214,8 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
   readonly #cache: NearCache | undefined;
   readonly #table: KeyTable | undefined;
   readonly #link: InvalidationLink | undefined;
+  /** What the store operations (keys, verify, reseal) use. */
+  readonly #access: StoreAccess;
 
   /**
    * @throws TypeError if options are missing or of a wrong type, if both or neither of `client`
@@ -242,10 +252,11 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     this.#timeoutMs = timeoutMs;
     this.#sealer = sealer;
     this.#deadlines = new DeadlineQueue<Call>(timeoutMs, (call) => this.#expired(call));
+    // Redis sees the client's own key prefix, if it has one, before ours.
+    const clientPrefix = (this.#client.options as { keyPrefix?: unknown } | undefined)?.keyPrefix;
+    const seen = (typeof clientPrefix === 'string' ? clientPrefix : '') + prefix;
+    this.#access = { client: this.#client, prefix, seenPrefix: seen, sealer, timeoutMs, closed: () => this.#closed };
     if (cacheSettings !== undefined) {
-      // Redis sees the client's own key prefix, if it has one, before ours.
-      const clientPrefix = (this.#client.options as { keyPrefix?: unknown }).keyPrefix;
-      const seen = (typeof clientPrefix === 'string' ? clientPrefix : '') + prefix;
       const nearCache = new NearCache(cacheSettings, seen, Date.now);
       this.#cache = nearCache;
       this.#table = nearCache.table;
@@ -421,6 +432,131 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     const cache = this.#cache;
     if (cache !== undefined) return cache.stats();
     return { hits: 0, misses: 0, negativeHits: 0, joins: 0, invalidations: 0, evictions: 0, flushes: 0, size: 0, negativeSize: 0, maxKeys: 0, linked: false };
+  }
+
+  /**
+   * Every id stored under `prefix` (on every master of a Cluster), with its expiry; never a key.
+   * Walks the store with `SCAN MATCH <prefix>* COUNT <batch>`, never `KEYS`, so Redis keeps
+   * serving meanwhile; names under the prefix that are not 16 lowercase hex digits are left out.
+   * As with SCAN, a key stored or deleted while the walk runs may or may not be listed; every key
+   * present throughout is listed exactly once. The values are not read, and the near cache is not
+   * touched. Its commands go straight to the client: unlike the per-key methods, they do not wait
+   * in the manager while the client reconnects, so with a client that fails fast a step during an
+   * outage rejects with AuthKeyStoreUnavailable at once; run the operation again once Redis is back.
+   * @param options `batch`: the SCAN COUNT, 1..100000 (default 1000); `signal`, `onProgress` as
+   *   StoreOperationOptions (`done` counts the ids yielded)
+   * @throws TypeError / RangeError (thrown by this call, before Redis is asked) for bad options
+   * @throws AuthKeyStoreUnavailable (from the iterator) if Redis fails, a step takes longer than
+   *   `timeoutMs`, or the manager is closed
+   * @throws the signal's reason (from the iterator) once it is aborted
+   * @example
+   * for await (const { id, expiresAt } of manager.keys()) console.log(id.toString(16), expiresAt);
+   */
+  keys(options?: StoreOperationOptions & { batch?: number }): AsyncIterableIterator<StoredKeyInfo> {
+    return storedKeys(this.#access, options);
+  }
+
+  /**
+   * Reads every value stored under `prefix` (every master of a Cluster) and judges it as
+   * `getKey` does, without changing anything: counts of valid values (raw, and sealed per secret
+   * version), of those with an expiry, and the id of every corrupted one (not 256 bytes or 285
+   * sealed, not a Redis string, does not open with the secrets, zero, or hashes to another id).
+   * With `encryption`, a raw value that is the key of its id counts as valid `raw`: `getKey`
+   * refuses it, and `reseal()` seals it. Walks the store as `keys()` does; the near cache is not
+   * filled by these reads.
+   * @param options `batch`, `signal`, `onProgress` as for `keys()` (`done` counts values read)
+   * @throws TypeError / RangeError (rejects) for bad options, before Redis is asked
+   * @throws AuthKeyStoreUnavailable (rejects) if Redis fails, a step takes longer than
+   *   `timeoutMs`, or the manager is closed
+   * @throws the signal's reason (rejects) once it is aborted
+   * @example
+   * const report = await manager.verify();
+   * if (report.corrupted > 0) console.error('corrupted ids:', report.corruptedIds.map((id) => id.toString(16)));
+   */
+  verify(options?: StoreOperationOptions & { batch?: number }): Promise<VerifyReport> {
+    try {
+      return verifyStore(this.#access, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Rewrites every value not sealed with the current secret version (sealed with an older one,
+   * or stored raw) under the current one, so that old secrets can be dropped from `secrets`.
+   * Each rewrite is one Lua script that replaces the value only if it is still byte for byte the
+   * one read, keeping its expiry (`SET … KEEPTTL`): a key deleted, replaced or expired meanwhile is
+   * left as it is now and counted in `changed`, never brought back. Corrupted values are counted
+   * and left in place. Safe to interrupt (each rewrite is whole) and to run again (values on the
+   * current version are left alone). Rewrites reach near caches as invalidations; the keys do
+   * not change.
+   * @param options `batch`, `signal`, `onProgress` as for `keys()` (`done` counts values read)
+   * @throws StoreOperationUnsupported (rejects) if the manager has no `encryption`
+   * @throws TypeError / RangeError (rejects) for bad options, before Redis is asked
+   * @throws AuthKeyStoreUnavailable (rejects) if Redis fails, a step takes longer than
+   *   `timeoutMs`, or the manager is closed; what was rewritten stays rewritten
+   * @throws the signal's reason (rejects) once it is aborted; what was rewritten stays rewritten
+   * @example
+   * // After adding secret 2 and making it current on every node:
+   * const manager = new RedisAuthKeyManager({ client, encryption: { secrets: { 1: s1, 2: s2 }, current: 2 } });
+   * const report = await manager.reseal();
+   * // Once verify() reports no values sealed with 1, secret 1 can be removed.
+   */
+  reseal(options?: StoreOperationOptions & { batch?: number }): Promise<ResealReport> {
+    try {
+      return resealStore(this.#access, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Writes every valid key of the store (every master of a Cluster) with its expiry to `writable`
+   * as an encrypted dump (see `exportKeys` of `mtproto-authkey/dump` and docs/dump-format.md);
+   * corrupted values (as `verify()` judges them) are not written and are listed in `skippedIds`.
+   * The store is walked as `keys()` walks it; the near cache is not touched. Ending `writable` is
+   * yours.
+   * @param options the passphrase or 32-byte secret the dump is sealed under, and `signal`,
+   *   `onProgress` as StoreOperationOptions (`done` counts keys written and skipped)
+   * @throws TypeError / RangeError (rejects) for bad options or a bad stream, before Redis is asked
+   * @throws AuthKeyStoreUnavailable (rejects) if the manager is closed (nothing is written), or if
+   *   Redis fails or a step takes longer than `timeoutMs` (the dump written so far has no trailer,
+   *   so importing it reports it incomplete)
+   * @throws the signal's reason (rejects) once it is aborted; the stream's error if it fails
+   * @example
+   * const out = fs.createWriteStream('keys.dump');
+   * const report = await manager.exportKeys(out, { passphrase: process.env.DUMP_PASSPHRASE! });
+   * await new Promise((resolve) => out.end(resolve));
+   */
+  exportKeys(writable: NodeJS.WritableStream | WritableStream<Uint8Array>, options: StoreOperationOptions & DumpSecret): Promise<ExportReport> {
+    if (this.#closed) return Promise.reject(new AuthKeyStoreUnavailable('exportKeys: the manager was closed'));
+    return exportDump(storedEntries(this.#access), writable, options);
+  }
+
+  /**
+   * Stores every key of an encrypted dump in this store, with its expiry (`importKeys` of
+   * `mtproto-authkey/dump` with this manager as the target): keys already here are `unchanged`,
+   * a different key under the same id is a collision (skipped and reported, or the import stops,
+   * as `onCollision` says), and damaged records are counted and skipped.
+   * @param options the passphrase or secret of the dump, `onCollision`, and `signal`,
+   *   `onProgress` as StoreOperationOptions
+   * @throws TypeError / RangeError (rejects) for bad options or a bad stream, before Redis is asked
+   * @throws DumpDecryptionFailed (rejects) if the passphrase or secret does not open the dump,
+   *   before anything is stored
+   * @throws DumpFormatError (rejects) if the bytes are not a dump or it is incomplete; keys stored
+   *   before stay stored
+   * @throws AuthKeyCollision (rejects) with `onCollision: 'fail'`, at the first collision
+   * @throws AuthKeyStoreUnavailable (rejects) if Redis fails, does not answer in time, or the
+   *   manager is closed; keys stored before stay stored
+   * @throws the signal's reason (rejects) once it is aborted
+   * @example
+   * const report = await manager.importKeys(fs.createReadStream('keys.dump'), { passphrase: process.env.DUMP_PASSPHRASE! });
+   */
+  importKeys(
+    readable: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | ReadableStream<Uint8Array>,
+    options: StoreOperationOptions & DumpSecret & ImportOptions,
+  ): Promise<ImportReport> {
+    return importDump(this, readable, options);
   }
 
   /**
@@ -701,41 +837,8 @@ function corrupted(call: Call, problem: string): AuthKeyCorrupted {
   return new AuthKeyCorrupted(idOfCall(call), problem);
 }
 
-// What is wrong with 256 stored bytes that are not the key of their id: the same words from
-// getKey (which makes the key) and setKey (which only checks the bytes, see keyProblem).
-const ZERO_KEY = 'the key is zero';
-const OTHER_ID = 'its bytes hash to a different id';
-
 function closedError(op: Op): AuthKeyStoreUnavailable {
   return new AuthKeyStoreUnavailable(`${METHODS[op]}: the manager was closed`);
-}
-
-/**
- * Why 256 key bytes are not a valid key for the id (hi, lo), or undefined if they are: the id is
- * bytes 12..19 of their SHA-1 (https://core.telegram.org/mtproto/description#key-identifier-auth-key-id)
- * and a key is not zero.
- */
-function keyProblem(hi: number, lo: number, bytes: Uint8Array): string | undefined {
-  let or = 0;
-  for (let i = 0; i < bytes.length; i++) or |= bytes[i];
-  if (or === 0) return ZERO_KEY;
-  const digest = sha1(bytes);
-  if (u32be(digest, 12) !== hi >>> 0 || u32be(digest, 16) !== lo >>> 0) return OTHER_ID;
-  return undefined;
-}
-
-/**
- * ioredis attaches the failed command and its arguments to reply errors; for SET those are the
- * key bytes. They are removed so that logging the error (or its `cause`) cannot leak a key.
- */
-function scrub(error: unknown, depth = 0): unknown {
-  if (error === null || typeof error !== 'object' || depth > 4) return error;
-  const e = error as { command?: { name?: unknown }; lastNodeError?: unknown; cause?: unknown };
-  if (e.command !== undefined) e.command = { name: e.command?.name };
-  // Errors that wrap others (Cluster's ClusterAllFailedError, say) are scrubbed through.
-  scrub(e.lastNodeError, depth + 1);
-  scrub(e.cause, depth + 1);
-  return error;
 }
 
 /**

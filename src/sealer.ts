@@ -10,7 +10,10 @@ import { KEY_BYTES } from './wasm.js';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const SECRET_BYTES = 32;
-/** version ‖ iv ‖ ciphertext ‖ tag; differs from KEY_BYTES, so a raw and a sealed value never pass for each other. */
+/**
+ * version ‖ iv ‖ ciphertext ‖ tag; differs from KEY_BYTES, so a raw and a sealed value never pass for each other.
+ * @internal
+ */
 export const SEALED_BYTES = 1 + IV_BYTES + KEY_BYTES + TAG_BYTES;
 
 /**
@@ -29,7 +32,10 @@ export interface AuthKeyEncryption {
   current: number;
 }
 
-/** Seals and opens stored values; holds the secrets as KeyObjects, never as plain arrays. */
+/**
+ * Seals and opens stored values; holds the secrets as KeyObjects, never as plain arrays.
+ * @internal
+ */
 export class Sealer {
   readonly #secrets = new Map<number, KeyObject>();
   readonly #current: number;

@@ -1,0 +1,41 @@
+/**
+ * How a value read from a Redis store is judged and how the errors of reading it are cleaned of
+ * key material: shared by the manager's calls and its store operations, so that `getKey`,
+ * `verify` and `reseal` call the same values corrupted for the same reasons.
+ * @internal
+ */
+import { u32be } from './ids.js';
+import { sha1 } from './sha1.js';
+
+// What is wrong with 256 stored bytes that are not the key of their id: the same words from
+// getKey (which makes the key) and setKey (which only checks the bytes, see keyProblem).
+export const ZERO_KEY = 'the key is zero';
+export const OTHER_ID = 'its bytes hash to a different id';
+
+/**
+ * Why 256 key bytes are not a valid key for the id (hi, lo), or undefined if they are: the id is
+ * bytes 12..19 of their SHA-1 (https://core.telegram.org/mtproto/description#key-identifier-auth-key-id)
+ * and a key is not zero.
+ */
+export function keyProblem(hi: number, lo: number, bytes: Uint8Array): string | undefined {
+  let or = 0;
+  for (let i = 0; i < bytes.length; i++) or |= bytes[i];
+  if (or === 0) return ZERO_KEY;
+  const digest = sha1(bytes);
+  if (u32be(digest, 12) !== hi >>> 0 || u32be(digest, 16) !== lo >>> 0) return OTHER_ID;
+  return undefined;
+}
+
+/**
+ * ioredis attaches the failed command and its arguments to reply errors; for SET those are the
+ * key bytes. They are removed so that logging the error (or its `cause`) cannot leak a key.
+ */
+export function scrub(error: unknown, depth = 0): unknown {
+  if (error === null || typeof error !== 'object' || depth > 4) return error;
+  const e = error as { command?: { name?: unknown }; lastNodeError?: unknown; cause?: unknown };
+  if (e.command !== undefined) e.command = { name: e.command?.name };
+  // Errors that wrap others (Cluster's ClusterAllFailedError, say) are scrubbed through.
+  scrub(e.lastNodeError, depth + 1);
+  scrub(e.cause, depth + 1);
+  return error;
+}
