@@ -26,14 +26,17 @@ export const EXIT = {
 
 /** An error that ends the command with `exitCode` and prints its message as is. */
 export class CliError extends Error {
-  override readonly name: string = 'CliError';
+  override readonly name: string;
   constructor(
     message: string,
     readonly exitCode: number,
     /** What `--json` adds to the error (what was done before the failure, say); no secrets. */
     readonly details?: Record<string, unknown>,
+    /** The name `--json` reports: that of the error this one words for the command line. */
+    name = 'CliError',
   ) {
     super(message);
+    this.name = name;
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { type FileHandle, open } from 'node:fs/promises';
 import type { CommandSpec, ParsedArgs } from '../args.js';
-import type { ImportReport } from './store-ops.js';
+import type { ImportReport } from '../../dump.js';
 import { CliError, EXIT, UsageError } from '../exit.js';
 import { type Output, count, idHex, idLines, table } from '../output.js';
 import { AT_REST_OPTIONS, DUMP_OPTIONS, OUTPUT_OPTIONS, REDIS_OPTIONS, dumpKeyOf, secretsOf, storeAddress } from './common.js';
@@ -77,7 +77,7 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
       // A truncated dump: its records were imported before the end showed it was cut.
       throw new CliError(`${(error as Error).message}; of the ${count(partial.records)} records before that, ${count(partial.imported)} were imported and stay`, EXIT.DUMP, {
         report: reportJson(partial),
-      });
+      }, 'DumpFormatError');
     }
     throw error;
   } finally {

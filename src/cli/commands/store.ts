@@ -5,15 +5,15 @@
  * @internal
  */
 import type { Cluster, Redis } from 'ioredis';
+import type { RedisAuthKeyManager } from '../../redis.js';
 import { CliError, EXIT, UsageError } from '../exit.js';
 import { redactUrlCredentials } from '../exit.js';
 import type { AtRestSecrets } from '../secrets.js';
 import type { StoreAddress } from './common.js';
-import type { StoreOps } from './store-ops.js';
 
 /** An open store: the manager, the connection under it, and how to close both. */
 export interface OpenStore {
-  manager: StoreOps;
+  manager: RedisAuthKeyManager;
   client: Redis | Cluster;
   /** The key name of an id: prefix + 16 lowercase hex digits. */
   nameOf(id: bigint): string;
@@ -121,9 +121,9 @@ export async function openStore(address: StoreAddress, encryption: AtRestSecrets
       throw new UsageError(`${shown} is a node of a Redis Cluster: add --cluster, so that every master is scanned`);
     }
   }
-  let manager: StoreOps;
+  let manager: RedisAuthKeyManager;
   try {
-    manager = new redis.RedisAuthKeyManager({ client, prefix, timeoutMs, encryption }) as unknown as StoreOps;
+    manager = new redis.RedisAuthKeyManager({ client, prefix, timeoutMs, encryption });
   } catch (error) {
     client.disconnect();
     throw new UsageError((error as Error).message);
