@@ -13,7 +13,7 @@ import type { AuthKeyEntry } from './manager.js';
 import { type StoreOperationOptions, parseOperationOptions } from './operations.js';
 import type { AuthKeyManagerProtocol } from './protocol.js';
 import { ID_AT } from './records.js';
-import { bytesLength, describe } from './validate.js';
+import { bytesLength, describe, plainBytes } from './validate.js';
 import {
   CONTENT_BYTES,
   FRAME_BYTES,
@@ -181,13 +181,6 @@ function readOptions(options: unknown, what: string): Record<string, unknown> {
   return options as Record<string, unknown>;
 }
 
-/** Copies the caller's bytes through the intrinsic getters, never a method of theirs. */
-function copyBytes(value: Uint8Array, n: number): Uint8Array {
-  const copy = new Uint8Array(n);
-  for (let i = 0; i < n; i++) copy[i] = value[i];
-  return copy;
-}
-
 /** The `scrypt` option of exportKeys, checked; the default cost when it is undefined. */
 function scryptOption(given: unknown, what: string): ScryptParams {
   if (given === undefined) return { ...DEFAULT_SCRYPT };
@@ -209,7 +202,7 @@ function secretOptions(o: Record<string, unknown>, what: string, exporting: bool
     const n = bytesLength(secret);
     if (n < 0) throw new TypeError(`${what}: expected options.secret as a Uint8Array of 32 bytes, got ${describe(secret)}`);
     if (n !== 32) throw new RangeError(`${what}: expected options.secret of 32 bytes, got ${n}`);
-    return { kdf: KDF_HKDF, material: copyBytes(secret as Uint8Array, n), scrypt: undefined };
+    return { kdf: KDF_HKDF, material: plainBytes(secret as Uint8Array, n).slice(), scrypt: undefined };
   }
   if (passphrase === undefined) throw new TypeError(`${what}: expected options.passphrase (a string or bytes) or options.secret (32 bytes), got neither`);
   const n = typeof passphrase === 'string' ? passphrase.length : bytesLength(passphrase);
@@ -218,7 +211,7 @@ function secretOptions(o: Record<string, unknown>, what: string, exporting: bool
   // Every check comes before the copy of the passphrase is made, so a refusal leaves no copy behind.
   const scrypt = exporting ? scryptOption(o.scrypt, what) : undefined;
   // NFC, so that the same passphrase typed on two systems that compose accents differently opens the dump.
-  const material = typeof passphrase === 'string' ? new TextEncoder().encode(passphrase.normalize('NFC')) : copyBytes(passphrase as Uint8Array, n);
+  const material = typeof passphrase === 'string' ? new TextEncoder().encode(passphrase.normalize('NFC')) : plainBytes(passphrase as Uint8Array, n).slice();
   return { kdf: KDF_SCRYPT, material, scrypt };
 }
 
