@@ -235,8 +235,9 @@ interface NodeWritable {
 }
 
 function sinkOf(writable: unknown): ChunkSink {
-  if (writable !== null && typeof writable === 'object' && typeof (writable as WritableStream).getWriter === 'function') {
-    const writer = (writable as WritableStream<Uint8Array>).getWriter();
+  const getWriter: unknown = writable !== null && typeof writable === 'object' ? (writable as Partial<WritableStream>).getWriter : undefined;
+  if (typeof getWriter === 'function') {
+    const writer = getWriter.call(writable) as WritableStreamDefaultWriter<Uint8Array>;
     let last: Promise<void> = Promise.resolve();
     return {
       async write(chunk) {
@@ -321,12 +322,17 @@ function sinkOf(writable: unknown): ChunkSink {
   };
 }
 
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
-}
-
-function isIterable(value: unknown): value is Iterable<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
+/**
+ * `value` as an iterable of our own over its async iterator, else its sync one, the method read
+ * from `value` once (a getter may answer differently the second time); undefined if it has neither.
+ */
+function iterableOf(value: unknown): AsyncIterable<unknown> | Iterable<unknown> | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const asyncIterator: unknown = (value as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator];
+  if (typeof asyncIterator === 'function') return { [Symbol.asyncIterator]: () => asyncIterator.call(value) as AsyncIterator<unknown> };
+  const iterator: unknown = (value as Partial<Iterable<unknown>>)[Symbol.iterator];
+  if (typeof iterator === 'function') return { [Symbol.iterator]: () => iterator.call(value) as Iterator<unknown> };
+  return undefined;
 }
 
 /** The expiry of an entry as whole epoch ms for the record, 0 for never. */
@@ -375,8 +381,10 @@ export async function exportKeys(
   const { signal, onProgress } = parseOperationOptions(o, 'exportKeys');
   const secret = secretOptions(o, 'exportKeys', true);
   let sink: ChunkSink;
+  let items: AsyncIterable<unknown> | Iterable<unknown> | undefined;
   try {
-    if (!isAsyncIterable(source) && !isIterable(source)) throw new TypeError(`exportKeys: expected an iterable or async iterable of { key, expiresAt } entries, got ${describe(source)}`);
+    items = iterableOf(source);
+    if (items === undefined) throw new TypeError(`exportKeys: expected an iterable or async iterable of { key, expiresAt } entries, got ${describe(source)}`);
     signal?.throwIfAborted();
     sink = sinkOf(writable);
   } catch (error) {
@@ -402,7 +410,7 @@ export async function exportKeys(
       onProgress?.(report.exported + report.skipped);
     };
     let seen = 0;
-    for await (const item of source as AsyncIterable<unknown>) {
+    for await (const item of items) {
       signal?.throwIfAborted();
       if (item === null || typeof item !== 'object') throw new TypeError(`exportKeys: entry ${seen}: expected { key, expiresAt } or { corruptedId }, got ${describe(item)}`);
       const entry = item as Record<string, unknown>;
@@ -454,10 +462,9 @@ class ChunkReader {
   #at = 0;
   #done = false;
 
-  constructor(readable: AsyncIterable<unknown> | Iterable<unknown> | ReadableStream<unknown>) {
-    if (isAsyncIterable(readable)) this.#chunks = readable[Symbol.asyncIterator]();
-    else if (isIterable(readable)) this.#chunks = readable[Symbol.iterator]();
-    else this.#chunks = readerChunks((readable as ReadableStream<unknown>).getReader());
+  /** @param chunks what {@link chunksOf} made of the caller's stream */
+  constructor(chunks: AsyncIterable<unknown> | Iterable<unknown>) {
+    this.#chunks = Symbol.asyncIterator in chunks ? chunks[Symbol.asyncIterator]() : chunks[Symbol.iterator]();
   }
 
   /** Fills `target` from the stream; returns the bytes filled, fewer than its length only at the end. */
@@ -471,9 +478,10 @@ class ChunkReader {
           this.#done = true;
           break;
         }
-        const n = bytesLength(next.value);
-        if (n < 0) throw new TypeError(`importKeys: expected the stream to yield Uint8Array chunks, got ${describe(next.value)} (a Node stream with an encoding set yields strings)`);
-        this.#chunk = new Uint8Array((next.value as Uint8Array).buffer, (next.value as Uint8Array).byteOffset, n);
+        const value: unknown = next.value;
+        const n = bytesLength(value);
+        if (n < 0) throw new TypeError(`importKeys: expected the stream to yield Uint8Array chunks, got ${describe(value)} (a Node stream with an encoding set yields strings)`);
+        this.#chunk = plainBytes(value as Uint8Array, n);
         this.#at = 0;
         continue;
       }
@@ -506,8 +514,17 @@ function readerChunks(reader: ReadableStreamDefaultReader<unknown>): AsyncIterat
   };
 }
 
-function isReadableStream(value: unknown): value is ReadableStream<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as ReadableStream).getReader === 'function';
+/**
+ * The chunks of what importKeys was given: an (async) iterable as {@link iterableOf} has it, else a
+ * web stream through its reader, for runtimes whose ReadableStream is not async iterable; each
+ * method read once. Undefined if it is neither.
+ */
+function chunksOf(readable: unknown): AsyncIterable<unknown> | Iterable<unknown> | undefined {
+  const iterable = iterableOf(readable);
+  if (iterable !== undefined || readable === null || typeof readable !== 'object') return iterable;
+  const getReader: unknown = (readable as Partial<ReadableStream<unknown>>).getReader;
+  if (typeof getReader !== 'function') return undefined;
+  return { [Symbol.asyncIterator]: () => readerChunks(getReader.call(readable) as ReadableStreamDefaultReader<unknown>) };
 }
 
 function collisionPolicy(o: Record<string, unknown>): 'skip' | 'fail' | ((id: bigint) => void) {
@@ -556,19 +573,22 @@ export async function importKeys(
   const o = readOptions(options, 'importKeys');
   const { signal, onProgress } = parseOperationOptions(o, 'importKeys');
   let policy: ReturnType<typeof collisionPolicy>;
+  let reader: ChunkReader;
   const secret = secretOptions(o, 'importKeys', false);
   try {
     policy = collisionPolicy(o);
     if (target === null || typeof target !== 'object' || typeof target.getKey !== 'function' || typeof target.setKey !== 'function') {
       throw new TypeError(`importKeys: expected a manager with getKey and setKey as the target, got ${describe(target)}`);
     }
-    if (!isAsyncIterable(readable) && !isIterable(readable) && !isReadableStream(readable)) throw new TypeError(`importKeys: expected a readable stream or an (async) iterable of Uint8Array chunks, got ${describe(readable)}`);
+    const chunks = chunksOf(readable);
+    if (chunks === undefined) throw new TypeError(`importKeys: expected a readable stream or an (async) iterable of Uint8Array chunks, got ${describe(readable)}`);
     signal?.throwIfAborted();
+    // In here: the caller's iterator method may throw, and the copy of the secret is wiped then too.
+    reader = new ChunkReader(chunks);
   } catch (error) {
     secret.material.fill(0);
     throw error;
   }
-  const reader = new ChunkReader(readable);
   const report: ImportReport = { records: 0, imported: 0, unchanged: 0, expired: 0, collisions: 0, collisionIds: [], corrupted: 0 };
   try {
     const header = new Uint8Array(HEADER_BYTES);

@@ -756,6 +756,49 @@ describe('bad arguments', () => {
     await importKeys(new AuthKeyManager(), [await dump(ok, { passphrase: pass, scrypt: FAST })], { passphrase: pass });
     expect(new TextDecoder().decode(pass)).toBe('bytes passphrase');
   });
+
+  it('reads the iterator method of the source and of the dump, and a web stream’s getWriter, once each', async () => {
+    // Regression: each was read once to check it and again to use it, so a getter could pass the check and then hand over nothing.
+    let reads = 0;
+    const once = (name: PropertyKey, value: unknown): object =>
+      Object.defineProperty({}, name, {
+        get() {
+          return reads++ === 0 ? value : undefined;
+        },
+      });
+    const chunks: Uint8Array[] = [];
+    const stream = new WritableStream<Uint8Array>({ write: (c) => void chunks.push(c) });
+    reads = 0;
+    const source = once(Symbol.iterator, () => ok[Symbol.iterator]());
+    expect((await exportKeys(source as never, stream, SECRET)).exported).toBe(1);
+    expect(reads).toBe(1);
+    reads = 0;
+    const writable = once('getWriter', () => new WritableStream<Uint8Array>({ write: (c) => void chunks.push(c) }).getWriter());
+    chunks.length = 0;
+    expect((await exportKeys(ok, writable as never, SECRET)).exported).toBe(1);
+    expect(reads).toBe(1);
+    reads = 0;
+    const bytes = new Uint8Array(Buffer.concat(chunks));
+    const readable = once(Symbol.asyncIterator, async function* () {
+      yield bytes;
+    });
+    expect((await importKeys(new AuthKeyManager(), readable as never, SECRET)).imported).toBe(1);
+    expect(reads).toBe(1);
+  });
+
+  it('reads a chunk’s bytes where the intrinsic buffer and offset say, whatever its class claims', async () => {
+    // Regression: the chunk's own buffer and byteOffset were read, which a subclass can override.
+    const bytes = await dump(ok);
+    class Shifted extends Uint8Array {
+      override get byteOffset(): number {
+        return 0;
+      }
+    }
+    const backing = new Uint8Array(64 + bytes.length);
+    backing.set(bytes, 64);
+    const report = await importKeys(new AuthKeyManager(), [new Shifted(backing.buffer, 64, bytes.length)], SECRET);
+    expect(report.imported).toBe(1);
+  });
 });
 
 describe('AuthKeyManager#entries', () => {
