@@ -3,7 +3,8 @@
  * and the sealing and opening of frames with AES-256-GCM. Knows nothing of streams or managers.
  * @internal
  */
-import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, scrypt } from 'node:crypto';
+import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { u32be } from './ids.js';
 
 /** The first 8 bytes of every dump. */
 export const MAGIC = new TextEncoder().encode('MTPAKDMP');
@@ -163,10 +164,7 @@ export function sealHeader(header: Uint8Array, key: KeyObject): void {
 
 /** Whether `header`'s check tag is the one `key` makes, compared in constant time. */
 export function headerChecks(header: Uint8Array, key: KeyObject): boolean {
-  const expected = checkTag(header, key);
-  let diff = 0;
-  for (let i = 0; i < TAG_BYTES; i++) diff |= expected[i] ^ header[CHECKED_BYTES + i];
-  return diff === 0;
+  return timingSafeEqual(checkTag(header, key), header.subarray(CHECKED_BYTES, HEADER_BYTES));
 }
 
 /** Associated data of frame `index` of type `type`: the whole header, the type, the index as u64 BE. */
@@ -224,8 +222,7 @@ export function writeU64(b: Uint8Array, at: number, value: number): void {
 
 /** The u64 BE at `at` of `b` as a number, or -1 if it is 2**53 or more. */
 export function readU64(b: Uint8Array, at: number): number {
-  const hi = ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
-  const lo = ((b[at + 4] << 24) | (b[at + 5] << 16) | (b[at + 6] << 8) | b[at + 7]) >>> 0;
+  const hi = u32be(b, at);
   if (hi >= 2 ** 21) return -1;
-  return hi * 2 ** 32 + lo;
+  return hi * 2 ** 32 + u32be(b, at + 4);
 }
