@@ -474,11 +474,8 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
    * if (report.corrupted > 0) console.error('corrupted ids:', report.corruptedIds.map((id) => id.toString(16)));
    */
   verify(options?: StoreOperationOptions & { batch?: number }): Promise<VerifyReport> {
-    try {
-      return verifyStore(this.#access, options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    // An async function: bad options reject, as documented, rather than throw.
+    return verifyStore(this.#access, options);
   }
 
   /**
@@ -503,11 +500,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
    * // Once verify() reports no values sealed with 1, secret 1 can be removed.
    */
   reseal(options?: StoreOperationOptions & { batch?: number }): Promise<ResealReport> {
-    try {
-      return resealStore(this.#access, options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return resealStore(this.#access, options);
   }
 
   /**
