@@ -21,7 +21,7 @@ import {
   parseOperationOptions,
 } from './operations.js';
 import type { Sealer } from './sealer.js';
-import { keyProblem, scrub } from './stored-value.js';
+import { idBytesOf, keyProblem, scrub } from './stored-value.js';
 import { KEY_BYTES } from './wasm.js';
 
 /** What the operations need of a manager. */
@@ -232,13 +232,6 @@ function readValues(access: StoreAccess, names: string[], what: string): Promise
 function readExpiries(access: StoreAccess, names: string[], what: string): Promise<number[]> {
   const { client } = access;
   return within(access, `${what}: PEXPIRETIME`, Promise.all(names.map((name) => client.pexpiretime(name))));
-}
-
-function idBytesOf(hi: number, lo: number): Buffer {
-  const b = Buffer.allocUnsafe(8);
-  b.writeUInt32BE(hi >>> 0, 0);
-  b.writeUInt32BE(lo >>> 0, 4);
-  return b;
 }
 
 /** Wipes the values of a batch once judged: a raw value is the key itself. */
