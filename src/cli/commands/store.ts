@@ -5,6 +5,7 @@
  * @internal
  */
 import type { Cluster, Redis } from 'ioredis';
+import { idHexOf } from '../../ids.js';
 import type { RedisAuthKeyManager } from '../../redis.js';
 import { CliError, EXIT, UsageError } from '../exit.js';
 import { redactUrlCredentials } from '../exit.js';
@@ -133,7 +134,7 @@ export async function openStore(address: StoreAddress, encryption: AtRestSecrets
   return {
     manager,
     client,
-    nameOf: (id) => prefix + id.toString(16).padStart(16, '0'),
+    nameOf: (id) => prefix + idHexOf(id),
     async close() {
       await manager.close();
       // QUIT lets replies in flight arrive; a server that does not answer is not waited for.
