@@ -17,6 +17,7 @@ import { RedisAuthKeyManager } from '../src/redis.ts';
 import { clusterNodes, connect, dropPrefix, redisServerAvailable, redisUrl, uniquePrefix } from './redis-helpers.ts';
 import { freePort, startRedisServer } from './setup/redis-server.ts';
 import { progress } from '../src/cli/progress.ts';
+import { openStore } from '../src/cli/commands/store.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(root, 'dist/cli/main.js');
@@ -338,6 +339,14 @@ describe('cli: Redis unreachable', () => {
     expect(viaEnv.code).toBe(3);
     expect(json(viaEnv).error.exitCode).toBe(3);
     expect(viaEnv.stderr + viaEnv.stdout).not.toContain(password);
+  });
+
+  it('the at-rest secrets read for the store are wiped when it cannot be reached', async () => {
+    const port = await freePort();
+    const secrets = { 1: new Uint8Array(randomBytes(32)), 2: new Uint8Array(randomBytes(32)) };
+    const address = { urls: [`redis://127.0.0.1:${port}`], cluster: false, prefix: 'authkey:', timeoutMs: 1000, batch: undefined };
+    await expect(openStore(address, { secrets, current: 2 })).rejects.toMatchObject({ name: 'CliError', exitCode: 3 });
+    expect(Object.values(secrets).every((s) => s.every((b) => b === 0))).toBe(true);
   });
 });
 
