@@ -341,6 +341,15 @@ describe('cli: Redis unreachable', () => {
     expect(viaEnv.stderr + viaEnv.stdout).not.toContain(password);
   });
 
+  it('a URL whose user name or password is not valid percent-encoding is a usage error (exit 2), the password not repeated', async () => {
+    const password = `%zz${randomBytes(6).toString('hex')}`;
+    secretTexts.push(password);
+    const r = await cli(['redis', 'stats', '--url', `redis://user:${password}@127.0.0.1:1`]);
+    expect([r.code, r.stderr]).toEqual([2, 'mtproto-authkey: --url: the password is not valid percent-encoding (write % as %25) (see mtproto-authkey redis stats --help)\n']);
+    const cluster = await cli(['redis', 'verify', '--cluster', '--url', 'redis://%zz@127.0.0.1:1']);
+    expect([cluster.code, cluster.stderr]).toEqual([2, 'mtproto-authkey: --url: the user name is not valid percent-encoding (write % as %25) (see mtproto-authkey redis verify --help)\n']);
+  });
+
   it('the at-rest secrets read for the store are wiped when it cannot be reached', async () => {
     const port = await freePort();
     const secrets = { 1: new Uint8Array(randomBytes(32)), 2: new Uint8Array(randomBytes(32)) };
