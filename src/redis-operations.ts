@@ -21,7 +21,7 @@ import {
   parseOperationOptions,
 } from './operations.js';
 import type { Sealer } from './sealer.js';
-import { keyProblem, scrub } from './stored-value.js';
+import { idBytesOf, keyProblem, scrub } from './stored-value.js';
 import { KEY_BYTES } from './wasm.js';
 
 /** What the operations need of a manager. */
@@ -234,13 +234,6 @@ function readExpiries(access: StoreAccess, names: string[], what: string): Promi
   return within(access, `${what}: PEXPIRETIME`, Promise.all(names.map((name) => client.pexpiretime(name))));
 }
 
-function idBytesOf(hi: number, lo: number): Buffer {
-  const b = Buffer.allocUnsafe(8);
-  b.writeUInt32BE(hi >>> 0, 0);
-  b.writeUInt32BE(lo >>> 0, 4);
-  return b;
-}
-
 /** Wipes the values of a batch once judged: a raw value is the key itself. */
 function wipe(values: Read[]): void {
   for (const value of values) if (value !== null && value !== NOT_A_STRING) value.fill(0);
@@ -353,27 +346,35 @@ export async function resealStore(access: StoreAccess, options: unknown): Promis
   for await (const { his, los, names } of scan(access, settings, what)) {
     const values = await readValues(access, names, what);
     const writes: Array<Promise<unknown>> = [];
-    for (let i = 0; i < names.length; i++) {
-      const value = values[i];
-      if (value === null) continue;
-      report.scanned++;
-      const judged = judge(access, his[i], los[i], value);
-      if (judged === CORRUPTED) {
-        report.corrupted++;
-        report.corruptedIds.push(idBigint(his[i], los[i]));
-        continue;
-      }
-      const { bytes, how } = judged;
-      if (how === sealer.current) {
+    let outcomes: unknown[];
+    try {
+      for (let i = 0; i < names.length; i++) {
+        const value = values[i];
+        if (value === null) continue;
+        report.scanned++;
+        const judged = judge(access, his[i], los[i], value);
+        if (judged === CORRUPTED) {
+          report.corrupted++;
+          report.corruptedIds.push(idBigint(his[i], los[i]));
+          continue;
+        }
+        const { bytes, how } = judged;
+        if (how === sealer.current) {
+          bytes.fill(0);
+          report.alreadyCurrent++;
+          continue;
+        }
+        const sealed = sealer.seal(idBytesOf(his[i], los[i]), bytes);
         bytes.fill(0);
-        report.alreadyCurrent++;
-        continue;
+        writes.push(client.eval(COMPARE_AND_SET, 1, names[i], value as Buffer, sealed));
       }
-      const sealed = sealer.seal(idBytesOf(his[i], los[i]), bytes);
-      bytes.fill(0);
-      writes.push(client.eval(COMPARE_AND_SET, 1, names[i], value as Buffer, sealed));
+      outcomes = await within(access, `${what}: compare-and-set`, Promise.all(writes));
+    } catch (error) {
+      // A raw value is the key: wiped on failure too, but only once no write still holds it to
+      // compare (a write that has not been sent yet would otherwise compare zeros).
+      void Promise.allSettled(writes).then(() => wipe(values));
+      throw error;
     }
-    const outcomes = await within(access, `${what}: compare-and-set`, Promise.all(writes));
     wipe(values);
     for (const outcome of outcomes) {
       if (outcome === 1) report.resealed++;

@@ -20,7 +20,7 @@ import { type AuthKeyEncryption, Sealer } from './sealer.js';
 import type { ResealReport, StoreOperationOptions, StoredKeyInfo, VerifyReport } from './operations.js';
 import { type DumpSecret, type ExportReport, type ImportOptions, type ImportReport, exportKeys as exportDump, importKeys as importDump } from './dump.js';
 import { type StoreAccess, resealStore, storedEntries, storedKeys, verifyStore } from './redis-operations.js';
-import { OTHER_ID, ZERO_KEY, keyProblem, scrub } from './stored-value.js';
+import { OTHER_ID, ZERO_KEY, idBytesOf, keyProblem, scrub } from './stored-value.js';
 import { bytesLength, checkBytes, describe, plainBytes } from './validate.js';
 import { KEY_BYTES } from './wasm.js';
 
@@ -99,14 +99,6 @@ export type RedisAuthKeyManagerOptions = RedisAuthKeyManagerCommonOptions &
         client?: undefined;
       }
   );
-
-/** The 8 id bytes (big-endian halves as parsed by `parseId`). */
-function idBytesOf(hi: number, lo: number): Buffer {
-  const b = Buffer.allocUnsafe(8);
-  b.writeUInt32BE(hi, 0);
-  b.writeUInt32BE(lo, 4);
-  return b;
-}
 
 // What a call asks of Redis. One small number each rather than a closure per call.
 const GET = 0;
@@ -474,11 +466,8 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
    * if (report.corrupted > 0) console.error('corrupted ids:', report.corruptedIds.map((id) => id.toString(16)));
    */
   verify(options?: StoreOperationOptions & { batch?: number }): Promise<VerifyReport> {
-    try {
-      return verifyStore(this.#access, options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    // An async function: bad options reject, as documented, rather than throw.
+    return verifyStore(this.#access, options);
   }
 
   /**
@@ -503,11 +492,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
    * // Once verify() reports no values sealed with 1, secret 1 can be removed.
    */
   reseal(options?: StoreOperationOptions & { batch?: number }): Promise<ResealReport> {
-    try {
-      return resealStore(this.#access, options);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return resealStore(this.#access, options);
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
- * How a value read from a Redis store is judged and how the errors of reading it are cleaned of
- * key material: shared by the manager's calls and its store operations, so that `getKey`,
- * `verify` and `reseal` call the same values corrupted for the same reasons.
+ * How a value read from a Redis store is judged (and the id bytes it is sealed under), and how the
+ * errors of reading it are cleaned of key material: shared by the manager's calls and its store
+ * operations, so that `getKey`, `verify` and `reseal` call the same values corrupted for the same
+ * reasons.
  * @internal
  */
 import { u32be } from './ids.js';
@@ -24,6 +25,14 @@ export function keyProblem(hi: number, lo: number, bytes: Uint8Array): string | 
   const digest = sha1(bytes);
   if (u32be(digest, 12) !== hi >>> 0 || u32be(digest, 16) !== lo >>> 0) return OTHER_ID;
   return undefined;
+}
+
+/** The 8 id bytes of the id (hi, lo), big-endian as on the wire: what a value is sealed under. */
+export function idBytesOf(hi: number, lo: number): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  b.writeUInt32BE(hi >>> 0, 0);
+  b.writeUInt32BE(lo >>> 0, 4);
+  return b;
 }
 
 /**

@@ -17,6 +17,7 @@ import { RedisAuthKeyManager } from '../src/redis.ts';
 import { clusterNodes, connect, dropPrefix, redisServerAvailable, redisUrl, uniquePrefix } from './redis-helpers.ts';
 import { freePort, startRedisServer } from './setup/redis-server.ts';
 import { progress } from '../src/cli/progress.ts';
+import { openStore } from '../src/cli/commands/store.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(root, 'dist/cli/main.js');
@@ -338,6 +339,23 @@ describe('cli: Redis unreachable', () => {
     expect(viaEnv.code).toBe(3);
     expect(json(viaEnv).error.exitCode).toBe(3);
     expect(viaEnv.stderr + viaEnv.stdout).not.toContain(password);
+  });
+
+  it('a URL whose user name or password is not valid percent-encoding is a usage error (exit 2), the password not repeated', async () => {
+    const password = `%zz${randomBytes(6).toString('hex')}`;
+    secretTexts.push(password);
+    const r = await cli(['redis', 'stats', '--url', `redis://user:${password}@127.0.0.1:1`]);
+    expect([r.code, r.stderr]).toEqual([2, 'mtproto-authkey: --url: the password is not valid percent-encoding (write % as %25) (see mtproto-authkey redis stats --help)\n']);
+    const cluster = await cli(['redis', 'verify', '--cluster', '--url', 'redis://%zz@127.0.0.1:1']);
+    expect([cluster.code, cluster.stderr]).toEqual([2, 'mtproto-authkey: --url: the user name is not valid percent-encoding (write % as %25) (see mtproto-authkey redis verify --help)\n']);
+  });
+
+  it('the at-rest secrets read for the store are wiped when it cannot be reached', async () => {
+    const port = await freePort();
+    const secrets = { 1: new Uint8Array(randomBytes(32)), 2: new Uint8Array(randomBytes(32)) };
+    const address = { urls: [`redis://127.0.0.1:${port}`], cluster: false, prefix: 'authkey:', timeoutMs: 1000, batch: undefined };
+    await expect(openStore(address, { secrets, current: 2 })).rejects.toMatchObject({ name: 'CliError', exitCode: 3 });
+    expect(Object.values(secrets).every((s) => s.every((b) => b === 0))).toBe(true);
   });
 });
 

@@ -154,6 +154,35 @@ describe('store operations without a server', () => {
     expect((await rejection(manager.verify(), AuthKeyStoreUnavailable)).message).toMatch(/verify: SCAN: Redis did not answer within 50 ms/);
   });
 
+  it('reseal whose write fails wipes the raw values it read once the write has settled', async () => {
+    const key = randomKey();
+    const read = Buffer.from(key.bytes);
+    const name = `authkey:${hex(key.idBytes)}`;
+    let failWrite = (_error: Error): void => undefined;
+    const answers: Record<string, (...args: unknown[]) => Promise<unknown>> = {
+      scan: async () => ['0', [name]],
+      getBuffer: async () => read,
+      eval: () => new Promise((_resolve, reject) => (failWrite = reject)),
+    };
+    const client = new Proxy({}, {
+      get: (_t, property) => {
+        if (property === 'status') return 'ready';
+        if (property === 'isCluster') return false;
+        if (property === 'options') return {};
+        return answers[String(property)] ?? (() => new Promise(() => {}));
+      },
+    }) as unknown as Redis;
+    const manager = new RedisAuthKeyManager({ client, encryption });
+    const pending = manager.reseal();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    // Still in flight: the value it compares against is intact.
+    expect(read.equals(Buffer.from(key.bytes))).toBe(true);
+    failWrite(new Error('connection lost'));
+    await rejection(pending, AuthKeyStoreUnavailable);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(read.every((b) => b === 0)).toBe(true);
+  });
+
   it('globEscape makes every glob character of a prefix literal', () => {
     expect(globEscape('a*b?c[d]e\\f:')).toBe('a\\*b\\?c\\[d\\]e\\\\f:');
   });

@@ -59,10 +59,10 @@ export function progress(sink: ProgressSink, label: string, unit: string, now: (
     const parts: string[] = [];
     if (total !== undefined && total > 0 && done <= total) {
       const eta = r > 0 ? (total - done) / r : undefined;
-      parts.push(`${count(done)}/${count(total)} ${unit}`, `${rate0(r)}/s`);
+      parts.push(`${count(done)}/${count(total)} ${unit}`, `${count(r)}/s`);
       if (eta !== undefined) parts.push(`ETA ${duration(eta * 1000)}`);
     } else {
-      parts.push(`${count(done)} ${unit}`, `${rate0(r)}/s`);
+      parts.push(`${count(done)} ${unit}`, `${count(r)}/s`);
     }
     return parts.join('  ');
   };
@@ -107,7 +107,7 @@ export function progress(sink: ProgressSink, label: string, unit: string, now: (
       // Stopped before anything was done or shown (a wrong passphrase, say): the error says it all.
       if (outcome === 'stopped' && done === 0 && lastDraw === -Infinity) return;
       const t = now();
-      const summary = `${label}: ${outcome === 'done' ? 'done' : 'stopped after'} ${count(done)} ${unit} in ${duration(t - start)} (${rate0(rate(t))}/s)`;
+      const summary = `${label}: ${outcome === 'done' ? 'done' : 'stopped after'} ${count(done)} ${unit} in ${duration(t - start)} (${count(rate(t))}/s)`;
       sink.write(sink.isTTY ? `${drawn ? '\r\x1b[K' : ''}${summary}\n` : `${summary}\n`);
     },
     get done() {
@@ -116,13 +116,9 @@ export function progress(sink: ProgressSink, label: string, unit: string, now: (
   };
 }
 
-/** 12345 as `12,345`. */
-function count(n: number): string {
+/** `n` rounded, with thousands separators: 12345.6 as `12,346`. */
+export function count(n: number): string {
   return Math.round(n).toLocaleString('en-US');
-}
-
-function rate0(r: number): string {
-  return count(r);
 }
 
 /** Milliseconds as `850 ms`, `12.3 s`, `4 min 05 s`, `2 h 07 min`. */

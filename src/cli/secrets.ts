@@ -46,7 +46,9 @@ export async function atRestSecrets(sources: SecretSources): Promise<AtRestSecre
   let where: string;
   if (sources.secretsFile !== undefined) {
     where = `--secrets-file ${sources.secretsFile}`;
-    text = (await readSecretFile(sources.secretsFile, sources.warn)).toString('utf8');
+    const bytes = await readSecretFile(sources.secretsFile, sources.warn);
+    text = bytes.toString('utf8');
+    bytes.fill(0);
   } else if (sources.env.MTPROTO_AUTHKEY_SECRETS !== undefined && sources.env.MTPROTO_AUTHKEY_SECRETS !== '') {
     where = 'MTPROTO_AUTHKEY_SECRETS';
     text = sources.env.MTPROTO_AUTHKEY_SECRETS;

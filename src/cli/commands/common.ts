@@ -71,13 +71,28 @@ export function storeAddress(args: ParsedArgs, io: Io): StoreAddress {
     } catch {
       throw new UsageError('--url: expected redis://host:port or rediss://host:port');
     }
-    if (parsed.password !== '') io.redactor.add(decodeURIComponent(parsed.password));
+    // Decoded here once (the connection decodes them again) so that a stray % is a usage error
+    // rather than a URIError further down.
+    decodeUrlPart(parsed.username, 'user name');
+    if (parsed.password !== '') {
+      io.redactor.add(parsed.password);
+      io.redactor.add(decodeUrlPart(parsed.password, 'password'));
+    }
     if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new UsageError(`--url: expected a redis:// or rediss:// URL, got ${parsed.protocol}//…`);
   }
   const timeoutMs = integerOption(args.values['timeout-ms'] as string | undefined, 'timeout-ms', 1, 2 ** 31 - 1) ?? DEFAULT_TIMEOUT_MS;
   const prefix = (args.values.prefix as string | undefined) ?? 'authkey:';
   const batch = integerOption(args.values.batch as string | undefined, 'batch', 1, 100_000);
   return { urls, cluster, prefix, timeoutMs, batch };
+}
+
+/** `text` of a URL percent-decoded, or a UsageError naming `part` (never quoting it). */
+function decodeUrlPart(text: string, part: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new UsageError(`--url: the ${part} is not valid percent-encoding (write % as %25)`);
+  }
 }
 
 /** The at-rest secrets of the command line and environment (undefined if none are given). */

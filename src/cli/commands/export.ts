@@ -10,9 +10,10 @@ import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { access, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { idHexOf } from '../../ids.js';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { EXIT, UsageError } from '../exit.js';
-import { Output, count, idHex, idLines, table } from '../output.js';
+import { Output, count, idLines, table } from '../output.js';
 import { AT_REST_OPTIONS, DUMP_OPTIONS, OUTPUT_OPTIONS, REDIS_OPTIONS, dumpKeyOf, secretsOf, storeAddress } from './common.js';
 import { interrupted, isInterrupt } from './interrupt.js';
 import { openStore } from './store.js';
@@ -122,7 +123,7 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
   ]);
   if (report.skipped > 0) lines.push('skipped ids:', ...idLines(report.skippedIds));
   results.result(
-    { command: 'redis export', prefix: address.prefix, file: toStdout ? '-' : target, exported: report.exported, skipped: report.skipped, skippedIds: report.skippedIds.map(idHex) },
+    { command: 'redis export', prefix: address.prefix, file: toStdout ? '-' : target, exported: report.exported, skipped: report.skipped, skippedIds: report.skippedIds.map(idHexOf) },
     lines,
   );
   return report.skipped > 0 ? EXIT.PROBLEMS : EXIT.OK;

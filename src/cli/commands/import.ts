@@ -4,10 +4,11 @@
  * @internal
  */
 import { type FileHandle, open } from 'node:fs/promises';
+import { idHexOf } from '../../ids.js';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import type { ImportReport } from '../../dump.js';
 import { CliError, EXIT, UsageError } from '../exit.js';
-import { type Output, count, idHex, idLines, table } from '../output.js';
+import { type Output, count, idLines, table } from '../output.js';
 import { AT_REST_OPTIONS, DUMP_OPTIONS, OUTPUT_OPTIONS, REDIS_OPTIONS, dumpKeyOf, secretsOf, storeAddress } from './common.js';
 import { interrupted, isInterrupt } from './interrupt.js';
 import { openStore } from './store.js';
@@ -104,7 +105,7 @@ function reportJson(report: ImportReport): Record<string, unknown> {
     unchanged: report.unchanged,
     expired: report.expired,
     collisions: report.collisions,
-    collisionIds: report.collisionIds.map(idHex),
+    collisionIds: report.collisionIds.map(idHexOf),
     corrupted: report.corrupted,
   };
 }

@@ -4,9 +4,10 @@
  * rewrite conditional on the value being unchanged since it was read.
  * @internal
  */
+import { idHexOf } from '../../ids.js';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { EXIT, UsageError } from '../exit.js';
-import { type Output, count, idHex, idLines, table } from '../output.js';
+import { type Output, count, idLines, table } from '../output.js';
 import { AT_REST_OPTIONS, OUTPUT_OPTIONS, REDIS_OPTIONS, WALK_OPTIONS, secretsOf, storeAddress } from './common.js';
 import { interrupted, isInterrupt } from './interrupt.js';
 import { openStore } from './store.js';
@@ -67,7 +68,7 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
       alreadyCurrent: report.alreadyCurrent,
       changed: report.changed,
       corrupted: report.corrupted,
-      corruptedIds: report.corruptedIds.map(idHex),
+      corruptedIds: report.corruptedIds.map(idHexOf),
     },
     lines,
   );

@@ -4,6 +4,8 @@
  * Whether each value is intact is `redis verify`'s question.
  * @internal
  */
+import { SEALED_BYTES } from '../../sealer.js';
+import { KEY_BYTES } from '../../wasm.js';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { EXIT } from '../exit.js';
 import { type Output, count, table } from '../output.js';
@@ -27,10 +29,6 @@ export const spec: CommandSpec = {
   ].join('\n'),
 };
 
-/** Values of this length are raw 256-byte keys; of SEALED_LENGTH, sealed ones. */
-const RAW_LENGTH = 256;
-/** version (1) ‖ IV (12) ‖ sealed key (256) ‖ tag (16). */
-const SEALED_LENGTH = 285;
 /** Ids looked at per round trip (their STRLENs go out together). */
 const BATCH = 500;
 
@@ -51,7 +49,7 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
       let present: number[];
       try {
         lengths = await Promise.all(names.map((name) => client.strlen(name).catch((e: Error) => (e.message.startsWith('WRONGTYPE') ? -1 : Promise.reject(e)))));
-        const sealed = names.filter((_, i) => lengths[i] === SEALED_LENGTH);
+        const sealed = names.filter((_, i) => lengths[i] === SEALED_BYTES);
         // STRLEN is 0 for an empty value and for a key deleted since the scan: EXISTS tells them apart.
         const empty = names.filter((_, i) => lengths[i] === 0);
         [versions, present] = await Promise.all([
@@ -62,8 +60,8 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
         throw unavailable('redis stats', error);
       }
       for (const n of lengths) {
-        if (n === RAW_LENGTH) totals.raw++;
-        else if (n !== SEALED_LENGTH && n !== 0) totals.other++;
+        if (n === KEY_BYTES) totals.raw++;
+        else if (n !== SEALED_BYTES && n !== 0) totals.other++;
       }
       for (const p of present) {
         if (p === 1) totals.other++;

@@ -5,6 +5,7 @@
  * @internal
  */
 import type { Cluster, Redis } from 'ioredis';
+import { idHexOf } from '../../ids.js';
 import type { RedisAuthKeyManager } from '../../redis.js';
 import { CliError, EXIT, UsageError } from '../exit.js';
 import { redactUrlCredentials } from '../exit.js';
@@ -27,11 +28,20 @@ function loadModules() {
 
 /**
  * Connects to the store at `address` and makes a manager over the connection (sealing with
- * `encryption` if given).
+ * `encryption` if given). The secrets of `encryption` are wiped once it returns or fails: the
+ * manager keeps its own copies.
  * @throws CliError (exit 3) if ioredis is not installed or Redis cannot be reached
  * @throws UsageError if a standalone URL names a Cluster node (it would see a third of the keys)
  */
 export async function openStore(address: StoreAddress, encryption: AtRestSecrets | undefined): Promise<OpenStore> {
+  try {
+    return await connectStore(address, encryption);
+  } finally {
+    if (encryption !== undefined) for (const secret of Object.values(encryption.secrets)) secret.fill(0);
+  }
+}
+
+async function connectStore(address: StoreAddress, encryption: AtRestSecrets | undefined): Promise<OpenStore> {
   let ioredis: Awaited<ReturnType<typeof loadModules>>[0];
   let redis: Awaited<ReturnType<typeof loadModules>>[1];
   try {
@@ -127,13 +137,11 @@ export async function openStore(address: StoreAddress, encryption: AtRestSecrets
   } catch (error) {
     client.disconnect();
     throw new UsageError((error as Error).message);
-  } finally {
-    if (encryption !== undefined) for (const secret of Object.values(encryption.secrets)) secret.fill(0);
   }
   return {
     manager,
     client,
-    nameOf: (id) => prefix + id.toString(16).padStart(16, '0'),
+    nameOf: (id) => prefix + idHexOf(id),
     async close() {
       await manager.close();
       // QUIT lets replies in flight arrive; a server that does not answer is not waited for.

@@ -3,9 +3,10 @@
  * names the corrupted ones; changes nothing.
  * @internal
  */
+import { idHexOf } from '../../ids.js';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { EXIT } from '../exit.js';
-import { type Output, count, idHex, idLines, table } from '../output.js';
+import { type Output, count, idLines, table } from '../output.js';
 import { AT_REST_OPTIONS, OUTPUT_OPTIONS, REDIS_OPTIONS, WALK_OPTIONS, secretsOf, storeAddress } from './common.js';
 import { interrupted, isInterrupt } from './interrupt.js';
 import { openStore } from './store.js';
@@ -59,7 +60,7 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
       scanned: report.scanned,
       ok: report.ok,
       corrupted: report.corrupted,
-      corruptedIds: report.corruptedIds.map(idHex),
+      corruptedIds: report.corruptedIds.map(idHexOf),
       raw: report.raw,
       sealed: report.sealed,
       expiring: report.expiring,
