@@ -618,7 +618,7 @@ describe.skipIf(!redisServerAvailable)('cli: a server of its own, stalled', () =
     }
   });
 
-  describe('interrupted (SIGINT)', () => {
+  describe('stalled mid-run: interrupted (SIGINT), or raced by a file made at its name', () => {
     // A server of its own: the tests pause it, which would stall other suites on a shared one.
     let server: Awaited<ReturnType<typeof startRedisServer>>;
     let own: Redis;
@@ -665,6 +665,27 @@ describe.skipIf(!redisServerAvailable)('cli: a server of its own, stalled', () =
       expect(json(r)).toMatchObject({ command: 'redis export', interrupted: true });
       expect(r.stdout).toContain('no dump was written');
       expect(readdirSync(dir)).toEqual([]);
+    });
+
+    // Regression: the finished dump was renamed into place, replacing a file made at its name
+    // while the export ran (the check for an existing file is made only at the start).
+    it('export without --force keeps a file made at its name while it ran: exit 2, no partial file', async () => {
+      const dir = mkdtempSync(join(work, 'raced-'));
+      const file = join(dir, 'keys.dump');
+      let made = false;
+      const r = await cli(['redis', 'export', file, '--url', server.url, '--prefix', prefix], {
+        env: { MTPROTO_AUTHKEY_PASSPHRASE: passphrase() },
+        onStderr: (_child, stderr) => {
+          if (made || !/^export: /m.test(stderr)) return;
+          made = true;
+          // Stalled for a moment, so the file is surely made before the export ends.
+          void own.call('CLIENT', 'PAUSE', '300', 'ALL').then(() => writeFileSync(file, 'made meanwhile'));
+        },
+      });
+      expect(made).toBe(true);
+      expect([r.code, r.stderr]).toEqual([2, expect.stringContaining(`redis export: ${file} exists; add --force to replace it`)]);
+      expect(readFileSync(file, 'utf8')).toBe('made meanwhile');
+      expect(readdirSync(dir)).toEqual(['keys.dump']);
     });
   });
 });

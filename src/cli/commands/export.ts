@@ -8,7 +8,7 @@
 import { createWriteStream } from 'node:fs';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { access, open, rename, rm } from 'node:fs/promises';
+import { access, link, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { idHexOf } from '../../ids.js';
 import type { CommandSpec, ParsedArgs } from '../args.js';
@@ -51,7 +51,8 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
   const target = args.positionals[0];
   const toStdout = target === '-';
   if (toStdout && out.io.stdout.isTTY) throw new UsageError('redis export -: stdout is a terminal; redirect it to a file (the dump is binary)');
-  if (!toStdout && args.values.force !== true && (await exists(target))) throw new UsageError(`redis export: ${target} exists; add --force to replace it`);
+  const force = args.values.force === true;
+  if (!toStdout && !force && (await exists(target))) throw existsError(target);
   const address = storeAddress(args, out.io);
   const encryption = await secretsOf(args, out.io, (line) => out.warn(line));
   const key = await dumpKeyOf(args, out.io, (line) => out.warn(line));
@@ -106,7 +107,7 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
       } finally {
         await synced.close();
       }
-      await rename(partial, target);
+      await (force ? rename(partial, target) : placeNew(partial, target));
     }
     shown.end('done');
   } catch (error) {
@@ -136,4 +137,28 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The refusal to replace an existing file without --force. */
+function existsError(target: string): UsageError {
+  return new UsageError(`redis export: ${target} exists; add --force to replace it`);
+}
+
+/**
+ * Gives the finished dump its name only if nothing has that name yet: a hard link fails with
+ * EEXIST where a rename would replace a file made there while the export ran (the check at the
+ * start cannot see those). Then the partial name is dropped. A file system without hard links
+ * gets the rename, with only the check at the start.
+ */
+async function placeNew(partial: string, target: string): Promise<void> {
+  try {
+    await link(partial, target);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'EEXIST') throw existsError(target);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw error;
+    await rename(partial, target);
+    return;
+  }
+  await rm(partial, { force: true });
 }
