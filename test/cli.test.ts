@@ -687,6 +687,26 @@ describe.skipIf(!redisServerAvailable)('cli: a server of its own, stalled', () =
       expect(readFileSync(file, 'utf8')).toBe('made meanwhile');
       expect(readdirSync(dir)).toEqual(['keys.dump']);
     });
+
+    // Each step of `redis stats` is bounded: the SCANs by the manager, the STRLEN/GETRANGE/EXISTS
+    // reads of each batch by the command itself (they had no deadline before). Where the stall
+    // lands is up to timing; seen here it is usually a SCAN, so this guards the whole walk.
+    it('stats on a server that stalls mid-run: exit 3 after --timeout-ms, not a hang', async () => {
+      let stopped = false;
+      try {
+        const r = await cli(['redis', 'stats', '--url', server.url, '--prefix', prefix, '--batch', '10', '--timeout-ms', '500'], {
+          onStderr: (_child, stderr) => {
+            if (stopped || !/^stats: [1-9]/m.test(stderr)) return;
+            stopped = true;
+            process.kill(server.pid, 'SIGSTOP');
+          },
+        });
+        expect(stopped).toBe(true);
+        expect([r.code, r.stderr]).toEqual([3, expect.stringMatching(/^mtproto-authkey: (?:auth key store unavailable: keys: SCAN: Redis did not answer|redis stats: Redis failed: no answer) within 500 ms$/m)]);
+      } finally {
+        if (stopped) process.kill(server.pid, 'SIGCONT');
+      }
+    });
   });
 });
 

@@ -11,7 +11,7 @@ import { EXIT } from '../exit.js';
 import { type Output, count, table } from '../output.js';
 import { OUTPUT_OPTIONS, REDIS_OPTIONS, WALK_OPTIONS, storeAddress } from './common.js';
 import { interrupted, isInterrupt } from './interrupt.js';
-import { openStore, unavailable } from './store.js';
+import { openStore, unavailable, within } from './store.js';
 
 export const spec: CommandSpec = {
   name: 'redis stats',
@@ -44,18 +44,24 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
     const flush = async () => {
       const names = batch;
       batch = [];
+      const read = async (): Promise<[number[], Buffer[], number[]]> => {
+        const lengths = await Promise.all(names.map((name) => client.strlen(name).catch((e: Error) => (e.message.startsWith('WRONGTYPE') ? -1 : Promise.reject(e)))));
+        const sealed = names.filter((_, i) => lengths[i] === SEALED_BYTES);
+        // STRLEN is 0 for an empty value and for a key deleted since the scan: EXISTS tells them apart.
+        const empty = names.filter((_, i) => lengths[i] === 0);
+        const [versions, present] = await Promise.all([
+          Promise.all(sealed.map((name) => client.getrangeBuffer(name, 0, 0))),
+          Promise.all(empty.map((name) => client.exists(name))),
+        ]);
+        return [lengths, versions, present];
+      };
       let lengths: number[];
       let versions: Buffer[];
       let present: number[];
       try {
-        lengths = await Promise.all(names.map((name) => client.strlen(name).catch((e: Error) => (e.message.startsWith('WRONGTYPE') ? -1 : Promise.reject(e)))));
-        const sealed = names.filter((_, i) => lengths[i] === SEALED_BYTES);
-        // STRLEN is 0 for an empty value and for a key deleted since the scan: EXISTS tells them apart.
-        const empty = names.filter((_, i) => lengths[i] === 0);
-        [versions, present] = await Promise.all([
-          Promise.all(sealed.map((name) => client.getrangeBuffer(name, 0, 0))),
-          Promise.all(empty.map((name) => client.exists(name))),
-        ]);
+        // Bounded like the scan (keys() bounds each SCAN): a server that stalls between the two
+        // would otherwise hold these reads, and the command, forever.
+        [lengths, versions, present] = await within(read(), address.timeoutMs);
       } catch (error) {
         throw unavailable('redis stats', error);
       }

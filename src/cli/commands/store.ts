@@ -152,7 +152,8 @@ async function connectStore(address: StoreAddress, encryption: AtRestSecrets | u
 }
 
 /** `promise`, or a rejection saying Redis did not answer within `ms`. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+/** `promise`, or a rejection once `ms` have passed without it settling. */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
