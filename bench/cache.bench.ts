@@ -34,7 +34,7 @@ import { AuthKey, AuthKeyDoesNotExist, AuthKeyManager } from '../src/index.ts';
 import { RedisAuthKeyManager } from '../src/redis.ts';
 import { type RedisProcess, hasProgram, startRedisServer } from '../test/setup/redis-server.ts';
 import { type Case, type ExtraTable, type Report, type RunOptions, type Table, type Target, consume, formatRate, measure, row, runIfMain, speedTarget } from './harness.ts';
-import { KEY_BYTES, dropKeys, makePackets, randomKeys, shuffleIds } from './fixtures.ts';
+import { KEY_BYTES, dropKeys, makePackets, packetLookups, randomKeys, shuffleIds } from './fixtures.ts';
 
 /** Options of `run`: the shared ones, and a Redis to use when redis-server is not installed. */
 export type CacheRunOptions = RunOptions & { url?: string };
@@ -389,22 +389,7 @@ export async function run(options: CacheRunOptions = {}): Promise<Report> {
     });
     for (const p of packets) if (near.peekKey(p) === undefined || memory.peekKey(p) === undefined) throw new Error('cache bench: a prepared packet misses');
     const mask = (1 << Math.floor(Math.log2(pool))) - 1;
-    const cursors = new Map<string, number>();
-    const lookups = (name: string, note: string, hit: (p: Buffer) => unknown): Case => {
-      cursors.set(name, 0);
-      return {
-        name,
-        note,
-        opsPerCall: PER_CALL,
-        fn: () => {
-          const at = cursors.get(name)!;
-          let hits = 0;
-          for (let i = 0; i < PER_CALL; i++) if (hit(packets[(at + i) & mask]) !== undefined) hits++;
-          cursors.set(name, (at + PER_CALL) & mask);
-          consume(hits);
-        },
-      };
-    };
+    const lookups = packetLookups(packets, PER_CALL);
     /** A task of BATCH calls of `one(packet)` issued at once and awaited with Promise.all. */
     const batched = (name: string, note: string, one: (p: Buffer, id: Buffer) => Promise<unknown>): Case => {
       let at = 0;

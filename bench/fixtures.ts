@@ -12,6 +12,7 @@
  */
 import { hash, randomFillSync } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { type Case, consume } from './harness.ts';
 
 /** Bytes of an auth key and of a SHA-1 digest. */
 export const KEY_BYTES = 256;
@@ -163,6 +164,29 @@ export function makePackets(count: number, idOf: (i: number) => Uint8Array): Pac
   return { packets, idViews };
 }
 
+
+/**
+ * Makes cases of `perCall` lookups of prepared packets. They cycle over the largest power of two
+ * of them (so the index is a mask; a quick run has fewer), and each case keeps its own cursor, so
+ * every case walks the same sequence.
+ */
+export function packetLookups(packets: readonly Buffer[], perCall: number): (name: string, note: string, hit: (p: Buffer) => unknown) => Case {
+  const mask = (1 << Math.floor(Math.log2(packets.length))) - 1;
+  return (name, note, hit) => {
+    let at = 0;
+    return {
+      name,
+      note,
+      opsPerCall: perCall,
+      fn: () => {
+        let hits = 0;
+        for (let i = 0; i < perCall; i++) if (hit(packets[(at + i) & mask]) !== undefined) hits++;
+        at = (at + perCall) & mask;
+        consume(hits);
+      },
+    };
+  };
+}
 /** Removes what a run stored under `prefix` (for a REDIS_URL server that outlives the run). */
 export async function dropKeys(client: Redis, prefix: string): Promise<void> {
   let cursor = '0';

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { AuthKey, AuthKeyManager, sha1AuthKeys } from '../src/index.ts';
 import { tableOf } from '../src/manager.ts';
 import { type Case, type Report, type RunOptions, type Target, consume, measure, row, runIfMain, speedTarget } from './harness.ts';
-import { DIGEST_BYTES, KEY_BYTES, NodeAuthKey, PACKET_BYTES, makePackets, randomKeys, shuffleIds } from './fixtures.ts';
+import { DIGEST_BYTES, KEY_BYTES, NodeAuthKey, PACKET_BYTES, makePackets, packetLookups, randomKeys, shuffleIds } from './fixtures.ts';
 
 /** Keys generated and inserted per step while filling: 1 MiB of key bytes. */
 const CHUNK = 4096;
@@ -260,25 +260,8 @@ export async function run(options: RunOptions = {}): Promise<Report> {
   const poolPow2 = 1 << Math.floor(Math.log2(pool));
   const mask = poolPow2 - 1;
   const cursors = new Map<string, number>();
-  /** A case of PER_CALL lookups of prepared packets, each case with its own cursor. */
-  const lookups = (name: string, note: string, hit: (p: Buffer, i: number) => unknown): Case => {
-    cursors.set(name, 0);
-    return {
-      name,
-      note,
-      opsPerCall: PER_CALL,
-      fn: () => {
-        const at = cursors.get(name)!;
-        let hits = 0;
-        for (let i = 0; i < PER_CALL; i++) {
-          const k = (at + i) & mask;
-          if (hit(packets[k], k) !== undefined) hits++;
-        }
-        cursors.set(name, (at + PER_CALL) & mask);
-        consume(hits);
-      },
-    };
-  };
+  /** Cases of PER_CALL lookups of the prepared packets, over the same power of two of them. */
+  const lookups = packetLookups(packets, PER_CALL);
   // First lookups walk every stored id in a random order. When the walk has gone through all of
   // them, the kept AuthKeys are let go (each given a copy of its record, as a delete would: once
   // per pass, one slow call among hundreds, which the median leaves out) and the walk starts
