@@ -3,7 +3,7 @@
 // auth key slices and the message). One implementation serves both builds: a block's rounds are
 // serial, and the measured gain of a SIMD message schedule was not worth a second copy.
 // The TypeScript side streams a message through INPUT: sha256Init, sha256Update (chunks of at
-// most INPUT_BYTES), sha256Final, all within one synchronous call of src/wasm.ts, so the state
+// most INPUT_BYTES), sha256Final, all within one synchronous call of src/core/wasm.ts, so the state
 // below never has to be saved for another message. Every round index is public (the round
 // counter); nothing is looked up or branched on by message or key bytes.
 import { inputPtr, outputPtr } from './core';
@@ -181,7 +181,7 @@ export function sha256Digest(len: i32): void {
 }
 
 // INPUT layout of sha256KeyIv: the two messages of MTProto 2.0's AES key derivation
-// (https://core.telegram.org/mtproto/description), 52 bytes each, staged by src/wasm.ts.
+// (https://core.telegram.org/mtproto/description), 52 bytes each, staged by src/core/wasm.ts.
 const KEY_IV_A: usize = 0; // msg_key (16) ‖ substr(auth_key, x, 36)
 const KEY_IV_B: usize = 64; // substr(auth_key, 40 + x, 36) ‖ msg_key (16)
 /** Bytes of INPUT that sha256KeyIv reads (and zeroes). */

@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { AuthKey, AuthKeyManager, sha1AuthKeys } from '../src/index.ts';
-import { tableOf } from '../src/manager.ts';
+import { tableOf } from '../src/managers/auth-key-manager.ts';
 import { type Case, type Report, type RunOptions, type Target, consume, measure, row, runIfMain, speedTarget } from './harness.ts';
 import { DIGEST_BYTES, KEY_BYTES, NodeAuthKey, PACKET_BYTES, makePackets, packetLookups, randomKeys, shuffleIds } from './fixtures.ts';
 

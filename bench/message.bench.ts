@@ -42,7 +42,7 @@ import { fileURLToPath } from 'node:url';
 import * as mtcute from '@mtcute/wasm';
 import * as ours from '../src/index.ts';
 import { AuthKey } from '../src/index.ts';
-import * as wasm from '../src/wasm.ts';
+import * as wasm from '../src/core/wasm.ts';
 import { type Case, type ExtraTable, type Report, type RunOptions, type Table, type Target, consume, measure, row, runIfMain, speedTarget } from './harness.ts';
 
 // GramJS is CommonJS; its crypto modules are loaded directly, without the client around them.

@@ -1,4 +1,4 @@
-// Builds dist/ from src/ (run after scripts/build-wasm.mjs, which writes src/generated/):
+// Builds dist/ from src/ (run after scripts/build-wasm.mjs, which writes src/core/generated/):
 //   1. tsc: the JavaScript of every module into dist/, its declarations into build/types/;
 //   2. rollup-plugin-dts: one declaration file per public entry point, dist/<name>.d.ts, so the
 //      package ships no declarations of internal modules (and, with stripInternal, no @internal

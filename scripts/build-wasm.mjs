@@ -1,9 +1,9 @@
-// Builds the two WebAssembly cores and embeds them in src/generated/wasm-bytes.ts:
+// Builds the two WebAssembly cores and embeds them in src/core/generated/wasm-bytes.ts:
 //   scalar: assembly/scalar.ts with SIMD disabled, for runtimes without WebAssembly SIMD;
 //   simd:   assembly/simd.ts, four auth keys per SHA-1 pass in i32x4 lanes.
 // The embedded form means the package needs no file lookups when bundled or installed.
 // Usage: node scripts/build-wasm.mjs [--target release|debug] [--x8] [--if-stale]
-//   --if-stale: do nothing when src/generated/wasm-bytes.ts is already of this target and newer
+//   --if-stale: do nothing when src/core/generated/wasm-bytes.ts is already of this target and newer
 //   than every input (assembly/, these scripts, asconfig.json), as make would; `npm run bench`
 //   runs this first, so a fresh clone benches without a separate build and a core built with
 //   --x8 is kept while its sources are unchanged.
@@ -19,7 +19,7 @@ import { execFileSync } from 'node:child_process';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const target = process.argv.includes('--target') ? process.argv[process.argv.indexOf('--target') + 1] : 'release';
-const output = join(root, 'src/generated/wasm-bytes.ts');
+const output = join(root, 'src/core/generated/wasm-bytes.ts');
 
 /** Whether `output` holds cores of `target` built after the last change to any input. */
 function upToDate() {
@@ -37,7 +37,7 @@ function upToDate() {
 }
 
 if (process.argv.includes('--if-stale') && upToDate()) {
-  console.log(`wasm: src/generated/wasm-bytes.ts is up to date (${target})`);
+  console.log(`wasm: src/core/generated/wasm-bytes.ts is up to date (${target})`);
   process.exit(0);
 }
 
@@ -92,6 +92,6 @@ export const SCALAR_WASM: string = '${embedded.scalar}';
 /** Core using WebAssembly SIMD (i32x4): chosen when the runtime validates it. */
 export const SIMD_WASM: string = '${embedded.simd}';
 `;
-mkdirSync(join(root, 'src/generated'), { recursive: true });
+mkdirSync(join(root, 'src/core/generated'), { recursive: true });
 writeFileSync(output, src);
 console.log(`wasm: scalar ${Buffer.from(embedded.scalar, 'base64').length} B, simd ${Buffer.from(embedded.simd, 'base64').length} B (${target})`);

@@ -3,7 +3,7 @@ import { PassThrough, Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthKey, AuthKeyCollision, AuthKeyCorrupted, AuthKeyDoesNotExist, AuthKeyManager } from '../src/index.ts';
 import type { AuthKeyManagerProtocol, SetKeyOptions } from '../src/index.ts';
-import { tableOf } from '../src/manager.ts';
+import { tableOf } from '../src/managers/auth-key-manager.ts';
 import { DEFAULT_SCRYPT, DumpDecryptionFailed, DumpFormatError, type DumpEntry, type ImportReport, exportKeys, importKeys } from '../src/dump.ts';
 import { RedisAuthKeyManager } from '../src/redis.ts';
 import { clusterNodes, connect, dropPrefix, redisUrl, uniquePrefix } from './redis-helpers.ts';

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import { ADOPT, AuthKey } from '../src/auth-key.ts';
-import { RECORD_BYTES } from '../src/records.ts';
-import { Engine, scalarWasm, simdWasm, simdSupported } from '../src/wasm.ts';
+import { ADOPT, AuthKey } from '../src/core/auth-key.ts';
+import { RECORD_BYTES } from '../src/core/records.ts';
+import { Engine, scalarWasm, simdWasm, simdSupported } from '../src/core/wasm.ts';
 
 /** SHA-1 by node:crypto: the oracle. */
 export function nodeSha1(data: Uint8Array): Buffer {

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AuthKey, AuthKeyManager, Sha1, sha1, sha1AuthKeys } from '../src/index.ts';
-import { Engine, type Stream } from '../src/wasm.ts';
+import { Engine, type Stream } from '../src/core/wasm.ts';
 import vectors from './vectors/auth-keys.json' with { type: 'json' };
 import { engines, fromHex, hex, nodeSha1, seededBytes } from './helpers.ts';
 
@@ -508,7 +508,7 @@ describe('the core’s sizes are checked when it is instantiated', () => {
     for (const [name, wrong] of [['KEY_BYTES', 255], ['DIGEST_BYTES', 32], ['RECORD_BYTES', 288]] as const) {
       const core = moduleWithGlobals({ ...sizes, [name]: wrong });
       expect(WebAssembly.validate(core)).toBe(true);
-      thrown(() => new Engine(core), Error, new RegExp(`^mtproto-authkey: the WebAssembly core has ${name} = ${wrong}, but src/wasm\\.ts expects ${(sizes as Record<string, number>)[name]}; `));
+      thrown(() => new Engine(core), Error, new RegExp(`^mtproto-authkey: the WebAssembly core has ${name} = ${wrong}, but this build of mtproto-authkey expects ${(sizes as Record<string, number>)[name]}; `));
     }
     const { RECORD_BYTES: _omitted, ...partial } = sizes;
     thrown(() => new Engine(moduleWithGlobals(partial)), Error, /^mtproto-authkey: the WebAssembly core does not export RECORD_BYTES; /);

@@ -13,9 +13,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AuthKey, AuthKeyCollision, AuthKeyDoesNotExist, AuthKeyManager } from '../src/index.ts';
-import { ADDED, ALREADY_STORED, COLLISION, KeyTable } from '../src/key-table.ts';
-import { tableOf } from '../src/manager.ts';
-import { RECORD_BYTES } from '../src/records.ts';
+import { ADDED, ALREADY_STORED, COLLISION, KeyTable } from '../src/managers/key-table.ts';
+import { tableOf } from '../src/managers/auth-key-manager.ts';
+import { RECORD_BYTES } from '../src/core/records.ts';
 import { forgeCollision, hex, nodeSha1, rejection, seededBytes } from './helpers.ts';
 
 /** Originals first, then one forged rival for every eighth original (the same id, other bytes). */

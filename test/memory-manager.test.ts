@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AuthKey, AuthKeyCollision, AuthKeyDoesNotExist, AuthKeyManager } from '../src/index.ts';
-import { KeyTable } from '../src/key-table.ts';
-import { tableOf } from '../src/manager.ts';
+import { KeyTable } from '../src/managers/key-table.ts';
+import { tableOf } from '../src/managers/auth-key-manager.ts';
 import { describeManagerConformance } from './conformance.ts';
 import { forgeCollision, hex, nodeSha1, randomKey, rejection, seededBytes } from './helpers.ts';
 

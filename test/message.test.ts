@@ -3,11 +3,11 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AuthKey, AuthKeyManager, MessageRejected, aes256IgeDecrypt, aes256IgeEncrypt } from '../src/index.ts';
-import { MESSAGE_REJECTED } from '../src/errors.ts';
-import { encryptMessageWithPadding } from '../src/message.ts';
+import { MESSAGE_REJECTED } from '../src/core/errors.ts';
+import { encryptMessageWithPadding } from '../src/core/message.ts';
 import { RedisAuthKeyManager, type RedisAuthKeyManagerOptions } from '../src/redis.ts';
-import { setSha256Route } from '../src/sha256.ts';
-import { engine } from '../src/wasm.ts';
+import { setSha256Route } from '../src/core/sha256.ts';
+import { engine } from '../src/core/wasm.ts';
 import { fromHex, hex, seededBytes } from './helpers.ts';
 import { redisUrl, uniquePrefix, waitLinked } from './redis-helpers.ts';
 

@@ -8,7 +8,7 @@
 import { randomFillSync } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { NegativeIds } from '../src/negative-cache.ts';
+import { NegativeIds } from '../src/redis/negative-cache.ts';
 
 const TTL = 1000;
 

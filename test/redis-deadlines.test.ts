@@ -1,6 +1,6 @@
 /** The one deadline mechanism of the Redis manager: a FIFO of pending calls under a single timer. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DeadlineQueue } from '../src/deadlines.ts';
+import { DeadlineQueue } from '../src/redis/deadlines.ts';
 
 interface Entry {
   readonly id: number;

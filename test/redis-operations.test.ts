@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PassThrough, Readable } from 'node:stream';
 import { AuthKey, AuthKeyManager } from '../src/index.ts';
 import { type AuthKeyEncryption, AuthKeyStoreUnavailable, DumpDecryptionFailed, RedisAuthKeyManager, StoreOperationUnsupported, importKeys } from '../src/redis.ts';
-import { globEscape, storedEntries } from '../src/redis-operations.ts';
-import { Sealer } from '../src/sealer.ts';
+import { globEscape, storedEntries } from '../src/redis/operations.ts';
+import { Sealer } from '../src/redis/sealer.ts';
 import { hex, randomKey, rejection } from './helpers.ts';
 import { type Topology, callsOf, clusterNodes, commandCalls, connect, dropPrefix, redisUrl, uniquePrefix } from './redis-helpers.ts';
 

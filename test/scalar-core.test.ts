@@ -6,12 +6,12 @@
  */
 import { expect, it, vi } from 'vitest';
 
-vi.mock('../src/wasm.ts', async (importOriginal) => {
-  const wasm = await importOriginal<typeof import('../src/wasm.ts')>();
+vi.mock('../src/core/wasm.ts', async (importOriginal) => {
+  const wasm = await importOriginal<typeof import('../src/core/wasm.ts')>();
   return { ...wasm, engine: new wasm.Engine(wasm.scalarWasm()) };
 });
 
-const { engine } = await import('../src/wasm.ts');
+const { engine } = await import('../src/core/wasm.ts');
 
 it('the API in this file runs on the scalar core', () => {
   // Without this, the suites below could pass on the SIMD core and prove nothing about scalar.

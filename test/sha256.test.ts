@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../src/index.ts';
-import { setSha256Route, sha256Pair } from '../src/sha256.ts';
+import { setSha256Route, sha256Pair } from '../src/core/sha256.ts';
 import { engines, hex, seededBytes } from './helpers.ts';
 
 const text = (s: string) => new TextEncoder().encode(s);

@@ -3,7 +3,7 @@
  * otherwise), warnings and progress on stderr. Every line passes the redactor on the way out.
  * @internal
  */
-import { idHexOf } from '../ids.js';
+import { idHexOf } from '../core/ids.js';
 import type { Redactor } from './exit.js';
 import { type Progress, progress, silentProgress } from './progress.js';
 

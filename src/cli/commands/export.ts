@@ -10,7 +10,7 @@ import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { access, link, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { idHexOf } from '../../ids.js';
+import { idHexOf } from '../../core/ids.js';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { EXIT, UsageError } from '../exit.js';
 import { Output, count, idLines, table } from '../output.js';

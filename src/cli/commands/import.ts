@@ -4,7 +4,7 @@
  * @internal
  */
 import { type FileHandle, open } from 'node:fs/promises';
-import { idHexOf } from '../../ids.js';
+import { idHexOf } from '../../core/ids.js';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import type { ImportReport } from '../../dump.js';
 import { CliError, EXIT, UsageError } from '../exit.js';

@@ -4,7 +4,7 @@
  * rewrite conditional on the value being unchanged since it was read.
  * @internal
  */
-import { idHexOf } from '../../ids.js';
+import { idHexOf } from '../../core/ids.js';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { EXIT, UsageError } from '../exit.js';
 import { type Output, count, idLines, table } from '../output.js';

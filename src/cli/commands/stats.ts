@@ -4,8 +4,8 @@
  * Whether each value is intact is `redis verify`'s question.
  * @internal
  */
-import { SEALED_BYTES } from '../../sealer.js';
-import { KEY_BYTES } from '../../wasm.js';
+import { SEALED_BYTES } from '../../redis/sealer.js';
+import { KEY_BYTES } from '../../core/wasm.js';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { EXIT } from '../exit.js';
 import { type Output, count, table } from '../output.js';

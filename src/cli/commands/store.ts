@@ -5,7 +5,7 @@
  * @internal
  */
 import type { Cluster, Redis } from 'ioredis';
-import { idHexOf } from '../../ids.js';
+import { idHexOf } from '../../core/ids.js';
 import type { RedisAuthKeyManager } from '../../redis.js';
 import { CliError, EXIT, UsageError } from '../exit.js';
 import { redactUrlCredentials } from '../exit.js';

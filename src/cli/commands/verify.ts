@@ -3,7 +3,7 @@
  * names the corrupted ones; changes nothing.
  * @internal
  */
-import { idHexOf } from '../../ids.js';
+import { idHexOf } from '../../core/ids.js';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { EXIT } from '../exit.js';
 import { type Output, count, idLines, table } from '../output.js';

@@ -3,7 +3,7 @@
  * chapter (https://mtpylon.readthedocs.io), in camelCase, with promises so that a store may live
  * in another service. Types only.
  */
-import type { AuthKey } from './auth-key.js';
+import type { AuthKey } from '../core/auth-key.js';
 
 /**
  * An auth key id: the `AuthKey.id` bigint (in [0, 2**64)), or the 8 `AuthKey.idBytes` exactly as

@@ -4,8 +4,8 @@
  * @internal
  */
 import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
-import { checkBytes, describe } from './validate.js';
-import { KEY_BYTES } from './wasm.js';
+import { checkBytes, describe } from '../core/validate.js';
+import { KEY_BYTES } from '../core/wasm.js';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;

@@ -3,7 +3,7 @@
  * options (cancel with an AbortSignal, watch progress), their reports, and the checks of those
  * options every operation makes alike before it sends anything.
  */
-import { describe } from './validate.js';
+import { describe } from '../core/validate.js';
 
 /** Options of every long store operation. */
 export interface StoreOperationOptions {

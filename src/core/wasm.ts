@@ -107,7 +107,7 @@ function checkSizes(x: CoreExports): void {
   for (const [name, expected] of sizes) {
     const got = globalOf(x, name);
     if (got !== expected) {
-      throw new Error(`mtproto-authkey: the WebAssembly core has ${name} = ${got}, but src/wasm.ts expects ${expected}; the core and the TypeScript were built from different sources (rebuild with npm run build)`);
+      throw new Error(`mtproto-authkey: the WebAssembly core has ${name} = ${got}, but this build of mtproto-authkey expects ${expected}; the core and the TypeScript were built from different sources (rebuild with npm run build)`);
     }
   }
 }

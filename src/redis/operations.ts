@@ -7,9 +7,9 @@
  * @internal
  */
 import type { Cluster, Redis } from 'ioredis';
-import { AuthKey } from './auth-key.js';
-import { AuthKeyStoreUnavailable } from './errors.js';
-import { idBigint } from './ids.js';
+import { AuthKey } from '../core/auth-key.js';
+import { AuthKeyStoreUnavailable } from '../core/errors.js';
+import { idBigint } from '../core/ids.js';
 import {
   type OperationSettings,
   type ResealReport,
@@ -19,10 +19,10 @@ import {
   checkAborted,
   parseIntegerOption,
   parseOperationOptions,
-} from './operations.js';
+} from '../managers/operations.js';
 import type { Sealer } from './sealer.js';
 import { idBytesOf, keyProblem, scrub } from './stored-value.js';
-import { KEY_BYTES } from './wasm.js';
+import { KEY_BYTES } from '../core/wasm.js';
 
 /** What the operations need of a manager. */
 export interface StoreAccess {

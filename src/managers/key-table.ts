@@ -31,9 +31,9 @@
  * not. Eviction is an ordinary removal (zeroed record, handed-out key given its own copy).
  * @internal
  */
-import { ADOPT, AuthKey } from './auth-key.js';
-import { u32be } from './ids.js';
-import { ID_AT, RECORD_BYTES, sameKey } from './records.js';
+import { ADOPT, AuthKey } from '../core/auth-key.js';
+import { u32be } from '../core/ids.js';
+import { ID_AT, RECORD_BYTES, sameKey } from '../core/records.js';
 
 const PAGE_SHIFT = 8;
 /** Records per page: 256 records, 70,656 bytes. */

@@ -16,12 +16,12 @@
  *   invalidations may have been missed meanwhile.
  * @internal
  */
-import type { AuthKey } from './auth-key.js';
+import type { AuthKey } from '../core/auth-key.js';
 import type { InvalidationListener } from './invalidation.js';
-import { hexU32 } from './ids.js';
-import { COLLISION, KeyTable } from './key-table.js';
+import { hexU32 } from '../core/ids.js';
+import { COLLISION, KeyTable } from '../managers/key-table.js';
 import { NegativeIds } from './negative-cache.js';
-import { describe } from './validate.js';
+import { describe } from '../core/validate.js';
 
 /** The `cache` option of `RedisAuthKeyManager`. */
 export interface RedisAuthKeyCacheOptions {

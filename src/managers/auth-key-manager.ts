@@ -1,12 +1,12 @@
-import { AuthKey } from './auth-key.js';
+import { AuthKey } from '../core/auth-key.js';
 import { peekArgumentsError, parseExpiresAt, parseId, toAuthKey } from './arguments.js';
-import { AuthKeyCollision, AuthKeyDoesNotExist } from './errors.js';
-import { idBigint, u32be } from './ids.js';
+import { AuthKeyCollision, AuthKeyDoesNotExist } from '../core/errors.js';
+import { idBigint, u32be } from '../core/ids.js';
 import { COLLISION, KeyTable } from './key-table.js';
 import type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protocol.js';
-import { bytesLength, checkBytes, describe } from './validate.js';
-import { MessageRejected } from './errors.js';
-import { type MessageSender, senderX } from './message.js';
+import { bytesLength, checkBytes, describe } from '../core/validate.js';
+import { MessageRejected } from '../core/errors.js';
+import { type MessageSender, senderX } from '../core/message.js';
 
 export type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protocol.js';
 

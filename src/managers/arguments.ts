@@ -4,10 +4,10 @@
  * once; see validate.ts for how byte arrays are judged.
  * @internal
  */
-import { AuthKey } from './auth-key.js';
-import { type IdHalves, idHalvesOf, u32be } from './ids.js';
+import { AuthKey } from '../core/auth-key.js';
+import { type IdHalves, idHalvesOf, u32be } from '../core/ids.js';
 import type { SetKeyOptions } from './protocol.js';
-import { bytesLength, describe } from './validate.js';
+import { bytesLength, describe } from '../core/validate.js';
 
 const U64_LIMIT = 1n << 64n;
 

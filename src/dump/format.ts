@@ -4,7 +4,7 @@
  * @internal
  */
 import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { u32be } from './ids.js';
+import { u32be } from '../core/ids.js';
 
 /** The first 8 bytes of every dump. */
 export const MAGIC = new TextEncoder().encode('MTPAKDMP');

@@ -5,8 +5,8 @@
  * reasons.
  * @internal
  */
-import { u32be } from './ids.js';
-import { sha1 } from './sha1.js';
+import { u32be } from '../core/ids.js';
+import { sha1 } from '../core/sha1.js';
 
 // What is wrong with 256 stored bytes that are not the key of their id: the same words from
 // getKey (which makes the key) and setKey (which only checks the bytes, see keyProblem).
