@@ -109,7 +109,7 @@ export async function run(options: RunOptions = {}): Promise<Report> {
       },
     },
     {
-      name: "crypto.hash buffer loop → out.set(d, 20i)",
+      name: 'crypto.hash buffer loop → out.set(d, 20i)',
       note: 'the same contract, digests as Buffers copied into one new n×20 array',
       opsPerCall: KEYS,
       fn: () => {
@@ -134,7 +134,8 @@ export async function run(options: RunOptions = {}): Promise<Report> {
         `${(row(table, table.baseline).nsPerOp / core).toFixed(2)}×`,
     );
   }
-  if (simdSupported() && cores.length < 2) notes.push('build/simd-x8.wasm not built: `npm run build:wasm -- --x8` adds the eight-keys-per-pass core to this table');
+  if (simdSupported() && cores.length < 2)
+    notes.push('build/simd-x8.wasm not built: `npm run build:wasm -- --x8` adds the eight-keys-per-pass core to this table');
   return {
     id: 'batch',
     title: 'Batch of 10,000 keys',

@@ -33,7 +33,20 @@ import { Redis } from 'ioredis';
 import { AuthKey, AuthKeyDoesNotExist, AuthKeyManager } from '../src/index.ts';
 import { RedisAuthKeyManager } from '../src/redis.ts';
 import { type RedisProcess, hasProgram, startRedisServer } from '../test/setup/redis-server.ts';
-import { type Case, type ExtraTable, type Report, type RunOptions, type Table, type Target, consume, formatRate, measure, row, runIfMain, speedTarget } from './harness.ts';
+import {
+  type Case,
+  type ExtraTable,
+  type Report,
+  type RunOptions,
+  type Table,
+  type Target,
+  consume,
+  formatRate,
+  measure,
+  row,
+  runIfMain,
+  speedTarget,
+} from './harness.ts';
 import { KEY_BYTES, dropKeys, makePackets, packetLookups, randomKeys, shuffleIds } from './fixtures.ts';
 
 /** Options of `run`: the shared ones, and a Redis to use when redis-server is not installed. */
@@ -312,7 +325,15 @@ class NeverInvalidated implements StalenessNode {
   }
 }
 
-const skipped = (why: string): Report => ({ id: 'cache', title: 'Near cache of the Redis manager', tables: [], extra: [], targets: [], notes: [`skipped: ${why}`], elapsedMs: 0 });
+const skipped = (why: string): Report => ({
+  id: 'cache',
+  title: 'Near cache of the Redis manager',
+  tables: [],
+  extra: [],
+  targets: [],
+  notes: [`skipped: ${why}`],
+  elapsedMs: 0,
+});
 
 /** Measures every case; starts (and stops) a redis-server, or uses `url` / REDIS_URL without one. */
 export async function run(options: CacheRunOptions = {}): Promise<Report> {
@@ -506,7 +527,9 @@ export async function run(options: CacheRunOptions = {}): Promise<Report> {
         batched(OURS_GET, 'the 8 id bytes as a subarray of the packet', (_, id) => near.getKey(id)),
         batched(BENTO_GET, 'bentocache as documented (L1 entries serialized), key = the 8 id bytes as hex', (p) => bento.get({ key: hexOf(p) })),
         batched(BENTO_GET_RAW, 'L1 memoryDriver({ serialize: false }): L1 keeps the entry object', (p) => bentoRaw.get({ key: hexOf(p) })),
-        batched(BENTO_GET_OR_SET, 'getOrSet with a factory that is never run (the key is cached)', (p) => bento.getOrSet({ key: hexOf(p), factory: neverCalled })),
+        batched(BENTO_GET_OR_SET, 'getOrSet with a factory that is never run (the key is cached)', (p) =>
+          bento.getOrSet({ key: hexOf(p), factory: neverCalled }),
+        ),
         oneByOne(OURS_GET_ONE, 'each call awaited before the next', (_, id) => near.getKey(id)),
         oneByOne(BENTO_GET_ONE, 'each call awaited before the next', (p) => bento.get({ key: hexOf(p) })),
       ],
@@ -517,7 +540,7 @@ export async function run(options: CacheRunOptions = {}): Promise<Report> {
     tables.push(getTable);
     notes.push(
       `hits: the near cache was filled by ${passes} getKey pass(es) over all ${label} keys in ${(fillMs / 1000).toFixed(1)} s; ${peekHits.toLocaleString('en-US')} peekKey hits counted by cacheStats() while measuring, and no GET reached Redis while getKey and bentocache were measured.`,
-      `getKey "1,000 at once": each timed call issues 1,000 getKey calls and awaits them with Promise.all, so each call's promise is made, resolved and awaited; figures are per call. The getKey rate target is from the table measured with the near cache alone in the process (the in-memory manager emptied) and before the bentocache nodes were filled; the first table has both managers' getKey with both stores' 2 × ${label} keys in the process. bentocache rows do the same with the packet's id bytes as a hex key; ours ÷ fastest bentocache route: ${(row(getTable, OURS_GET).ratio).toFixed(2)}× (batched), one by one ${(row(getTable, BENTO_GET_ONE).nsPerOp / row(getTable, OURS_GET_ONE).nsPerOp).toFixed(2)}×.`,
+      `getKey "1,000 at once": each timed call issues 1,000 getKey calls and awaits them with Promise.all, so each call's promise is made, resolved and awaited; figures are per call. The getKey rate target is from the table measured with the near cache alone in the process (the in-memory manager emptied) and before the bentocache nodes were filled; the first table has both managers' getKey with both stores' 2 × ${label} keys in the process. bentocache rows do the same with the packet's id bytes as a hex key; ours ÷ fastest bentocache route: ${row(getTable, OURS_GET).ratio.toFixed(2)}× (batched), one by one ${(row(getTable, BENTO_GET_ONE).nsPerOp / row(getTable, OURS_GET_ONE).nsPerOp).toFixed(2)}×.`,
     );
     for (const b of [bento, bentoRaw]) await b.disconnectAll();
     bentos.length = 0;
@@ -539,7 +562,8 @@ export async function run(options: CacheRunOptions = {}): Promise<Report> {
       await inBatches(missing.length, BATCH, (i) => Promise.all([nodeA.getKey(missing[i]), nodeB.getKey(missing[i])]));
       await sleep(50);
     }
-    if (revokeKeys.some((k) => nodeA.peekKey(k.idBytes) === undefined || nodeB.peekKey(k.idBytes) === undefined)) throw new Error('cache bench: revocation: a key is not cached on both nodes');
+    if (revokeKeys.some((k) => nodeA.peekKey(k.idBytes) === undefined || nodeB.peekKey(k.idBytes) === undefined))
+      throw new Error('cache bench: revocation: a key is not cached on both nodes');
     const invalidationsBefore = nodeB.cacheStats().invalidations;
     const ours = await revocations(
       revokeCount,
@@ -595,7 +619,8 @@ export async function run(options: CacheRunOptions = {}): Promise<Report> {
       r.never,
     ];
     extra.push({
-      title: 'Revocation latency: node A deletes, until node B stops returning the key (ms; "gone already": B had dropped it before A\'s delete resolved, counted as 0)',
+      title:
+        'Revocation latency: node A deletes, until node B stops returning the key (ms; "gone already": B had dropped it before A\'s delete resolved, counted as 0)',
       columns: ['cache', 'B checked with', 'keys', 'p50', 'p99', 'max', 'gone already', `still served after ${GIVE_UP_MS} ms`],
       rows: [
         revRow('ours near cache (Redis client-side caching, BCAST)', ours, 'peekKey (sync)'),
@@ -669,8 +694,28 @@ export async function run(options: CacheRunOptions = {}): Promise<Report> {
       title: `Flood of ${floodLabel} unknown ids (negativeTtlMs 30,000, negativeMaxKeys ${floodLabel}); commands counted by the server's INFO commandstats`,
       columns: ['pass', 'getKey calls', 'ms', 'GET', 'all commands', 'misses', 'joins', 'negative hits', 'negativeSize after'],
       rows: [
-        ['1: each id from 4 callers at once', 4 * floodCount, firstMs.toFixed(0), firstGets, total(first), stats1.misses - stats0.misses, stats1.joins - stats0.joins, stats1.negativeHits - stats0.negativeHits, stats1.negativeSize],
-        ['2: each id once more', floodCount, (bothMs - firstMs).toFixed(0), secondGets, total(second), stats2.misses - stats1.misses, stats2.joins - stats1.joins, stats2.negativeHits - stats1.negativeHits, stats2.negativeSize],
+        [
+          '1: each id from 4 callers at once',
+          4 * floodCount,
+          firstMs.toFixed(0),
+          firstGets,
+          total(first),
+          stats1.misses - stats0.misses,
+          stats1.joins - stats0.joins,
+          stats1.negativeHits - stats0.negativeHits,
+          stats1.negativeSize,
+        ],
+        [
+          '2: each id once more',
+          floodCount,
+          (bothMs - firstMs).toFixed(0),
+          secondGets,
+          total(second),
+          stats2.misses - stats1.misses,
+          stats2.joins - stats1.joins,
+          stats2.negativeHits - stats1.negativeHits,
+          stats2.negativeSize,
+        ],
       ],
     });
     notes.push(
@@ -782,7 +827,16 @@ export async function run(options: CacheRunOptions = {}): Promise<Report> {
       kind: 'max',
       met: answers.staleHits === 0 && answers.wrongKeys === 0,
     });
-    const tallyRow = (name: string, a: ReturnType<typeof tally>) => [name, a.peekHits, a.getHits, a.getMissing, a.staleHits, a.staleMisses, a.wrongKeys, a.errors];
+    const tallyRow = (name: string, a: ReturnType<typeof tally>) => [
+      name,
+      a.peekHits,
+      a.getHits,
+      a.getMissing,
+      a.staleHits,
+      a.staleMisses,
+      a.wrongKeys,
+      a.errors,
+    ];
     extra.push({
       title:
         `Randomized staleness run: ${NODES} near-cache nodes × ${WORKERS} callers and a control node × ${CONTROL_WORKERS} on ${POOL} ids for ${runMs / 1000} s, ` +

@@ -164,7 +164,6 @@ export function makePackets(count: number, idOf: (i: number) => Uint8Array): Pac
   return { packets, idViews };
 }
 
-
 /**
  * Makes cases of `perCall` lookups of prepared packets. They cycle over the largest power of two
  * of them (so the index is a mask; a quick run has fewer), and each case keeps its own cursor, so

@@ -215,13 +215,7 @@ export function consume(x: number): void {
  * `baseline` may name several rows (the routes Node offers for the job): the fastest of them in
  * this run is the baseline, so a ratio is never taken against a slower route than one measured.
  */
-export async function measure(
-  title: string,
-  op: string,
-  baseline: string | readonly string[],
-  cases: Case[],
-  options: RunOptions,
-): Promise<Table> {
+export async function measure(title: string, op: string, baseline: string | readonly string[], cases: Case[], options: RunOptions): Promise<Table> {
   const smoke = options.smoke === true;
   const quick = options.quick === true || smoke;
   const time = smoke ? 0 : (options.time ?? (quick ? 40 : 1000));
@@ -367,7 +361,11 @@ export function formatTarget(t: Target): string {
 export function textTable(columns: string[], rows: (string | number)[][], right: boolean[] = []): string {
   const cells = [columns, ...rows.map((r) => r.map(String))];
   const widths = columns.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]) => r.map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (right[i] ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 
@@ -394,7 +392,16 @@ export function formatReport(report: Report): string {
       ),
     );
   }
-  for (const e of report.extra) out.push('', e.title, textTable(e.columns, e.rows, e.columns.map((_, i) => i > 0)));
+  for (const e of report.extra)
+    out.push(
+      '',
+      e.title,
+      textTable(
+        e.columns,
+        e.rows,
+        e.columns.map((_, i) => i > 0),
+      ),
+    );
   if (report.targets.length > 0) {
     out.push('', 'targets:');
     for (const t of report.targets) out.push(`  ${t.label}: ${t.ours} vs ${t.versus}: ${formatTarget(t)}`);

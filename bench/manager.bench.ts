@@ -375,7 +375,16 @@ export async function run(options: RunOptions = {}): Promise<Report> {
       },
       {
         title: `Memory after deleting everything: the child process after GC with the manager empty, then after ${label} keys were inserted, each looked up once, and all deleted with delKey`,
-        columns: ['store', 'heapUsed + external, empty', 'after delete-all', 'after ÷ empty', 'arrayBuffers, empty', 'after delete-all', 'after ÷ empty', 'rss growth (info)'],
+        columns: [
+          'store',
+          'heapUsed + external, empty',
+          'after delete-all',
+          'after ÷ empty',
+          'arrayBuffers, empty',
+          'after delete-all',
+          'after ÷ empty',
+          'rss growth (info)',
+        ],
         rows: [
           [
             'ours AuthKeyManager',

@@ -92,10 +92,7 @@ export async function run(options: RunOptions = {}): Promise<Report> {
     keys = undefined; // the next size's keys replace these
     tables.push(table);
     const label = `AuthKey.many of ${count} keys, per key`;
-    targets.push(
-      speedTarget(`many-${id}-vs-new`, label, table, MANY, LOOP, 2),
-      speedTarget(`many-${id}-vs-node`, label, table, MANY, table.baseline, 3),
-    );
+    targets.push(speedTarget(`many-${id}-vs-new`, label, table, MANY, LOOP, 2), speedTarget(`many-${id}-vs-node`, label, table, MANY, table.baseline, 3));
   }
   return {
     id: 'many',

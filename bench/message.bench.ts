@@ -523,7 +523,10 @@ export async function run(options: RunOptions = {}): Promise<Report> {
       if (oursKey !== undefined && !same(oursKey.decryptMessage(p, 'client'), datas[i])) fail(`${DEC.ours} decrypts a ${size}-byte message wrongly`);
       const ref = encRoutes.nodeCbc(datas[i], fixedPad);
       for (const [name, enc] of Object.entries(encRoutes)) if (!same(enc(datas[i], fixedPad), ref)) fail(`${name} encrypts a ${size}-byte message differently`);
-      for (const enc of [...Object.values(encRoutes), ...(oursKey === undefined ? [] : [(d: Uint8Array) => oursKey.encryptMessage(d, 'server', { padding: paddingFor(size) })])]) {
+      for (const enc of [
+        ...Object.values(encRoutes),
+        ...(oursKey === undefined ? [] : [(d: Uint8Array) => oursKey.encryptMessage(d, 'server', { padding: paddingFor(size) })]),
+      ]) {
         const packet = enc(datas[i]);
         if (packet.length !== 24 + size + paddingFor(size)) fail(`an encryption route makes a ${packet.length}-byte packet of ${size} bytes`);
         if (!same(decryptSent(packet), datas[i]) || !same(decryptSentBlock(packet), datas[i])) fail(`a ${size}-byte packet does not decrypt to its data`);
@@ -535,7 +538,10 @@ export async function run(options: RunOptions = {}): Promise<Report> {
     for (const at of [0, 8, packets[0].length - 1]) {
       const bad = Uint8Array.from(packets[0]);
       bad[at] ^= 1;
-      const all: [string, (p: Uint8Array) => Uint8Array][] = [...Object.entries(decRoutes), ...(oursKey === undefined ? [] : [[DEC.ours, (q: Uint8Array) => oursKey.decryptMessage(q, 'client')] as [string, (p: Uint8Array) => Uint8Array]])];
+      const all: [string, (p: Uint8Array) => Uint8Array][] = [
+        ...Object.entries(decRoutes),
+        ...(oursKey === undefined ? [] : [[DEC.ours, (q: Uint8Array) => oursKey.decryptMessage(q, 'client')] as [string, (p: Uint8Array) => Uint8Array]]),
+      ];
       for (const [name, dec] of all) {
         let rejected = false;
         try {
@@ -592,7 +598,9 @@ export async function run(options: RunOptions = {}): Promise<Report> {
   // AES-256-IGE alone, 1 KiB and 16 KiB, in MB/s.
   // Ours on the scalar core, at the engine level (the API's core is chosen at load): the engine's
   // IGE entry point if this build has it.
-  const scalarEngine = new wasm.Engine(wasm.scalarWasm()) as unknown as { aes256Ige?: (data: Uint8Array, key: Uint8Array, iv: Uint8Array, decrypt: boolean) => Uint8Array };
+  const scalarEngine = new wasm.Engine(wasm.scalarWasm()) as unknown as {
+    aes256Ige?: (data: Uint8Array, key: Uint8Array, iv: Uint8Array, decrypt: boolean) => Uint8Array;
+  };
   const scalarIge = typeof scalarEngine.aes256Ige === 'function' ? scalarEngine.aes256Ige.bind(scalarEngine) : undefined;
   const mbps: (string | number)[][] = [];
   for (const size of [1024, 16 * 1024]) {
@@ -659,7 +667,11 @@ export async function run(options: RunOptions = {}): Promise<Report> {
     for (const r of t.rows) mbps.push([`${r.name}, ${label}`, (r.gbPerSec! * 1000).toFixed(0), `${r.ratio.toFixed(2)}×`]);
     if (ssl !== undefined) mbps.push([`openssl speed -evp aes-256-cbc -decrypt -bytes ${size} (AES-NI, reference)`, ssl.toFixed(0), '']);
   }
-  extra.push({ title: 'AES-256-IGE alone, MB/s (decimal; ratio to @mtcute/wasm ige256Decrypt of the same size)', columns: ['route', 'MB/s', 'vs @mtcute/wasm decrypt'], rows: mbps });
+  extra.push({
+    title: 'AES-256-IGE alone, MB/s (decimal; ratio to @mtcute/wasm ige256Decrypt of the same size)',
+    columns: ['route', 'MB/s', 'vs @mtcute/wasm decrypt'],
+    rows: mbps,
+  });
 
   // The timing check: 1 KiB messages, fixed key and data vs random key and data.
   const perClass = smoke ? 300 : quick ? 3000 : 0;
@@ -686,7 +698,7 @@ export async function run(options: RunOptions = {}): Promise<Report> {
   if (!hasMessages) notes.push('ours: AuthKey#decryptMessage/encryptMessage are not built yet, so only the peer routes are measured and no target is reported');
   notes.push(
     'message size = data from the salt on (salt, session_id, msg_id, seq_no, length, message_data); every route pads it to a multiple of 16 with the fewest bytes (12..27), so the encrypted part is 80, 1040 or 16400 bytes',
-    'decryption: x = 0 (a client\'s message, as a gateway receives it); encryption: x = 8 (the gateway\'s reply); the cost is the same either way',
+    "decryption: x = 0 (a client's message, as a gateway receives it); encryption: x = 8 (the gateway's reply); the cost is the same either way",
     'every route was checked before timing: each decryption route returns the data of packets made by two encryption routes that agree byte for byte, and rejects a packet with a bit flipped in auth_key_id, msg_key or the ciphertext; each encryption route decrypts back with two decryption routes',
   );
   return { id: 'message', title: 'MTProto 2.0 messages (AES-256-IGE, msg_key)', tables, extra, targets, notes, elapsedMs: performance.now() - started };
@@ -721,22 +733,23 @@ function dudectRuns(perClass: number, options: RunOptions, oursOnly: boolean): D
       },
     });
   }
-  if (!oursOnly) routes.push(
-    {
-      name: '@mtcute/wasm ige256Decrypt (table-based AES, C)',
-      setup: (key, _data) => {
-        const { key: k, iv } = derived(key, packetBuf);
-        return () => consume(mtcute.ige256Decrypt(aesIn, k, iv)[0]);
+  if (!oursOnly)
+    routes.push(
+      {
+        name: '@mtcute/wasm ige256Decrypt (table-based AES, C)',
+        setup: (key, _data) => {
+          const { key: k, iv } = derived(key, packetBuf);
+          return () => consume(mtcute.ige256Decrypt(aesIn, k, iv)[0]);
+        },
       },
-    },
-    {
-      name: 'GramJS IGE decrypt (table-based AES, JS)',
-      setup: (key) => {
-        const { key: k, iv } = derived(key, packetBuf);
-        return () => consume(new GramIge(k, iv).decryptIge(aesIn)[0]);
+      {
+        name: 'GramJS IGE decrypt (table-based AES, JS)',
+        setup: (key) => {
+          const { key: k, iv } = derived(key, packetBuf);
+          return () => consume(new GramIge(k, iv).decryptIge(aesIn)[0]);
+        },
       },
-    },
-  );
+    );
   const results: DudectResult[] = [];
   for (const route of routes) {
     options.progress?.(`timing check: ${route.name}`);

@@ -18,7 +18,19 @@ import { Redis } from 'ioredis';
 import { AuthKey } from '../src/index.ts';
 import { RedisAuthKeyManager } from '../src/redis.ts';
 import { type RedisProcess, hasProgram, startRedisServer } from '../test/setup/redis-server.ts';
-import { type Case, type ExtraTable, type Report, type RunOptions, type Table, type Target, formatRate, measure, row, runIfMain, speedTarget } from './harness.ts';
+import {
+  type Case,
+  type ExtraTable,
+  type Report,
+  type RunOptions,
+  type Table,
+  type Target,
+  formatRate,
+  measure,
+  row,
+  runIfMain,
+  speedTarget,
+} from './harness.ts';
 import { dropKeys } from './fixtures.ts';
 
 /** Options of `run`: the shared ones, and a Redis to use instead of starting one (default: REDIS_URL). */
@@ -57,7 +69,15 @@ function inFlight(n: number, one: () => Promise<unknown>): () => Promise<unknown
   };
 }
 
-const skipped = (why: string): Report => ({ id: 'redis', title: 'Redis manager', tables: [], extra: [], targets: [], notes: [`skipped: ${why}`], elapsedMs: 0 });
+const skipped = (why: string): Report => ({
+  id: 'redis',
+  title: 'Redis manager',
+  tables: [],
+  extra: [],
+  targets: [],
+  notes: [`skipped: ${why}`],
+  elapsedMs: 0,
+});
 
 /** Measures every route at every number in flight; starts (and stops) a redis-server unless a URL is given. */
 export async function run(options: RedisRunOptions = {}): Promise<Report> {
@@ -168,7 +188,10 @@ export async function run(options: RedisRunOptions = {}): Promise<Report> {
       const label = `${n.toLocaleString('en-US')} in flight`;
       if (n > 1) {
         const get = await measure(`getKey, ${label}`, 'call', RAW_GET, pick(routes(n), [RAW_GET, 'getKey (auto-pipelined)']), { ...options, time: targetTime });
-        const set = await measure(`setKey of a fresh key, ${label}`, 'call', RAW_SET, pick(routes(n), [RAW_SET, 'setKey (auto-pipelined)']), { ...options, time: targetTime });
+        const set = await measure(`setKey of a fresh key, ${label}`, 'call', RAW_SET, pick(routes(n), [RAW_SET, 'setKey (auto-pipelined)']), {
+          ...options,
+          time: targetTime,
+        });
         await dropKeys(admin, setBase);
         tables.push(get, set);
         targets.push(
@@ -214,6 +237,5 @@ export async function run(options: RedisRunOptions = {}): Promise<Report> {
     }
   }
 }
-
 
 await runIfMain(import.meta.url, run);

@@ -59,8 +59,12 @@ export function renderReadmeSection(results: Results, svgPath: string): string {
       ` (${Math.round(results.elapsedMs / 1000)} s).${results.machine.loadWarning ? ' **The load average exceeded the core count during this run: other work shared the CPUs.**' : ''}` +
       ' A target against node:crypto is against the fastest node:crypto route measured for its job in the run, named as written.' +
       ` A ratio is a speed-up: the baseline's time per operation divided by ours,` +
-      ` both measured side by side in the same run${results.quick ? ' (a quick smoke run: not representative)' : ' (from the median timed call, about 1 s of calls per task in five interleaved rounds;' +
-            ' the last column is the same ratio from mean times, which also count calls slowed by other processes and by GC)'}.`,
+      ` both measured side by side in the same run${
+        results.quick
+          ? ' (a quick smoke run: not representative)'
+          : ' (from the median timed call, about 1 s of calls per task in five interleaved rounds;' +
+            ' the last column is the same ratio from mean times, which also count calls slowed by other processes and by GC)'
+      }.`,
     '',
     '| concern | ours | against | ours vs theirs (per op) | measured | target | | from means |',
     '| --- | --- | --- | ---: | ---: | ---: | --- | ---: |',

@@ -21,7 +21,19 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type Report, type RunOptions, formatReport, formatTarget, loadAverage, loadWarningLine, machine, machineLine, overloaded, sink, textTable } from './harness.ts';
+import {
+  type Report,
+  type RunOptions,
+  formatReport,
+  formatTarget,
+  loadAverage,
+  loadWarningLine,
+  machine,
+  machineLine,
+  overloaded,
+  sink,
+  textTable,
+} from './harness.ts';
 import { hasProgram } from '../test/setup/redis-server.ts';
 import { README_CHART_URL, type Results, renderReadmeSection, renderSvg, updateReadme } from './report.ts';
 import { run as authKey } from './auth-key.bench.ts';
@@ -66,7 +78,8 @@ const FILES: BenchFile[] = [
       if (!isReport(report)) throw new Error('run() did not return a report (tables built with measure)');
       return report;
     },
-    skip: () => (args.includes('--no-redis') ? '--no-redis' : redisAvailable() ? undefined : 'set REDIS_URL or install redis-server to measure the Redis manager'),
+    skip: () =>
+      args.includes('--no-redis') ? '--no-redis' : redisAvailable() ? undefined : 'set REDIS_URL or install redis-server to measure the Redis manager',
   },
   {
     id: 'cache',
@@ -131,7 +144,9 @@ async function main(): Promise<void> {
   const name = save ? 'latest' : 'results';
 
   const info = machine();
-  console.log(`mtproto-authkey benchmarks${smoke ? ' (smoke run: one call per case, figures are meaningless)' : quick ? ' (quick run: figures are not representative)' : ''}`);
+  console.log(
+    `mtproto-authkey benchmarks${smoke ? ' (smoke run: one call per case, figures are meaningless)' : quick ? ' (quick run: figures are not representative)' : ''}`,
+  );
   console.log(machineLine(info));
   if (info.loadWarning) warn(loadWarningLine(info));
   const started = performance.now();

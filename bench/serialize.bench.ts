@@ -60,7 +60,8 @@ export async function run(options: RunOptions = {}): Promise<Report> {
   for (let i = 0; i < POOL; i++) {
     engine.keyFromBigint(values[i], record, 0);
     limbsToBytes(values[i], recordView);
-    if (!hexToBytes(values[i]).equals(bytes[i]) || !Buffer.from(record.subarray(0, KEY_BYTES)).equals(bytes[i])) throw new Error('serialize bench: routes disagree (to bytes)');
+    if (!hexToBytes(values[i]).equals(bytes[i]) || !Buffer.from(record.subarray(0, KEY_BYTES)).equals(bytes[i]))
+      throw new Error('serialize bench: routes disagree (to bytes)');
     if (engine.keyToBigint(bytes[i], 0) !== values[i] || bytesToLimbs(views[i]) !== values[i]) throw new Error('serialize bench: routes disagree (to bigint)');
   }
 
@@ -86,8 +87,8 @@ export async function run(options: RunOptions = {}): Promise<Report> {
       },
     },
     {
-      name: "hex route + crypto.hash binary → write",
-      note: "the digest as a latin1 string written into the record by Buffer.write",
+      name: 'hex route + crypto.hash binary → write',
+      note: 'the digest as a latin1 string written into the record by Buffer.write',
       opsPerCall: POOL,
       fn: () => {
         for (let i = 0; i < POOL; i++) {
@@ -158,7 +159,13 @@ export async function run(options: RunOptions = {}): Promise<Report> {
   ];
 
   // The fastest of the node:crypto routes that convert and hash is the baseline.
-  const toBytesTable = await measure('2048-bit bigint → 256 bytes', 'key', ['hex route + crypto.hash', 'hex route + crypto.hash binary → write', 'limb route + crypto.hash'], toBytes, options);
+  const toBytesTable = await measure(
+    '2048-bit bigint → 256 bytes',
+    'key',
+    ['hex route + crypto.hash', 'hex route + crypto.hash binary → write', 'limb route + crypto.hash'],
+    toBytes,
+    options,
+  );
   const toBigintTable = await measure('256 bytes → 2048-bit bigint', 'key', "hex route BigInt('0x' + hex)", toBigint_, options);
   const ns = (t: typeof toBytesTable, name: string) => Math.round(row(t, name).nsPerOp);
   return {

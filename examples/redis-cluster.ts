@@ -35,7 +35,11 @@ try {
   for (const k of keys) assert.ok((await manager.getKey(k.id)).equals(k));
 
   // Rotation: a manager with both secrets reads version 1 values and seals new ones with 2.
-  const rotated = new RedisAuthKeyManager({ client: cluster, prefix: 'example:authkey:', encryption: { secrets: { 1: secretV1, 2: randomBytes(32) }, current: 2 } });
+  const rotated = new RedisAuthKeyManager({
+    client: cluster,
+    prefix: 'example:authkey:',
+    encryption: { secrets: { 1: secretV1, 2: randomBytes(32) }, current: 2 },
+  });
   assert.ok((await rotated.getKey(keys[0].idBytes)).equals(keys[0]));
 
   await Promise.all(keys.map((k) => manager.delKey(k)));

@@ -32,11 +32,15 @@ export function entryPoints() {
     if (subpath === './package.json') continue;
     const m = typeof target === 'object' ? /^\.\/dist\/([\w-]+)\.d\.ts$/.exec(target.types ?? '') : null;
     if (!m || subpath !== (m[1] === 'index' ? '.' : `./${m[1]}`)) {
-      throw new Error(`package.json exports["${subpath}"]: expected { "types": "./dist/<name>.d.ts", … } with the subpath "./<name>" ("." for index), got ${JSON.stringify(target)}`);
+      throw new Error(
+        `package.json exports["${subpath}"]: expected { "types": "./dist/<name>.d.ts", … } with the subpath "./<name>" ("." for index), got ${JSON.stringify(target)}`,
+      );
     }
     const mapped = pkg.typesVersions?.['*']?.[m[1]];
     if (m[1] !== 'index' && (mapped?.length !== 1 || mapped[0] !== `./dist/${m[1]}.d.ts`)) {
-      throw new Error(`package.json typesVersions["*"]["${m[1]}"]: expected ["./dist/${m[1]}.d.ts"] (for moduleResolution node10), got ${JSON.stringify(mapped)}`);
+      throw new Error(
+        `package.json typesVersions["*"]["${m[1]}"]: expected ["./dist/${m[1]}.d.ts"] (for moduleResolution node10), got ${JSON.stringify(mapped)}`,
+      );
     }
     names.push(m[1]);
   }
@@ -82,7 +86,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   });
   await bundle.close();
   const written = output.map((o) => o.fileName).sort();
-  const expected = Object.keys(entries).map((n) => `${n}.d.ts`).sort();
+  const expected = Object.keys(entries)
+    .map((n) => `${n}.d.ts`)
+    .sort();
   if (written.join() !== expected.join()) throw new Error(`declaration rollup: expected ${expected.join(', ')}, wrote ${written.join(', ')}`);
   const shipped = readdirSync(dist, { recursive: true }).filter((f) => f.endsWith('.d.ts'));
   console.log(`types: ${shipped.map((f) => relative(root, join(dist, f))).join(', ')}`);

@@ -108,11 +108,12 @@ const Tinv = new Array(256);
 for (let x = 0; x < 256; x++) Tinv[T(x)] = x;
 if (Tinv.includes(undefined)) throw new Error('phi is not a bijection');
 // phi must be multiplicative too (it is a field isomorphism): check a sample.
-for (let x = 0; x < 256; x += 7) for (let y = 0; y < 256; y += 11) {
-  const [h, l] = mulK(phi(x), phi(y));
-  const [h2, l2] = phi(mul8(x, y));
-  if (h !== h2 || l !== l2) throw new Error('phi is not multiplicative');
-}
+for (let x = 0; x < 256; x += 7)
+  for (let y = 0; y < 256; y += 11) {
+    const [h, l] = mulK(phi(x), phi(y));
+    const [h2, l2] = phi(mul8(x, y));
+    if (h !== h2 || l !== l2) throw new Error('phi is not multiplicative');
+  }
 const fromK = (e) => Tinv[toWork(e)]; // element of K -> standard byte
 // The decryption input basis: InvSubBytes(y) = inv(invAffine(y) ^ 0x05).
 const Td = (y) => T(invAffine(y));
@@ -187,7 +188,12 @@ for (let x = 0; x < 256; x++) {
   const zd = look(tables.DIPT_LO, x & 15) ^ look(tables.DIPT_HI, x >> 4) ^ constants.D05;
   const [dio, djo] = invert(zd);
   if ((look(tables.DSBOU, dio) ^ look(tables.DSBOT, djo)) !== INV_SBOX[x]) throw new Error(`inverse S-box of ${x}`);
-  for (const [e, u, t] of [[9, 'DSB9U', 'DSB9T'], [13, 'DSBDU', 'DSBDT'], [11, 'DSBBU', 'DSBBT'], [14, 'DSBEU', 'DSBET']]) {
+  for (const [e, u, t] of [
+    [9, 'DSB9U', 'DSB9T'],
+    [13, 'DSBDU', 'DSBDT'],
+    [11, 'DSBBU', 'DSBBT'],
+    [14, 'DSBEU', 'DSBET'],
+  ]) {
     if ((look(tables[u], dio) ^ look(tables[t], djo)) !== Td(mul8(e, INV_SBOX[x]))) throw new Error(`dsb ${e} of ${x}`);
   }
 }

@@ -12,7 +12,12 @@ import { aes256IgeDecrypt, aes256IgeEncrypt, aesEncryptRoute, forceAesEncryptRou
 import { engine as apiEngine, type Engine } from '../src/core/wasm.ts';
 import { engines, fromHex, hex, seededBytes } from './helpers.ts';
 
-interface AesavsCase { set: string; key: string; plaintext: string; ciphertext: string }
+interface AesavsCase {
+  set: string;
+  key: string;
+  plaintext: string;
+  ciphertext: string;
+}
 interface IgeCase {
   length: number;
   key: string;
@@ -65,7 +70,11 @@ function igeInputs(c: IgeCase): { key: Uint8Array; iv: Uint8Array; input: Uint8A
   return { key, iv, input };
 }
 
-function expectIgeCase(c: IgeCase, encrypt: (d: Uint8Array, k: Uint8Array, v: Uint8Array) => Uint8Array, decrypt: (d: Uint8Array, k: Uint8Array, v: Uint8Array) => Uint8Array): void {
+function expectIgeCase(
+  c: IgeCase,
+  encrypt: (d: Uint8Array, k: Uint8Array, v: Uint8Array) => Uint8Array,
+  decrypt: (d: Uint8Array, k: Uint8Array, v: Uint8Array) => Uint8Array,
+): void {
   const { key, iv, input } = igeInputs(c);
   const enc = encrypt(input, key, iv);
   const dec = decrypt(input, key, iv);
@@ -83,7 +92,10 @@ function expectIgeCase(c: IgeCase, encrypt: (d: Uint8Array, k: Uint8Array, v: Ui
 function expectClean(engine: Engine): void {
   const residue = engine.aesResidueForTest();
   expect(residue.length).toBeGreaterThan(65536);
-  expect(residue.every((b) => b === 0), 'AES staging areas zeroed').toBe(true);
+  expect(
+    residue.every((b) => b === 0),
+    'AES staging areas zeroed',
+  ).toBe(true);
 }
 
 describe.each(engines())('%s core: AES-256-IGE', (_name, engine) => {

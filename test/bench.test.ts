@@ -31,18 +31,26 @@ describe('benchmarks', () => {
     const before = (await git('status', '--porcelain', '--untracked-files=all')).stdout;
     // The Redis file measures against the server the global setup started, if any.
     const redisUrl = inject('redisUrl');
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', `--out=${out}`, ...(redisUrl ? [] : ['--no-redis'])], {
-      cwd: root,
-      env: { ...process.env, REDIS_URL: redisUrl },
-      timeout: 90_000,
-      maxBuffer: 16 << 20,
-    });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'bench/run.ts', '--smoke', `--out=${out}`, ...(redisUrl ? [] : ['--no-redis'])],
+      {
+        cwd: root,
+        env: { ...process.env, REDIS_URL: redisUrl },
+        timeout: 90_000,
+        maxBuffer: 16 << 20,
+      },
+    );
     const smoke = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
     expect(smoke.smoke).toBe(true);
     expect(smoke.reports.map((r) => r.id)).toEqual(redisUrl ? FILES : FILES.filter((f) => !REDIS_FILES.includes(f)));
     for (const report of smoke.reports) {
       expect(report.tables.length, `${report.id} measured something`).toBeGreaterThan(0);
-      for (const table of report.tables) expect(table.rows.every((r) => Number.isFinite(r.nsPerOp) && r.nsPerOp > 0), table.title).toBe(true);
+      for (const table of report.tables)
+        expect(
+          table.rows.every((r) => Number.isFinite(r.nsPerOp) && r.nsPerOp > 0),
+          table.title,
+        ).toBe(true);
     }
     // The README's table must cover what the code measures: latest.json has the same targets
     // (outside the optional Redis files). After adding or renaming a target, run `npm run bench:save`.

@@ -85,7 +85,13 @@ function json(result: Result): Record<string, any> {
 const hex16 = (id: bigint) => id.toString(16).padStart(16, '0');
 
 /** `n` random keys (a few expiring) stored under `prefix` by a manager with `encryption`. */
-async function seed(client: Redis | Cluster, prefix: string, n: number, encryption?: { secrets: Record<number, Uint8Array>; current: number }, expiring = 0): Promise<AuthKey[]> {
+async function seed(
+  client: Redis | Cluster,
+  prefix: string,
+  n: number,
+  encryption?: { secrets: Record<number, Uint8Array>; current: number },
+  expiring = 0,
+): Promise<AuthKey[]> {
   const keys = AuthKey.many(Array.from({ length: n }, () => randomBytes(256)));
   for (const k of keys) keyHexes.push(Buffer.from(k.bytes).toString('hex'));
   const manager = new RedisAuthKeyManager({ client, prefix, encryption, timeoutMs: 10_000 });
@@ -124,7 +130,8 @@ describe('cli: help, usage, inspect', () => {
   it('prints the program help with every command, the environment and the exit codes', async () => {
     const r = await cli(['--help']);
     expect(r.code).toBe(0);
-    for (const c of ['inspect <hex | ->', 'redis stats', 'redis verify', 'redis reseal', 'redis export <file | ->', 'redis import <file | ->']) expect(r.stdout).toContain(c);
+    for (const c of ['inspect <hex | ->', 'redis stats', 'redis verify', 'redis reseal', 'redis export <file | ->', 'redis import <file | ->'])
+      expect(r.stdout).toContain(c);
     for (const v of ['REDIS_URL', 'MTPROTO_AUTHKEY_SECRETS', 'MTPROTO_AUTHKEY_CURRENT', 'MTPROTO_AUTHKEY_PASSPHRASE']) expect(r.stdout).toContain(v);
     expect(r.stdout).toMatch(/^ {2}130 +interrupted/m);
     expect((await cli(['-h'])).stdout).toBe(r.stdout);
@@ -142,16 +149,23 @@ describe('cli: help, usage, inspect', () => {
     expect([r.code, r.stdout]).toEqual([0, `${version}\n`]);
   });
 
-  it.each([['inspect'], ['redis', 'stats'], ['redis', 'verify'], ['redis', 'reseal'], ['redis', 'export'], ['redis', 'import']])('prints the help of %s %s', async (...name) => {
-    const words = name.filter((w) => w !== undefined);
-    for (const args of [[...words, '--help'], [...words, '-h'], ['help', ...words]]) {
-      const r = await cli(args);
-      expect(r.code, args.join(' ')).toBe(0);
-      expect(r.stdout).toMatch(new RegExp(`^Usage: mtproto-authkey ${words.join(' ')}`));
-      expect(r.stdout).toContain('Exit codes:');
-      expect(r.stdout).toContain('--json');
-    }
-  });
+  it.each([['inspect'], ['redis', 'stats'], ['redis', 'verify'], ['redis', 'reseal'], ['redis', 'export'], ['redis', 'import']])(
+    'prints the help of %s %s',
+    async (...name) => {
+      const words = name.filter((w) => w !== undefined);
+      for (const args of [
+        [...words, '--help'],
+        [...words, '-h'],
+        ['help', ...words],
+      ]) {
+        const r = await cli(args);
+        expect(r.code, args.join(' ')).toBe(0);
+        expect(r.stdout).toMatch(new RegExp(`^Usage: mtproto-authkey ${words.join(' ')}`));
+        expect(r.stdout).toContain('Exit codes:');
+        expect(r.stdout).toContain('--json');
+      }
+    },
+  );
 
   it.each([
     [['frobnicate'], /unknown command/],
@@ -230,7 +244,12 @@ describe('cli: help, usage, inspect', () => {
     const wrapped = NEGATIVE_KEY_HEX.replace(/(.{64})/g, '$1\n');
     const r = await cli(['inspect', '--json', '-'], { input: wrapped });
     expect(r.code).toBe(0);
-    expect(json(r).authKeyId).toEqual({ hex: '0xfe3144b0f6dd56f6', unsigned: '18316496686339151606', signed: '-130247387370400010', wireBytes: 'fe3144b0f6dd56f6' });
+    expect(json(r).authKeyId).toEqual({
+      hex: '0xfe3144b0f6dd56f6',
+      unsigned: '18316496686339151606',
+      signed: '-130247387370400010',
+      wireBytes: 'fe3144b0f6dd56f6',
+    });
     expect(json(r).tlLong).toEqual({ signed: '-696125040793210370', unsigned: '17750619032916341246' });
     expect(json(r).auxHash.hex).toBe('0x5cbea488108232f1');
   });
@@ -249,7 +268,10 @@ describe('cli: help, usage, inspect', () => {
     expect(json(short).authKeyId.hex).toBe('0x3fed0d7b842de014');
     expect(short.stderr).toMatch(/^note: 511 hex digits read as a number/);
     const long = await cli(['inspect', '-'], { input: `${README_KEY_HEX}0` });
-    expect([long.code, long.stderr]).toEqual([2, 'mtproto-authkey: inspect: expected an auth key as 512 hexadecimal digits, got 513 characters (see mtproto-authkey inspect --help)\n']);
+    expect([long.code, long.stderr]).toEqual([
+      2,
+      'mtproto-authkey: inspect: expected an auth key as 512 hexadecimal digits, got 513 characters (see mtproto-authkey inspect --help)\n',
+    ]);
     const bad = await cli(['inspect', '-'], { input: `${README_KEY_HEX.slice(0, 500)}zz` });
     expect(bad.stderr).toContain('got 502 characters with non-hex ones');
     expect(bad.code).toBe(2);
@@ -282,7 +304,9 @@ describe('cli: help, usage, inspect', () => {
       expect(existsSync(join(copy, 'node_modules'))).toBe(false);
       const r = await cli(['redis', 'stats', '--url', 'redis://127.0.0.1:1'], { command: [process.execPath, join(copy, 'dist/cli/main.js')] });
       expect(r.code).toBe(3);
-      expect(r.stderr).toBe('mtproto-authkey: the redis commands need the ioredis package, an optional peer dependency of mtproto-authkey: npm install ioredis\n');
+      expect(r.stderr).toBe(
+        'mtproto-authkey: the redis commands need the ioredis package, an optional peer dependency of mtproto-authkey: npm install ioredis\n',
+      );
     });
   });
 });
@@ -302,7 +326,19 @@ describe('cli: progress rendering (fake clock)', () => {
   }
 
   it('not a terminal: a first line, then one at each tenth of the total or after a second, never the 100% line, then the end line', () => {
-    const text = render(false, [[100, 50, 1000], [200, 90, 1000], [300, 100, 1000], [400, 150, 1000], [1500, 160, 1000], [1600, 170, 1000], [2000, 1000, 1000]], 2000);
+    const text = render(
+      false,
+      [
+        [100, 50, 1000],
+        [200, 90, 1000],
+        [300, 100, 1000],
+        [400, 150, 1000],
+        [1500, 160, 1000],
+        [1600, 170, 1000],
+        [2000, 1000, 1000],
+      ],
+      2000,
+    );
     expect(text.split('\n')).toEqual([
       'verify: 50/1,000 keys  500/s  ETA 1.9 s (5%)',
       'verify: 100/1,000 keys  333/s  ETA 2.7 s (10%)',
@@ -313,12 +349,29 @@ describe('cli: progress rendering (fake clock)', () => {
   });
 
   it('not a terminal, total unknown (or passed): counts and rate only', () => {
-    expect(render(false, [[1000, 500], [2000, 1200, 1000]], 4000)).toBe('verify: 500 keys  500/s\nverify: 1,200 keys  600/s\nverify: done 1,200 keys in 4.0 s (300/s)\n');
+    expect(
+      render(
+        false,
+        [
+          [1000, 500],
+          [2000, 1200, 1000],
+        ],
+        4000,
+      ),
+    ).toBe('verify: 500 keys  500/s\nverify: 1,200 keys  600/s\nverify: done 1,200 keys in 4.0 s (300/s)\n');
   });
 
   it('a terminal: one line redrawn in place (at most every 100 ms) with a bar, then erased for the end line', () => {
     // 50 ms after the first draw is too soon to redraw; 110 ms is not. 60/100 in 160 ms: 375/s, ETA 40/375 s.
-    const text = render(true, [[50, 10, 100], [100, 50, 100], [160, 60, 100]], 200);
+    const text = render(
+      true,
+      [
+        [50, 10, 100],
+        [100, 50, 100],
+        [160, 60, 100],
+      ],
+      200,
+    );
     expect(text).toBe(
       '\rverify [##----------------------]  10%  10/100 keys  200/s  ETA 450 ms\x1b[K' +
         '\rverify [##############----------]  60%  60/100 keys  375/s  ETA 107 ms\x1b[K' +
@@ -345,9 +398,15 @@ describe('cli: Redis unreachable', () => {
     const password = `%zz${randomBytes(6).toString('hex')}`;
     secretTexts.push(password);
     const r = await cli(['redis', 'stats', '--url', `redis://user:${password}@127.0.0.1:1`]);
-    expect([r.code, r.stderr]).toEqual([2, 'mtproto-authkey: --url: the password is not valid percent-encoding (write % as %25) (see mtproto-authkey redis stats --help)\n']);
+    expect([r.code, r.stderr]).toEqual([
+      2,
+      'mtproto-authkey: --url: the password is not valid percent-encoding (write % as %25) (see mtproto-authkey redis stats --help)\n',
+    ]);
     const cluster = await cli(['redis', 'verify', '--cluster', '--url', 'redis://%zz@127.0.0.1:1']);
-    expect([cluster.code, cluster.stderr]).toEqual([2, 'mtproto-authkey: --url: the user name is not valid percent-encoding (write % as %25) (see mtproto-authkey redis verify --help)\n']);
+    expect([cluster.code, cluster.stderr]).toEqual([
+      2,
+      'mtproto-authkey: --url: the user name is not valid percent-encoding (write % as %25) (see mtproto-authkey redis verify --help)\n',
+    ]);
   });
 
   it('the at-rest secrets read for the store are wiped when it cannot be reached', async () => {
@@ -403,7 +462,17 @@ describe.skipIf(!redisUrl)('cli: Redis standalone', () => {
     const keys = await seed(client, prefix, 2000, { secrets: { 7: secret }, current: 7 }, 100);
     const clean = await cli(['redis', 'verify', ...base(), '--prefix', prefix, '--json', '--batch', '100'], { env });
     expect(clean.code).toBe(0);
-    expect(json(clean)).toEqual({ command: 'redis verify', prefix, scanned: 2000, ok: 2000, corrupted: 0, corruptedIds: [], raw: 0, sealed: { 7: 2000 }, expiring: 100 });
+    expect(json(clean)).toEqual({
+      command: 'redis verify',
+      prefix,
+      scanned: 2000,
+      ok: 2000,
+      corrupted: 0,
+      corruptedIds: [],
+      raw: 0,
+      sealed: { 7: 2000 },
+      expiring: 100,
+    });
     // Plain lines at each tenth (the total is an estimate: DBSIZE of the whole server), then the end line.
     expect(clean.stderr).toMatch(/^verify: [\d,]+(?:\/[\d,]+)? keys {2}[\d,]+\/s/m);
     expect(clean.stderr).toMatch(/^verify: done 2,000 keys in [^\n]+ \([\d,]+\/s\)\n$/m);
@@ -447,7 +516,17 @@ describe.skipIf(!redisUrl)('cli: Redis standalone', () => {
     const env = { MTPROTO_AUTHKEY_SECRETS: secretsEnv({ 1: s1, 2: s2 }), MTPROTO_AUTHKEY_CURRENT: '2' };
     const r = await cli(['redis', 'reseal', ...base(), '--prefix', prefix, '--json', '--quiet'], { env });
     expect(r.code).toBe(0);
-    expect(json(r)).toEqual({ command: 'redis reseal', prefix, current: 2, scanned: 400, resealed: 400, alreadyCurrent: 0, changed: 0, corrupted: 0, corruptedIds: [] });
+    expect(json(r)).toEqual({
+      command: 'redis reseal',
+      prefix,
+      current: 2,
+      scanned: 400,
+      resealed: 400,
+      alreadyCurrent: 0,
+      changed: 0,
+      corrupted: 0,
+      corruptedIds: [],
+    });
     expect(await client.pexpiretime(`${prefix}${hex16(keys[0].id)}`)).toBe(expiryBefore);
     const verified = await cli(['redis', 'verify', ...base(), '--prefix', prefix, '--json', '--quiet'], { env });
     expect([verified.code, json(verified).sealed, json(verified).expiring]).toEqual([0, { 2: 400 }, 50]);
@@ -458,7 +537,9 @@ describe.skipIf(!redisUrl)('cli: Redis standalone', () => {
     for (const k of keys.slice(0, 20)) expect((await manager.getKey(k.id)).equals(k)).toBe(true);
     await manager.close();
     // --current names the version instead of the environment.
-    const flag = await cli(['redis', 'reseal', ...base(), '--prefix', prefix, '--json', '--quiet', '--current', '1'], { env: { MTPROTO_AUTHKEY_SECRETS: env.MTPROTO_AUTHKEY_SECRETS } });
+    const flag = await cli(['redis', 'reseal', ...base(), '--prefix', prefix, '--json', '--quiet', '--current', '1'], {
+      env: { MTPROTO_AUTHKEY_SECRETS: env.MTPROTO_AUTHKEY_SECRETS },
+    });
     expect([flag.code, json(flag).resealed]).toEqual([0, 400]);
   });
 
@@ -490,7 +571,10 @@ describe.skipIf(!redisUrl)('cli: Redis standalone', () => {
       expect(bad.stderr).toContain(message);
     }
     const missing = await cli(['redis', 'verify', ...base(), '--secrets-file', join(work, 'no-such-file')]);
-    expect([missing.code, missing.stderr]).toEqual([2, `mtproto-authkey: cannot read ${join(work, 'no-such-file')}: ENOENT (see mtproto-authkey redis verify --help)\n`]);
+    expect([missing.code, missing.stderr]).toEqual([
+      2,
+      `mtproto-authkey: cannot read ${join(work, 'no-such-file')}: ENOENT (see mtproto-authkey redis verify --help)\n`,
+    ]);
   });
 
   it('export → import: every key with its expiry, into another prefix; again: unchanged; a wrong passphrase imports nothing (exit 4)', async () => {
@@ -509,7 +593,10 @@ describe.skipIf(!redisUrl)('cli: Redis standalone', () => {
     for (const k of keys.slice(0, 50)) expect(dump.includes(Buffer.from(k.bytes).subarray(0, 16))).toBe(false);
     // An existing file is kept unless --force.
     const kept = await cli(['redis', 'export', file, ...base(), '--prefix', from], { env: { MTPROTO_AUTHKEY_PASSPHRASE: pass } });
-    expect([kept.code, kept.stderr]).toEqual([2, `mtproto-authkey: redis export: ${file} exists; add --force to replace it (see mtproto-authkey redis export --help)\n`]);
+    expect([kept.code, kept.stderr]).toEqual([
+      2,
+      `mtproto-authkey: redis export: ${file} exists; add --force to replace it (see mtproto-authkey redis export --help)\n`,
+    ]);
 
     const wrong = await cli(['redis', 'import', file, ...base(), '--prefix', to, '--json'], { env: { MTPROTO_AUTHKEY_PASSPHRASE: passphrase() } });
     expect(wrong.code).toBe(4);
@@ -519,7 +606,18 @@ describe.skipIf(!redisUrl)('cli: Redis standalone', () => {
 
     const imported = await cli(['redis', 'import', file, ...base(), '--prefix', to, '--json'], { env: { MTPROTO_AUTHKEY_PASSPHRASE: pass } });
     expect(imported.code).toBe(0);
-    expect(json(imported)).toEqual({ command: 'redis import', prefix: to, file, records: 1500, imported: 1500, unchanged: 0, expired: 0, collisions: 0, collisionIds: [], corrupted: 0 });
+    expect(json(imported)).toEqual({
+      command: 'redis import',
+      prefix: to,
+      file,
+      records: 1500,
+      imported: 1500,
+      unchanged: 0,
+      expired: 0,
+      collisions: 0,
+      collisionIds: [],
+      corrupted: 0,
+    });
     for (const k of keys.slice(0, 250)) {
       const [a, b] = await Promise.all([client.pexpiretime(`${from}${hex16(k.id)}`), client.pexpiretime(`${to}${hex16(k.id)}`)]);
       expect(b).toBe(a);
@@ -540,10 +638,17 @@ describe.skipIf(!redisUrl)('cli: Redis standalone', () => {
     const secretHex = randomBytes(32).toString('hex');
     secretTexts.push(secretHex);
     writeFileSync(dumpSecret, `${secretHex}\n`, { mode: 0o600 });
-    const out = await cli(['redis', 'export', '-', ...base(), '--prefix', from, '--dump-secret-file', dumpSecret, '--json'], { env: { MTPROTO_AUTHKEY_SECRETS: secretsEnv({ 1: s1 }) } });
+    const out = await cli(['redis', 'export', '-', ...base(), '--prefix', from, '--dump-secret-file', dumpSecret, '--json'], {
+      env: { MTPROTO_AUTHKEY_SECRETS: secretsEnv({ 1: s1 }) },
+    });
     expect(out.code).toBe(0);
     // The report goes to stderr: stdout is the dump.
-    const report = JSON.parse(out.stderr.split('\n').filter((l) => l.startsWith('{')).pop()!) as Record<string, unknown>;
+    const report = JSON.parse(
+      out.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .pop()!,
+    ) as Record<string, unknown>;
     expect(report).toMatchObject({ command: 'redis export', file: '-', exported: 300, skipped: 0 });
     expect(out.stdoutBytes.length).toBeGreaterThan(300 * 256);
     const back = await cli(['redis', 'import', '-', ...base(), '--prefix', to, '--dump-secret-file', dumpSecret, '--json', '--quiet'], {
@@ -551,7 +656,9 @@ describe.skipIf(!redisUrl)('cli: Redis standalone', () => {
       input: out.stdoutBytes,
     });
     expect([back.code, json(back).imported]).toEqual([0, 300]);
-    const verified = await cli(['redis', 'verify', ...base(), '--prefix', to, '--json', '--quiet'], { env: { MTPROTO_AUTHKEY_SECRETS: secretsEnv({ 2: s2 }) } });
+    const verified = await cli(['redis', 'verify', ...base(), '--prefix', to, '--json', '--quiet'], {
+      env: { MTPROTO_AUTHKEY_SECRETS: secretsEnv({ 2: s2 }) },
+    });
     expect([verified.code, json(verified).sealed]).toEqual([0, { 2: 300 }]);
     // The same dump, the secret as 32 raw bytes.
     writeFileSync(dumpSecret, Buffer.from(secretHex, 'hex'));
@@ -702,7 +809,12 @@ describe.skipIf(!redisServerAvailable)('cli: a server of its own, stalled', () =
           },
         });
         expect(stopped).toBe(true);
-        expect([r.code, r.stderr]).toEqual([3, expect.stringMatching(/^mtproto-authkey: (?:auth key store unavailable: keys: SCAN: Redis did not answer|redis stats: Redis failed: no answer) within 500 ms$/m)]);
+        expect([r.code, r.stderr]).toEqual([
+          3,
+          expect.stringMatching(
+            /^mtproto-authkey: (?:auth key store unavailable: keys: SCAN: Redis did not answer|redis stats: Redis failed: no answer) within 500 ms$/m,
+          ),
+        ]);
       } finally {
         if (stopped) process.kill(server.pid, 'SIGCONT');
       }
@@ -730,7 +842,9 @@ describe.skipIf(!clusterNodes)('cli: Redis Cluster', () => {
     const stats = await cli(['redis', 'stats', '--cluster', ...seeds().slice(0, 2), '--prefix', prefix, '--json', '--quiet']);
     expect(stats.code).toBe(0);
     expect(json(stats)).toMatchObject({ keys: 600, expiring: 60, raw: 0, other: 0 });
-    const verify = await cli(['redis', 'verify', '--cluster', ...seeds(), '--prefix', prefix, '--json', '--quiet'], { env: { MTPROTO_AUTHKEY_SECRETS: secretsEnv({ 1: secret }) } });
+    const verify = await cli(['redis', 'verify', '--cluster', ...seeds(), '--prefix', prefix, '--json', '--quiet'], {
+      env: { MTPROTO_AUTHKEY_SECRETS: secretsEnv({ 1: secret }) },
+    });
     expect(verify.code).toBe(1);
     expect(json(verify)).toMatchObject({ scanned: 600, ok: 599, corrupted: 1, corruptedIds: [hex16(keys[100].id)], sealed: { 1: 599 } });
   });

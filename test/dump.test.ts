@@ -146,7 +146,8 @@ function refWrite(contents: Uint8Array[], secret: { secret: Uint8Array }, option
   refCheck(header, key).copy(header, 39);
   const parts: Buffer[] = [header];
   contents.forEach((content, i) => parts.push(refFrame(header, key, 0x52, i, content)));
-  if (options.trailer !== false) parts.push(refFrame(header, key, 0x45, contents.length, Buffer.concat([u64(options.trailerCount ?? contents.length), Buffer.alloc(264)])));
+  if (options.trailer !== false)
+    parts.push(refFrame(header, key, 0x45, contents.length, Buffer.concat([u64(options.trailerCount ?? contents.length), Buffer.alloc(264)])));
   return new Uint8Array(Buffer.concat(parts));
 }
 
@@ -177,7 +178,10 @@ describe('dump format: the bytes match docs/dump-format.md', () => {
 
   it('importKeys reads a dump written by the independent writer', async () => {
     const source = entries(7);
-    const bytes = refWrite(source.map((e) => recordContent(e.key.idBytes, e.key.bytes, e.expiresAt ?? 0)), SECRET);
+    const bytes = refWrite(
+      source.map((e) => recordContent(e.key.idBytes, e.key.bytes, e.expiresAt ?? 0)),
+      SECRET,
+    );
     const target = new AuthKeyManager();
     expect(await importKeys(target, [bytes], SECRET)).toEqual({ ...emptyReport(), records: 7, imported: 7 });
     for (const e of source) expect((await target.getKey(e.key.id)).equals(e.key)).toBe(true);
@@ -189,7 +193,9 @@ describe('dump format: the bytes match docs/dump-format.md', () => {
     expect((await importKeys(target, [bytes], { passphrase: 'cafe\u0301' })).imported).toBe(1);
     // Bytes are taken as they are: the composed spelling's UTF-8 opens it, the decomposed one's does not.
     expect((await importKeys(new AuthKeyManager(), [bytes], { passphrase: new TextEncoder().encode('caf\u00e9') })).imported).toBe(1);
-    expect(await rejection(importKeys(new AuthKeyManager(), [bytes], { passphrase: new TextEncoder().encode('cafe\u0301') }))).toBeInstanceOf(DumpDecryptionFailed);
+    expect(await rejection(importKeys(new AuthKeyManager(), [bytes], { passphrase: new TextEncoder().encode('cafe\u0301') }))).toBeInstanceOf(
+      DumpDecryptionFailed,
+    );
   });
 
   it('uses N = 2**17, r = 8, p = 1 unless told otherwise', async () => {
@@ -428,7 +434,9 @@ describe('importKeys: what it refuses, and what it reports', () => {
     expect((await rejection(importKeys(new AuthKeyManager(), [big], PASS))).message).toMatch(/at most 256 MiB, got 1024 MiB/);
     const hkdfWithCost = secretDump.slice();
     hkdfWithCost[10] = 12;
-    expect((await rejection(importKeys(new AuthKeyManager(), [hkdfWithCost], SECRET))).message).toMatch(/scrypt parameters in a header whose key derivation is not scrypt/);
+    expect((await rejection(importKeys(new AuthKeyManager(), [hkdfWithCost], SECRET))).message).toMatch(
+      /scrypt parameters in a header whose key derivation is not scrypt/,
+    );
     expect((await rejection(importKeys(new AuthKeyManager(), [new TextEncoder().encode('{"keys": []}')], PASS))).message).toMatch(/MTPAKDMP/);
   });
 
@@ -610,7 +618,16 @@ describe('importKeys: collisions', () => {
     expect(seen).toEqual([given[2].key.id, given[5].key.id, given[7].key.id]);
     prepare();
     const stop = new Error('stop here');
-    expect(await rejection(importKeys(target, [bytes], { ...SECRET, onCollision: () => { throw stop; } }))).toBe(stop);
+    expect(
+      await rejection(
+        importKeys(target, [bytes], {
+          ...SECRET,
+          onCollision: () => {
+            throw stop;
+          },
+        }),
+      ),
+    ).toBe(stop);
     expect(target.inner.size).toBe(2);
   });
 
@@ -919,7 +936,14 @@ describe.skipIf(!redisUrl)('export → import with Redis', () => {
     // Another key's bytes planted under the id of given[1]: the manager reads it as corrupted and never overwrites it.
     await client.set(prefix + hex(given[1].key.idBytes), Buffer.from(given[0].key.bytes));
     await manager.setKey(given[3].key, given[3].expiresAt === undefined ? undefined : { expiresAt: given[3].expiresAt });
-    expect(await importKeys(manager, [bytes], PASS)).toEqual({ ...emptyReport(), records: 5, imported: 3, unchanged: 1, collisions: 1, collisionIds: [given[1].key.id] });
+    expect(await importKeys(manager, [bytes], PASS)).toEqual({
+      ...emptyReport(),
+      records: 5,
+      imported: 3,
+      unchanged: 1,
+      collisions: 1,
+      collisionIds: [given[1].key.id],
+    });
   });
 });
 
@@ -932,7 +956,9 @@ describe.skipIf(!clusterNodes)('import into a Redis Cluster', () => {
       const given = entries(2000);
       expect(await importKeys(manager, [await dump(given)], SECRET)).toEqual({ ...emptyReport(), records: 2000, imported: 2000 });
       const cluster = client as import('ioredis').Cluster;
-      const perMaster = await Promise.all(cluster.nodes('master').map(async (node) => (await node.scan('0', 'MATCH', `${prefix}*`, 'COUNT', 100_000))[1].length));
+      const perMaster = await Promise.all(
+        cluster.nodes('master').map(async (node) => (await node.scan('0', 'MATCH', `${prefix}*`, 'COUNT', 100_000))[1].length),
+      );
       expect(perMaster.every((n) => n > 0)).toBe(true);
       for (let i = 0; i < given.length; i += 41) {
         const e = given[i];

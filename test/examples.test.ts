@@ -22,6 +22,8 @@ describe('runnable examples', () => {
   });
 
   it.skipIf(!clusterNodes)('examples/redis-cluster.ts against the 3-master cluster', async () => {
-    expect(await example('examples/redis-cluster.ts', { REDIS_CLUSTER_NODES: clusterNodes })).toMatch(/stored, read back and removed 10 sealed keys on 3 seed node\(s\)/);
+    expect(await example('examples/redis-cluster.ts', { REDIS_CLUSTER_NODES: clusterNodes })).toMatch(
+      /stored, read back and removed 10 sealed keys on 3 seed node\(s\)/,
+    );
   });
 });

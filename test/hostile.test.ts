@@ -152,7 +152,11 @@ describe('hostile input through the API', () => {
         [HUGE, RangeError, /^AuthKey\.many element 1: auth key: expected a bigint in \[1, 2\*\*2048\), got a value of 4000 bits$/],
         [NEGATIVE, RangeError, /^AuthKey\.many element 1: auth key: expected a bigint in \[1, 2\*\*2048\), got a negative value$/],
         [new Uint8Array(100_000), RangeError, /^AuthKey\.many element 1: auth key: expected 256 bytes, got 100000$/],
-        [proxyOf(new Uint8Array(256)), TypeError, /^AuthKey\.many element 1: auth key: expected a bigint or a Uint8Array of 256 bytes, got a Proxy or other object posing as a Uint8Array$/],
+        [
+          proxyOf(new Uint8Array(256)),
+          TypeError,
+          /^AuthKey\.many element 1: auth key: expected a bigint or a Uint8Array of 256 bytes, got a Proxy or other object posing as a Uint8Array$/,
+        ],
         [detached(), TypeError, /^AuthKey\.many element 1: .*got a Uint8Array on a detached or out-of-bounds buffer$/],
       ];
       for (const [bad, type, message] of cases) {
@@ -206,7 +210,11 @@ describe('hostile input through the API', () => {
       const later: unknown[] = Array.from({ length: 600 }, () => good);
       later[520] = HUGE;
       later[580] = 'x';
-      thrown(() => AuthKey.many(later as bigint[]), RangeError, /^AuthKey\.many element 520: auth key: expected a bigint in \[1, 2\*\*2048\), got a value of 4000 bits$/);
+      thrown(
+        () => AuthKey.many(later as bigint[]),
+        RangeError,
+        /^AuthKey\.many element 520: auth key: expected a bigint in \[1, 2\*\*2048\), got a value of 4000 bits$/,
+      );
       expectApiClean();
     });
   });
@@ -219,7 +227,9 @@ describe('hostile input through the API', () => {
         for (const size of [100, 256, 1000, 100_000]) {
           const input = make(big.subarray(0, size));
           expect(hex(sha1(input)), `size ${size}`).toBe(hex(nodeSha1(big.subarray(0, size))));
-          expect(hex(new Sha1().update(input).update(input).digest())).toBe(createHash('sha1').update(big.subarray(0, size)).update(big.subarray(0, size)).digest('hex'));
+          expect(hex(new Sha1().update(input).update(input).digest())).toBe(
+            createHash('sha1').update(big.subarray(0, size)).update(big.subarray(0, size)).digest('hex'),
+          );
         }
         expectApiClean();
       }
@@ -247,7 +257,11 @@ describe('hostile input through the API', () => {
     it('calcNewNonceHash and the managers judge nonces, packets and id bytes by their real length', async () => {
       const key = new AuthKey(fromHex(vectors.keys.full.bytes));
       const nonce = fromHex(vectors.newNonce);
-      thrown(() => key.calcNewNonceHash(lyingOwnLength(new Uint8Array(100_000), 32), 1), RangeError, /^calcNewNonceHash newNonce: expected 32 bytes, got 100000$/);
+      thrown(
+        () => key.calcNewNonceHash(lyingOwnLength(new Uint8Array(100_000), 32), 1),
+        RangeError,
+        /^calcNewNonceHash newNonce: expected 32 bytes, got 100000$/,
+      );
       expect(hex(key.calcNewNonceHash(lyingOwnLength(nonce.slice(), 1000), 2))).toBe(vectors.keys.full.newNonceHash['2']);
       const manager = new AuthKeyManager();
       await manager.setKey(key);
@@ -328,7 +342,11 @@ describe('hostile input through the API', () => {
         [-1n, /got a negative value$/],
       ] as const) {
         thrown(() => new AuthKey(value), RangeError, new RegExp(`^auth key: expected a bigint in \\[1, 2\\*\\*2048\\), ${shape.source}`));
-        thrown(() => AuthKey.many([1n, 2n, value]), RangeError, new RegExp(`^AuthKey\\.many element 2: auth key: expected a bigint in \\[1, 2\\*\\*2048\\), ${shape.source}`));
+        thrown(
+          () => AuthKey.many([1n, 2n, value]),
+          RangeError,
+          new RegExp(`^AuthKey\\.many element 2: auth key: expected a bigint in \\[1, 2\\*\\*2048\\), ${shape.source}`),
+        );
         const manager = new AuthKeyManager();
         await expect(manager.setKey(value)).rejects.toThrow(RangeError);
         expect(manager.size).toBe(0);
@@ -339,7 +357,11 @@ describe('hostile input through the API', () => {
         await expect(manager.hasKey(id)).rejects.toThrow(/^hasKey: expected an auth key id in \[0, 2\*\*64\), got a (negative value|value of \d+ bits)$/);
         await expect(manager.getKey(id)).rejects.toBeInstanceOf(RangeError);
       }
-      thrown(() => AuthKey.fromHex('-' + 'f'.repeat(10)), RangeError, /^AuthKey\.fromHex: expected 1 to 512 hexadecimal digits, got 11 characters with non-hex characters$/);
+      thrown(
+        () => AuthKey.fromHex('-' + 'f'.repeat(10)),
+        RangeError,
+        /^AuthKey\.fromHex: expected 1 to 512 hexadecimal digits, got 11 characters with non-hex characters$/,
+      );
       thrown(() => AuthKey.fromHex('f'.repeat(1000)), RangeError, /^AuthKey\.fromHex: expected 1 to 512 hexadecimal digits, got 1000 characters$/);
       expectApiClean();
     });
@@ -400,7 +422,9 @@ describe('hostile input through the API', () => {
       await manager.setKey(key, { expiresAt: new Shifty(Date.now() + 3_600_000) });
       expect(await manager.hasKey(key)).toBe(true);
       const other = new AuthKeyManager();
-      await expect(other.setKey(key, { expiresAt: new Proxy(new Date(), {}) })).rejects.toThrow(/^setKey: expected expiresAt as a Date or epoch milliseconds, got Date$/);
+      await expect(other.setKey(key, { expiresAt: new Proxy(new Date(), {}) })).rejects.toThrow(
+        /^setKey: expected expiresAt as a Date or epoch milliseconds, got Date$/,
+      );
       await expect(other.setKey(key, { expiresAt: new Proxy(new Date(), {}) })).rejects.toBeInstanceOf(TypeError);
       expect(other.size).toBe(0);
       expectApiClean();
@@ -439,7 +463,14 @@ describe.each(engines())('%s core: hostile input reaching the engine directly', 
       () => engine.hashKeysInto(new Uint8Array(768), 0, 3, new Uint8Array(59), 0),
       () => engine.recordsInto([key], 0, 1, new Uint8Array(275), 0),
       () => engine.recordsInto([key], 0, 2, new Uint8Array(552), 0),
-      () => engine.recordsInto(Array.from({ length: 300 }, () => key), 0, 300, new Uint8Array(300 * 276), 0),
+      () =>
+        engine.recordsInto(
+          Array.from({ length: 300 }, () => key),
+          0,
+          300,
+          new Uint8Array(300 * 276),
+          0,
+        ),
       () => engine.recordsInto([key, new Liar(100_000)], 0, 2, new Uint8Array(552), 0),
       () => engine.sha1AuthKeys(new Liar(1000)),
     ];
@@ -495,20 +526,27 @@ function moduleWithGlobals(globals: Record<string, number>): Uint8Array<ArrayBuf
   const names = Object.keys(globals);
   // https://webassembly.github.io/spec/core/binary/modules.html: global section (6), export section (7).
   const globalSection = section(6, [...uleb(names.length), ...names.flatMap((n) => [0x7f, 0x00, 0x41, ...leb(globals[n]), 0x0b])]);
-  const exportSection = section(7, [
-    ...uleb(names.length),
-    ...names.flatMap((n, i) => [...uleb(n.length), ...new TextEncoder().encode(n), 0x03, ...uleb(i)]),
-  ]);
+  const exportSection = section(7, [...uleb(names.length), ...names.flatMap((n, i) => [...uleb(n.length), ...new TextEncoder().encode(n), 0x03, ...uleb(i)])]);
   return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...globalSection, ...exportSection]);
 }
 
 describe('the core’s sizes are checked when it is instantiated', () => {
   it('a core whose KEY_BYTES, DIGEST_BYTES or RECORD_BYTES differ is refused with a clear message', () => {
     const sizes = { KEY_BYTES: 256, DIGEST_BYTES: 20, RECORD_BYTES: 276 };
-    for (const [name, wrong] of [['KEY_BYTES', 255], ['DIGEST_BYTES', 32], ['RECORD_BYTES', 288]] as const) {
+    for (const [name, wrong] of [
+      ['KEY_BYTES', 255],
+      ['DIGEST_BYTES', 32],
+      ['RECORD_BYTES', 288],
+    ] as const) {
       const core = moduleWithGlobals({ ...sizes, [name]: wrong });
       expect(WebAssembly.validate(core)).toBe(true);
-      thrown(() => new Engine(core), Error, new RegExp(`^mtproto-authkey: the WebAssembly core has ${name} = ${wrong}, but this build of mtproto-authkey expects ${(sizes as Record<string, number>)[name]}; `));
+      thrown(
+        () => new Engine(core),
+        Error,
+        new RegExp(
+          `^mtproto-authkey: the WebAssembly core has ${name} = ${wrong}, but this build of mtproto-authkey expects ${(sizes as Record<string, number>)[name]}; `,
+        ),
+      );
     }
     const { RECORD_BYTES: _omitted, ...partial } = sizes;
     thrown(() => new Engine(moduleWithGlobals(partial)), Error, /^mtproto-authkey: the WebAssembly core does not export RECORD_BYTES; /);

@@ -46,7 +46,10 @@ afterEach(() => {
 function refuseSyncCompile(): void {
   WebAssembly.Module = function (bytes: BufferSource) {
     compiles++;
-    if (bytes.byteLength > 4096) throw new RangeError('WebAssembly.Compile is disallowed on the main thread, if the buffer size is larger than 4KB. Use WebAssembly.compile, or compile on a worker thread.');
+    if (bytes.byteLength > 4096)
+      throw new RangeError(
+        'WebAssembly.Compile is disallowed on the main thread, if the buffer size is larger than 4KB. Use WebAssembly.compile, or compile on a worker thread.',
+      );
     return new Module(bytes);
   } as unknown as typeof WebAssembly.Module;
 }

@@ -28,8 +28,7 @@ const forged = originals.filter((_, i) => i % 8 === 0).map((k, j) => forgeCollis
 const pool = [...originals, ...forged];
 // What each pool key must read back as, from the seeds and node:crypto alone: its 256 bytes (hex)
 // and its id (SHA-1 digest bytes 12..19 of the original, big-endian; a rival shares its original's).
-const seededOf = (index: number) =>
-  index < ORIGINALS ? seededBytes(256, originalSeed(index)) : seededBytes(256, forgedSeed(index - ORIGINALS));
+const seededOf = (index: number) => (index < ORIGINALS ? seededBytes(256, originalSeed(index)) : seededBytes(256, forgedSeed(index - ORIGINALS)));
 const expectedHex = pool.map((_, index) => hex(seededOf(index)));
 const idOf = pool.map((_, index) => nodeSha1(seededBytes(256, originalSeed(index < ORIGINALS ? index : 8 * (index - ORIGINALS)))).readBigUInt64BE(12));
 

@@ -142,7 +142,9 @@ describe('AuthKeyManager (memory) specifics', () => {
     expect(reads).toBe(1);
     expect(self).toBeUndefined();
     for (const bad of [5, 'Date.now', null, {}]) expect(() => new AuthKeyManager({ now: bad as never })).toThrow(TypeError);
-    expect(() => new AuthKeyManager({ now: 5 as never })).toThrow(/AuthKeyManager: expected options\.now as a function returning epoch milliseconds, got number/);
+    expect(() => new AuthKeyManager({ now: 5 as never })).toThrow(
+      /AuthKeyManager: expected options\.now as a function returning epoch milliseconds, got number/,
+    );
     for (const bad of [null, 5, 'x']) expect(() => new AuthKeyManager(bad as never)).toThrow(/AuthKeyManager: expected an options object/);
     expect(new AuthKeyManager({}).size).toBe(0);
     expect(new AuthKeyManager({ now: undefined }).size).toBe(0);
@@ -186,8 +188,7 @@ describe('AuthKeyManager (memory) specifics', () => {
     const pagesBefore = table.pagesForTest();
     const inStorePage = (k: AuthKey) => pagesBefore.includes(AuthKey.recordOf(k).data);
     const intact = (i: number) => hex(held[i].bytes) === hex(bytes[i]) && held[i].id === nodeSha1(bytes[i]).readBigUInt64BE(12);
-    const inStore = (i: number) =>
-      pagesBefore.some((p) => Buffer.from(p.buffer, p.byteOffset, p.length).indexOf(Buffer.from(bytes[i])) >= 0);
+    const inStore = (i: number) => pagesBefore.some((p) => Buffer.from(p.buffer, p.byteOffset, p.length).indexOf(Buffer.from(bytes[i])) >= 0);
     // Looked up, not copied: every key points into a page of the store.
     expect(held.every(inStorePage)).toBe(true);
 

@@ -151,7 +151,9 @@ describe.each(['wasm', 'node'] as const)('SHA-256 on the %s route', (route) => {
       const plain = new IGE(k, iv).decryptIge(Buffer.from(packet.subarray(24)));
       const x = xOf(sender);
       const ok =
-        p >= 12 && p <= 27 && (n + p) % 16 === 0 &&
+        p >= 12 &&
+        p <= 27 &&
+        (n + p) % 16 === 0 &&
         hex(packet.subarray(0, 8)) === file.authKeyId &&
         hex(nodeSha256(keyBytes.subarray(88 + x, 120 + x), plain).subarray(8, 24)) === hex(msgKey) &&
         hex(plain.subarray(0, n)) === hex(data) &&
@@ -165,7 +167,11 @@ describe.each(['wasm', 'node'] as const)('SHA-256 on the %s route', (route) => {
 describe.each(['wasm', 'node'] as const)('on the %s SHA-256 route, a message call leaves nothing in the core', (route) => {
   // The AES key, IV, round keys and staged plaintext live in the core during a call; every byte of
   // those areas must be zero again afterwards, whether the packet was accepted or rejected.
-  const zero = (what: string) => expect(engine.aesResidueForTest().every((b) => b === 0), what).toBe(true);
+  const zero = (what: string) =>
+    expect(
+      engine.aesResidueForTest().every((b) => b === 0),
+      what,
+    ).toBe(true);
   it.each([64, 1024, 70_000])('%i bytes of data, sent and received, accepted and rejected', (size) => {
     expect(setSha256Route(route)).toBe(true);
     const data = seededBytes(size, size);
@@ -318,7 +324,17 @@ describe('decryptMessage rejects every bad packet with the one error', () => {
       // rejection below is the padding's doing.
       expect(hex(key.decryptMessage(forge(plaintext(48, 4), sender), sender))).toBe(hex(plaintext(48, 4).subarray(0, 36)));
       expect(key.decryptMessage(forge(plaintext(1072, 16), sender), sender)).toHaveLength(48);
-      for (const [total, dataLen] of [[48, 8], [48, 12], [48, 16], [64, 32], [64, 24], [1072, 12], [1072, 8], [1072, 0], [2048, 4]]) {
+      for (const [total, dataLen] of [
+        [48, 8],
+        [48, 12],
+        [48, 16],
+        [64, 32],
+        [64, 24],
+        [1072, 12],
+        [1072, 8],
+        [1072, 0],
+        [2048, 4],
+      ]) {
         const padding = total - 32 - dataLen;
         expect(padding < 12 || padding > 1024).toBe(true);
         expectRejected(() => key.decryptMessage(forge(plaintext(total, dataLen), sender), sender), `${sender} padding ${padding}`);
@@ -407,7 +423,10 @@ describe.skipIf(!redisUrl)('RedisAuthKeyManager#decryptPacket', () => {
       expect(await manager.decryptPacket(other.encryptMessage(data, 'client'))).toBeUndefined();
       const bad = key.encryptMessage(data, 'client');
       bad[30] ^= 4;
-      const error = await manager.decryptPacket(bad).then(() => undefined, (e: unknown) => e);
+      const error = await manager.decryptPacket(bad).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(MessageRejected);
       expect((error as Error).message).toBe(MESSAGE_REJECTED);
       await expect(manager.decryptPacket('x' as never)).rejects.toThrow(TypeError);

@@ -174,16 +174,20 @@ describe('NegativeIds against a Map model', () => {
   it('random sequences agree with the model: exact, bounded, expiring', () => {
     const totals = { full: 0, refreshed: 0, expiredDrops: 0, runs: 0 };
     fc.assert(
-      fc.property(fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 50, max: 300 })), fc.commands(commands, { maxCommands: 150, size: 'large' }), (maxIds, cmds) => {
-        const clock = { now: 5_000_000 };
-        const real: Real = { set: new NegativeIds(maxIds, TTL, () => clock.now), clock, seen: { full: 0, refreshed: 0, expiredDrops: 0 } };
-        const model: Model = { ids: new Map(), now: clock.now, maxIds };
-        fc.modelRun(() => ({ model, real }), cmds);
-        totals.full += real.seen.full;
-        totals.refreshed += real.seen.refreshed;
-        totals.expiredDrops += real.seen.expiredDrops;
-        totals.runs++;
-      }),
+      fc.property(
+        fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 50, max: 300 })),
+        fc.commands(commands, { maxCommands: 150, size: 'large' }),
+        (maxIds, cmds) => {
+          const clock = { now: 5_000_000 };
+          const real: Real = { set: new NegativeIds(maxIds, TTL, () => clock.now), clock, seen: { full: 0, refreshed: 0, expiredDrops: 0 } };
+          const model: Model = { ids: new Map(), now: clock.now, maxIds };
+          fc.modelRun(() => ({ model, real }), cmds);
+          totals.full += real.seen.full;
+          totals.refreshed += real.seen.refreshed;
+          totals.expiredDrops += real.seen.expiredDrops;
+          totals.runs++;
+        },
+      ),
       { numRuns: 150, seed: 0x4e9 },
     );
     // The runs met a full set, re-adds and expiry many times.
@@ -199,7 +203,7 @@ describe('NegativeIds', () => {
   function randomIds(n: number): Int32Array {
     const ids = new Int32Array(2 * n);
     const seen = new Set<bigint>();
-    for (let i = 0; i < n; ) {
+    for (let i = 0; i < n;) {
       const pair = randomFillSync(new Int32Array(2));
       const key = big(pair[0], pair[1]);
       if (seen.has(key)) continue;

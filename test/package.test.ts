@@ -28,7 +28,9 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   bugs: { url: string };
 };
 /** The public entry points as package.json's "exports" lists them: subpath, JavaScript, types. */
-const entries = Object.entries(pkg.exports).flatMap(([subpath, t]) => (typeof t === 'object' ? [{ subpath, js: t.types.slice(2).replace(/\.d\.ts$/, '.js'), types: t.types.slice(2) }] : []));
+const entries = Object.entries(pkg.exports).flatMap(([subpath, t]) =>
+  typeof t === 'object' ? [{ subpath, js: t.types.slice(2).replace(/\.d\.ts$/, '.js'), types: t.types.slice(2) }] : [],
+);
 const specifier = (subpath: string) => `mtproto-authkey${subpath.slice(1)}`;
 
 /** The names a module exports, as TypeScript sees them (values and types). */
@@ -72,7 +74,10 @@ describe('npm pack tarball', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'mtproto-authkey-pack-'));
     // --ignore-scripts: pretest has built dist/ already; prepack would build it a second time.
-    const packed = JSON.parse(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], root)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    const packed = JSON.parse(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], root)) as Array<{
+      filename: string;
+      files: Array<{ path: string }>;
+    }>;
     tarball = join(dir, packed[0].filename);
     paths = packed[0].files.map((f) => f.path);
     consumer = join(dir, 'consumer');
@@ -117,7 +122,16 @@ describe('npm pack tarball', () => {
 
   it('each entry point declares exactly what its source module exports', { timeout: 120_000 }, () => {
     const files = entries.flatMap((e) => [join(root, 'src', e.js.replace(/^dist\//, '').replace(/\.js$/, '.ts')), join(root, e.types)]);
-    const program = ts.createProgram(files, { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022, strict: true, noEmit: true, skipLibCheck: true, types: ['node'], allowImportingTsExtensions: true });
+    const program = ts.createProgram(files, {
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      target: ts.ScriptTarget.ES2022,
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      types: ['node'],
+      allowImportingTsExtensions: true,
+    });
     for (let i = 0; i < files.length; i += 2) {
       const fromSource = exportsOf(program, files[i]);
       expect(fromSource.length).toBeGreaterThan(0);
@@ -141,7 +155,10 @@ const got = await m.getKey(key.idBytes);
 console.log(got.equals(key), Buffer.from(sha1(new TextEncoder().encode('abc'))).toString('hex'));`,
     );
     expect(run(process.execPath, ['main.mjs'], consumer).trim()).toBe('true a9993e364706816aba3e25717850c26c9cd0d89d');
-    writeFileSync(join(consumer, 'main.cjs'), `const { AuthKey } = require('mtproto-authkey'); console.log(String(new AuthKey(5n)).startsWith('AuthKey(id=0x'));`);
+    writeFileSync(
+      join(consumer, 'main.cjs'),
+      `const { AuthKey } = require('mtproto-authkey'); console.log(String(new AuthKey(5n)).startsWith('AuthKey(id=0x'));`,
+    );
     expect(run(process.execPath, ['main.cjs'], consumer).trim()).toBe('true');
   });
 
@@ -197,7 +214,10 @@ import type {} from 'mtproto-authkey/generated/wasm-bytes';
     writeFileSync(join(sub, 'check.ts'), check);
     writeFileSync(
       join(sub, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { ...resolution, target: 'ES2022', strict: true, noEmit: true, lib: ['ES2022'], types: [], typeRoots: [] }, files: ['check.ts'] }),
+      JSON.stringify({
+        compilerOptions: { ...resolution, target: 'ES2022', strict: true, noEmit: true, lib: ['ES2022'], types: [], typeRoots: [] },
+        files: ['check.ts'],
+      }),
     );
     const { status, output } = attempt(process.execPath, [bin('typescript', 'bin/tsc'), '-p', 'tsconfig.json'], sub);
     expect(output).toBe('');
@@ -216,7 +236,13 @@ const cls: typeof core.AuthKeyCorrupted = redis.AuthKeyCorrupted;
 void key; void cls;
 `,
     );
-    writeFileSync(join(sub, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'Node20', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, lib: ['ES2022'], types: [], typeRoots: [] }, files: ['check.cts'] }));
+    writeFileSync(
+      join(sub, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { module: 'Node20', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: true, lib: ['ES2022'], types: [], typeRoots: [] },
+        files: ['check.cts'],
+      }),
+    );
     const { status, output } = attempt(process.execPath, [bin('typescript', 'bin/tsc'), '-p', 'tsconfig.json'], sub);
     expect(output).toBe('');
     expect(status).toBe(0);

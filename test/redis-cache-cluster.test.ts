@@ -9,7 +9,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AuthKeyDoesNotExist, type AuthKey } from '../src/index.ts';
 import { RedisAuthKeyManager } from '../src/redis.ts';
 import { hex, randomKey, rejection } from './helpers.ts';
-import { type CacheOptions, callsOf, commandCalls, eventually as eventuallyAvailable, redisServerAvailable, uniquePrefix, waitFor, waitLinked } from './redis-helpers.ts';
+import {
+  type CacheOptions,
+  callsOf,
+  commandCalls,
+  eventually as eventuallyAvailable,
+  redisServerAvailable,
+  uniquePrefix,
+  waitFor,
+  waitLinked,
+} from './redis-helpers.ts';
 import { type RedisClusterProcess, type RedisProcess, redisCli, startRedisCluster } from './setup/redis-server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -99,7 +108,11 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (Redis Cl
       describe: () => `${keys.filter((k) => cached.peekKey(k.idBytes) !== undefined).length} still served; ${JSON.stringify(cached.cacheStats())}`,
     });
     const ms = performance.now() - start;
-    for (const key of keys) await rejection(eventually(() => cached.getKey(key.id).catch((e: unknown) => Promise.reject(e))), AuthKeyDoesNotExist);
+    for (const key of keys)
+      await rejection(
+        eventually(() => cached.getKey(key.id).catch((e: unknown) => Promise.reject(e))),
+        AuthKeyDoesNotExist,
+      );
     return ms;
   }
 
@@ -172,7 +185,9 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (Redis Cl
       expect(held.length, 'keys on the promoted node').toBeGreaterThan(0);
       // Whatever the cache still holds must follow deletes on the new master.
       const ms = await deletedEverywhere(a, b, held);
-      console.log(`CLUSTER FAILOVER took ${failedOver.toFixed(0)} ms, linked ${relinked.toFixed(0)} ms after; ${held.length} keys deleted on the new master left the cache in ${ms.toFixed(1)} ms`);
+      console.log(
+        `CLUSTER FAILOVER took ${failedOver.toFixed(0)} ms, linked ${relinked.toFixed(0)} ms after; ${held.length} keys deleted on the new master left the cache in ${ms.toFixed(1)} ms`,
+      );
       // And the cache keeps working: a new key on the new master fills, is served, and is dropped on delete.
       const rest = keys.filter((k) => !held.includes(k));
       for (const key of rest) expect((await eventually(() => a.getKey(key.id))).equals(key)).toBe(true);
@@ -203,7 +218,9 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (Redis Cl
       }
       const failedOver = performance.now() - start;
       const relinked = await waitLinked(a, 30_000);
-      console.log(`master killed: replica promoted after ${failedOver.toFixed(0)} ms, cache linked ${relinked.toFixed(0)} ms after that; link seen down meanwhile: ${sawUnlinked}, keys still cached: ${keys.filter((k) => a.peekKey(k.idBytes) !== undefined).length} of ${keys.length}`);
+      console.log(
+        `master killed: replica promoted after ${failedOver.toFixed(0)} ms, cache linked ${relinked.toFixed(0)} ms after that; link seen down meanwhile: ${sawUnlinked}, keys still cached: ${keys.filter((k) => a.peekKey(k.idBytes) !== undefined).length} of ${keys.length}`,
+      );
       const held = await heldBy(promoted, prefix, keys);
       expect(held.map((k) => k.id).sort()).toEqual(before.map((k) => k.id).sort());
       for (const key of held) await eventually(() => fill(a, key));
@@ -251,10 +268,16 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (Redis Cl
       toReplica.disconnect();
       // Redis's truth now: the key is gone (the write died with its master).
       expect(await eventually(() => b.hasKey(key))).toBe(false);
-      await rejection(eventually(() => b.delKey(key.id)), AuthKeyDoesNotExist);
+      await rejection(
+        eventually(() => b.delKey(key.id)),
+        AuthKeyDoesNotExist,
+      );
       await waitLinked(a, 30_000);
       expect(a.peekKey(key.idBytes), 'peekKey serves a key Redis no longer has').toBeUndefined();
-      await rejection(eventually(() => a.getKey(key.id)), AuthKeyDoesNotExist);
+      await rejection(
+        eventually(() => a.getKey(key.id)),
+        AuthKeyDoesNotExist,
+      );
       // Bring the node back (as a replica) for whatever runs next.
       await cluster.restart(master);
     }, 90_000);

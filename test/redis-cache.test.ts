@@ -90,7 +90,10 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
   }
 
   /** A cached manager, once its cache is linked. */
-  async function linked(cache: CacheOptions = { maxKeys: 10_000 }, extra: { timeoutMs?: number; url?: string; client?: Redis } = {}): Promise<RedisAuthKeyManager> {
+  async function linked(
+    cache: CacheOptions = { maxKeys: 10_000 },
+    extra: { timeoutMs?: number; url?: string; client?: Redis } = {},
+  ): Promise<RedisAuthKeyManager> {
     const m = manager(cache, extra);
     await waitLinked(m);
     return m;
@@ -126,7 +129,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       expect(stats.size).toBe(1);
     });
 
-    it("a key the manager set itself is cached by its first or second getKey: the notice of its own SET may cancel the first read, never a later one", async () => {
+    it('a key the manager set itself is cached by its first or second getKey: the notice of its own SET may cancel the first read, never a later one', async () => {
       // The notice of the manager's own SET is written by Redis before the SET's reply, so it has
       // arrived by the time a second read starts: at most two reads per key.
       const m = await linked();
@@ -171,7 +174,19 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       await m.setKey(key);
       expect((await m.getKey(key.id)).equals(key)).toBe(true);
       expect(m.peekKey(key.idBytes)).toBeUndefined();
-      expect(m.cacheStats()).toEqual({ hits: 0, misses: 0, negativeHits: 0, joins: 0, invalidations: 0, evictions: 0, flushes: 0, size: 0, negativeSize: 0, maxKeys: 0, linked: false });
+      expect(m.cacheStats()).toEqual({
+        hits: 0,
+        misses: 0,
+        negativeHits: 0,
+        joins: 0,
+        invalidations: 0,
+        evictions: 0,
+        flushes: 0,
+        size: 0,
+        negativeSize: 0,
+        maxKeys: 0,
+        linked: false,
+      });
       await sleep(100);
       expect(await connections(raw)).toBe(baseline + 1);
     });
@@ -190,7 +205,10 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
         const withClient = await linked({ maxKeys: 10 }, { client });
         expect(await connections(raw)).toBe(baseline + 2);
         await withClient.close();
-        await waitFor(async () => (await connections(raw)) === baseline + 1, 'the client manager to close its tracking connection', { everyMs: 20, timeoutMs: 2000 });
+        await waitFor(async () => (await connections(raw)) === baseline + 1, 'the client manager to close its tracking connection', {
+          everyMs: 20,
+          timeoutMs: 2000,
+        });
         expect(await client.ping()).toBe('PONG');
       } finally {
         client.disconnect();
@@ -247,7 +265,12 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
         expect(lastServed).toBeGreaterThanOrEqual(expiresAt - 150);
         expect(callsOf('get', before, await commandCalls(raw))).toBe(0);
         // Redis still holds it (lazily expired); getKey must not be answered from the cache.
-        expect(await raw.call('DEBUG', 'OBJECT', nameOf(key)).then(() => true, () => false)).toBe(true);
+        expect(
+          await raw.call('DEBUG', 'OBJECT', nameOf(key)).then(
+            () => true,
+            () => false,
+          ),
+        ).toBe(true);
         await rejection(a.getKey(key.id), AuthKeyDoesNotExist);
         expect(a.peekKey(key.idBytes)).toBeUndefined();
       } finally {
@@ -318,7 +341,12 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       expect(b.cacheStats().size).toBe(20);
       const flushes = [a.cacheStats().flushes, b.cacheStats().flushes];
       await raw.flushall();
-      for (const m of [a, b]) await waitFor(() => m.cacheStats().size === 0, 'FLUSHALL to empty the cache', { everyMs: 1, timeoutMs: 1000, describe: () => JSON.stringify(m.cacheStats()) });
+      for (const m of [a, b])
+        await waitFor(() => m.cacheStats().size === 0, 'FLUSHALL to empty the cache', {
+          everyMs: 1,
+          timeoutMs: 1000,
+          describe: () => JSON.stringify(m.cacheStats()),
+        });
       expect(a.cacheStats().flushes).toBe(flushes[0] + 1);
       expect(b.cacheStats().flushes).toBe(flushes[1] + 1);
       for (const key of keys) {
@@ -363,7 +391,8 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
             (k) => (k.equals(key) ? 'present' : 'other'),
             (e: unknown) => (e instanceof AuthKeyDoesNotExist ? 'absent' : String(e)),
           );
-          if (got !== (truth === null ? 'absent' : 'present')) problems.push(`round ${round}, manager ${n}: getKey says ${got}, Redis says ${truth === null ? 'absent' : 'present'}`);
+          if (got !== (truth === null ? 'absent' : 'present'))
+            problems.push(`round ${round}, manager ${n}: getKey says ${got}, Redis says ${truth === null ? 'absent' : 'present'}`);
         }
       }
     }
@@ -396,7 +425,9 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       }
       expect(sawUnlinked, 'linked was false after the kill').toBe(true);
       const relinked = await waitLinked(m);
-      console.log(`tracking connection killed: emptied after ${emptied.toFixed(1)} ms, linked again ${(performance.now() - killed).toFixed(0)} ms after the kill (${relinked.toFixed(0)} ms of waiting)`);
+      console.log(
+        `tracking connection killed: emptied after ${emptied.toFixed(1)} ms, linked again ${(performance.now() - killed).toFixed(0)} ms after the kill (${relinked.toFixed(0)} ms of waiting)`,
+      );
       for (const key of keys) expect(m.peekKey(key.idBytes)).toBeUndefined();
       const before = await commandCalls(raw);
       for (const key of keys) expect((await m.getKey(key.id)).equals(key)).toBe(true);
@@ -443,7 +474,10 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       }
       expect(m.cacheStats().size).toBe(5);
       await own.stop();
-      await waitFor(() => m.cacheStats().size === 0 && !m.cacheStats().linked, 'the cache to be emptied and unlinked when Redis stopped', { everyMs: 1, timeoutMs: 1000 });
+      await waitFor(() => m.cacheStats().size === 0 && !m.cacheStats().linked, 'the cache to be emptied and unlinked when Redis stopped', {
+        everyMs: 1,
+        timeoutMs: 1000,
+      });
       for (const key of keys) expect(m.peekKey(key.idBytes)).toBeUndefined();
       const again = await startRedisServer({ port: own.port, dir: own.dir });
       extraServers[extraServers.indexOf(own)] = again;
@@ -544,7 +578,11 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       process.kill(own.pid, 'SIGSTOP');
       let ms: number;
       try {
-        ms = await waitFor(() => m.peekKey(key.idBytes) === undefined, 'the cache to be emptied while Redis hangs', { everyMs: 2, timeoutMs: 5000, describe: () => JSON.stringify(m.cacheStats()) });
+        ms = await waitFor(() => m.peekKey(key.idBytes) === undefined, 'the cache to be emptied while Redis hangs', {
+          everyMs: 2,
+          timeoutMs: 5000,
+          describe: () => JSON.stringify(m.cacheStats()),
+        });
         expect(m.cacheStats().linked).toBe(false);
         expect(m.cacheStats().size).toBe(0);
       } finally {

@@ -81,7 +81,9 @@ describe('RedisAuthKeyManager without a server', () => {
     const manager = new RedisAuthKeyManager({ client });
     const key = randomKey();
     const start = performance.now();
-    const errors = await Promise.all([manager.setKey(key), manager.hasKey(key), manager.getKey(key), manager.delKey(key)].map((p) => rejection(p, AuthKeyStoreUnavailable)));
+    const errors = await Promise.all(
+      [manager.setKey(key), manager.hasKey(key), manager.getKey(key), manager.delKey(key)].map((p) => rejection(p, AuthKeyStoreUnavailable)),
+    );
     const elapsed = performance.now() - start;
     expect(elapsed).toBeGreaterThanOrEqual(1900);
     expect(elapsed).toBeLessThan(2600);
@@ -502,14 +504,17 @@ describe.each(topologies)('RedisAuthKeyManager on Redis %s: a stored value that 
     },
   );
 
-  it.skipIf(!available).each([['plain'], ['sealed']])('%s manager: a different valid key stored under the id is still a collision (AuthKeyCollision)', async (mode) => {
-    const m = new RedisAuthKeyManager({ client, prefix, ...(mode === 'sealed' ? { encryption: { secrets: { 3: secret }, current: 3 } } : {}) });
-    const key = randomKey();
-    const rival = forgeCollision(key);
-    // The stored value is the real key for this id; setKey of other bytes under it is a rival.
-    await m.setKey(key);
-    await rejection(m.setKey(rival), AuthKeyCollision);
-    expect((await m.getKey(key.id)).equals(key)).toBe(true);
-    await m.delKey(key);
-  });
+  it.skipIf(!available).each([['plain'], ['sealed']])(
+    '%s manager: a different valid key stored under the id is still a collision (AuthKeyCollision)',
+    async (mode) => {
+      const m = new RedisAuthKeyManager({ client, prefix, ...(mode === 'sealed' ? { encryption: { secrets: { 3: secret }, current: 3 } } : {}) });
+      const key = randomKey();
+      const rival = forgeCollision(key);
+      // The stored value is the real key for this id; setKey of other bytes under it is a rival.
+      await m.setKey(key);
+      await rejection(m.setKey(rival), AuthKeyCollision);
+      expect((await m.getKey(key.id)).equals(key)).toBe(true);
+      await m.delKey(key);
+    },
+  );
 });

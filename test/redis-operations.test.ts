@@ -4,7 +4,14 @@ import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PassThrough, Readable } from 'node:stream';
 import { AuthKey, AuthKeyManager } from '../src/index.ts';
-import { type AuthKeyEncryption, AuthKeyStoreUnavailable, DumpDecryptionFailed, RedisAuthKeyManager, StoreOperationUnsupported, importKeys } from '../src/redis.ts';
+import {
+  type AuthKeyEncryption,
+  AuthKeyStoreUnavailable,
+  DumpDecryptionFailed,
+  RedisAuthKeyManager,
+  StoreOperationUnsupported,
+  importKeys,
+} from '../src/redis.ts';
 import { globEscape, storedEntries } from '../src/redis/operations.ts';
 import { Sealer } from '../src/redis/sealer.ts';
 import { hex, randomKey, rejection } from './helpers.ts';
@@ -164,14 +171,17 @@ describe('store operations without a server', () => {
       getBuffer: async () => read,
       eval: () => new Promise((_resolve, reject) => (failWrite = reject)),
     };
-    const client = new Proxy({}, {
-      get: (_t, property) => {
-        if (property === 'status') return 'ready';
-        if (property === 'isCluster') return false;
-        if (property === 'options') return {};
-        return answers[String(property)] ?? (() => new Promise(() => {}));
+    const client = new Proxy(
+      {},
+      {
+        get: (_t, property) => {
+          if (property === 'status') return 'ready';
+          if (property === 'isCluster') return false;
+          if (property === 'options') return {};
+          return answers[String(property)] ?? (() => new Promise(() => {}));
+        },
       },
-    }) as unknown as Redis;
+    ) as unknown as Redis;
     const manager = new RedisAuthKeyManager({ client, encryption });
     const pending = manager.reseal();
     await new Promise((resolve) => setTimeout(resolve, 0));
@@ -260,7 +270,9 @@ describe.skipIf(!redisUrl)('store operations (standalone)', () => {
     expect(report.raw).toBe(1);
     // v1[0..7] minus v1[4] (untouched) were tampered: 7 of the 6000.
     expect(report.sealed).toEqual({ 1: 6000 - 7, 2: 4000 });
-    const expiring = [...v1.entries()].filter(([i, e]) => e.expiresAt !== undefined && ![0, 1, 2, 3, 5, 6, 7].includes(i)).length + v2.filter((e) => e.expiresAt !== undefined).length;
+    const expiring =
+      [...v1.entries()].filter(([i, e]) => e.expiresAt !== undefined && ![0, 1, 2, 3, 5, 6, 7].includes(i)).length +
+      v2.filter((e) => e.expiresAt !== undefined).length;
     expect(report.expiring).toBe(expiring);
     expect(progress.at(-1)).toBe(10_001);
     expect(progress.length).toBeGreaterThan(1);
@@ -329,7 +341,14 @@ describe.skipIf(!redisUrl)('store operations (standalone)', () => {
     expect((await only2.getKey(entries[1].key.id)).equals(entries[1].key)).toBe(true);
 
     // Idempotent: a second run rewrites nothing.
-    expect(await manager.reseal()).toEqual({ scanned: 10_000 - deleted, resealed: 0, alreadyCurrent: 10_000 - deleted, changed: 0, corrupted: 0, corruptedIds: [] });
+    expect(await manager.reseal()).toEqual({
+      scanned: 10_000 - deleted,
+      resealed: 0,
+      alreadyCurrent: 10_000 - deleted,
+      changed: 0,
+      corrupted: 0,
+      corruptedIds: [],
+    });
   });
 
   it('reseal interrupted by an AbortSignal, then run again, completes; keys() lists what was stored; SCAN, never KEYS', async () => {
@@ -406,7 +425,10 @@ describe.skipIf(!redisUrl)('store operations (standalone)', () => {
       const manager = new RedisAuthKeyManager({ client: prefixed, prefix, encryption: { secrets: { 1: s1, 2: secret() }, current: 2 } });
       expect(await listedIds(manager)).toEqual(entries.map((e) => hex(e.key.idBytes)).sort());
       expect(await manager.reseal()).toMatchObject({ scanned: 50, resealed: 50, changed: 0 });
-      const values = await rawValues(client, entries.map((e) => `kp:${nameOf(prefix, e.key)}`));
+      const values = await rawValues(
+        client,
+        entries.map((e) => `kp:${nameOf(prefix, e.key)}`),
+      );
       for (const value of values) expect(value![0]).toBe(2);
     } finally {
       await prefixed.quit();
@@ -420,7 +442,10 @@ describe.skipIf(!redisUrl)('store operations (standalone)', () => {
     const manager = new RedisAuthKeyManager({ client, prefix, encryption: { secrets: { 4: s }, current: 4 } });
     expect(await manager.verify()).toMatchObject({ ok: 300, raw: 300, sealed: {} });
     expect(await manager.reseal()).toMatchObject({ resealed: 300, alreadyCurrent: 0 });
-    const values = await rawValues(client, entries.map((e) => nameOf(prefix, e.key)));
+    const values = await rawValues(
+      client,
+      entries.map((e) => nameOf(prefix, e.key)),
+    );
     entries.forEach((e, i) => expect(openWith(s, e.key.idBytes, values[i]!)?.equals(e.key.bytes)).toBe(true));
   });
 
@@ -466,7 +491,11 @@ describe.skipIf(!redisUrl)('store operations (standalone)', () => {
 
     const targetPrefix = fresh();
     const target = new RedisAuthKeyManager({ client, prefix: targetPrefix, encryption: { secrets: { 3: secret() }, current: 3 }, timeoutMs: 30_000 });
-    expect(await target.importKeys(Readable.from([dump]), { ...dumpSecret, signal: new AbortController().signal })).toMatchObject({ records: 9999, imported: 9999, collisions: 0 });
+    expect(await target.importKeys(Readable.from([dump]), { ...dumpSecret, signal: new AbortController().signal })).toMatchObject({
+      records: 9999,
+      imported: 9999,
+      collisions: 0,
+    });
     const names = entries.slice(1).map((e) => nameOf(targetPrefix, e.key));
     expect(await expiriesOf(client, names)).toEqual(entries.slice(1).map((e) => e.expiresAt ?? -1));
     expect(await target.verify()).toMatchObject({ ok: 9999, corrupted: 0, sealed: { 3: 9999 } });
@@ -542,7 +571,14 @@ describe.skipIf(!clusterNodes)('store operations (Redis Cluster, 3 masters)', ()
     expect(await listedIds(manager, { batch: 100 })).toEqual(entries.map((e) => hex(e.key.idBytes)).sort());
 
     const expiries = await expiriesOf(client, names);
-    expect(await manager.reseal()).toEqual({ scanned: 3000, resealed: 2998, alreadyCurrent: 0, changed: 0, corrupted: 2, corruptedIds: expect.arrayContaining([entries[0].key.id, entries[1].key.id]) });
+    expect(await manager.reseal()).toEqual({
+      scanned: 3000,
+      resealed: 2998,
+      alreadyCurrent: 0,
+      changed: 0,
+      corrupted: 2,
+      corruptedIds: expect.arrayContaining([entries[0].key.id, entries[1].key.id]),
+    });
     const values = await rawValues(client, names);
     expect(await expiriesOf(client, names)).toEqual(expiries);
     for (let i = 2; i < names.length; i++) expect(openWith(s2, entries[i].key.idBytes, values[i]!)?.equals(entries[i].key.bytes)).toBe(true);

@@ -16,10 +16,22 @@ describe.skipIf(!redisUrl)('Redis standalone', () => {
   // Auto-pipelined caller clients (the recommended setting): calls made in one event-loop turn
   // share a write. ioredis's callBuffer loses the command name there
   // (https://github.com/redis/ioredis/issues/1923); the manager must not depend on it.
-  describeManagerConformance('RedisAuthKeyManager (standalone, auto-pipelined client)', () => openStore('standalone', {}, 3, { enableAutoPipelining: true }), capabilities);
+  describeManagerConformance(
+    'RedisAuthKeyManager (standalone, auto-pipelined client)',
+    () => openStore('standalone', {}, 3, { enableAutoPipelining: true }),
+    capabilities,
+  );
 
   // The near cache: every manager caches (a second manager's write must reach the others' caches
   // before their next read); the store opens once every cache is linked.
-  describeManagerConformance('RedisAuthKeyManager (standalone, near cache)', () => openStore('standalone', { cache: { maxKeys: 10_000 } }, 3, { enableAutoPipelining: true }), capabilities);
-  describeManagerConformance('RedisAuthKeyManager (standalone, near cache of 4 keys, AES-256-GCM at rest)', () => openStore('standalone', { encryption, cache: { maxKeys: 4, negativeTtlMs: 60_000 } }), capabilities);
+  describeManagerConformance(
+    'RedisAuthKeyManager (standalone, near cache)',
+    () => openStore('standalone', { cache: { maxKeys: 10_000 } }, 3, { enableAutoPipelining: true }),
+    capabilities,
+  );
+  describeManagerConformance(
+    'RedisAuthKeyManager (standalone, near cache of 4 keys, AES-256-GCM at rest)',
+    () => openStore('standalone', { encryption, cache: { maxKeys: 4, negativeTtlMs: 60_000 } }),
+    capabilities,
+  );
 });

@@ -61,7 +61,9 @@ function expectGood(report: Report, where: string): void {
   const { runtime, reply, ...rest } = report;
   expect(rest, where).toEqual(expected);
   expect(typeof runtime, where).toBe('string');
-  expect(Buffer.from(readmeKey.decryptMessage(Buffer.from(reply, 'hex'), 'server')).toString('hex'), `${where}: its reply, decrypted by Node`).toBe(plaintext.toString('hex'));
+  expect(Buffer.from(readmeKey.decryptMessage(Buffer.from(reply, 'hex'), 'server')).toString('hex'), `${where}: its reply, decrypted by Node`).toBe(
+    plaintext.toString('hex'),
+  );
   console.log(`${where}: ${runtime}`);
 }
 
@@ -75,7 +77,8 @@ function devBinary(name: string): string {
 /** Chromium's path, or a failure that says how to install it. */
 function chromiumPath(): string {
   const found = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p !== undefined && p !== '' && existsSync(p));
-  if (found === undefined) throw new Error("Chromium is not installed: install Debian's chromium (`apt-get install -y chromium`, as .ci/run does), or set CHROMIUM to its path");
+  if (found === undefined)
+    throw new Error("Chromium is not installed: install Debian's chromium (`apt-get install -y chromium`, as .ci/run does), or set CHROMIUM to its path");
   return found;
 }
 
@@ -171,7 +174,18 @@ describe('the packed package in every runtime', () => {
     // Its own process group, so that the browser and every helper process it starts end together.
     const browser = spawn(
       chromium,
-      ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${join(dir, 'chromium-profile')}`, url],
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        `--user-data-dir=${join(dir, 'chromium-profile')}`,
+        url,
+      ],
       { detached: true, stdio: ['ignore', 'ignore', 'pipe'] },
     );
     let stderr = '';
@@ -183,7 +197,9 @@ describe('the packed package in every runtime', () => {
       body = await Promise.race([
         posted,
         exited.then(() => Promise.reject(new Error(`Chromium exited before the page reported:\n${stderr}`))),
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no report from the page within 45 s; Chromium said:\n${stderr}`)), 45_000))),
+        new Promise<never>(
+          (_, reject) => (timer = setTimeout(() => reject(new Error(`no report from the page within 45 s; Chromium said:\n${stderr}`)), 45_000)),
+        ),
       ]);
     } finally {
       clearTimeout(timer);
@@ -196,7 +212,13 @@ describe('the packed package in every runtime', () => {
       await new Promise((resolve) => server.close(resolve));
     }
 
-    const reports = JSON.parse(body) as Array<{ mode: string; error?: string; result?: Report; refusal?: { name: string; message: string; cause: string | null } | null; wasRefused?: number }>;
+    const reports = JSON.parse(body) as Array<{
+      mode: string;
+      error?: string;
+      result?: Report;
+      refusal?: { name: string; message: string; cause: string | null } | null;
+      wasRefused?: number;
+    }>;
     expect(reports.map((r) => r.mode)).toEqual(['init', 'sync', 'refused', 'worker']);
     for (const report of reports) {
       expect(report.error, `${report.mode}: no error`).toBeUndefined();

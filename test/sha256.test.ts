@@ -55,8 +55,16 @@ describe.each(routes)('sha256 on the %s route', (route) => {
     const b = seededBytes(70_000, 2);
     const out = new Uint8Array(40);
     for (const [aAt, aLen, bAt, bLen] of [
-      [0, 0, 0, 0], [3, 32, 0, 0], [0, 36, 5, 16], [88, 32, 0, 55], [8, 32, 1, 56], [0, 64, 0, 64],
-      [0, 32, 0, 1024], [17, 100, 3, 65_536 - 100], [0, 32, 0, 65_536], [0, 200, 1, 69_999],
+      [0, 0, 0, 0],
+      [3, 32, 0, 0],
+      [0, 36, 5, 16],
+      [88, 32, 0, 55],
+      [8, 32, 1, 56],
+      [0, 64, 0, 64],
+      [0, 32, 0, 1024],
+      [17, 100, 3, 65_536 - 100],
+      [0, 32, 0, 65_536],
+      [0, 200, 1, 69_999],
     ]) {
       sha256Pair(a, aAt, aLen, b, bAt, bLen, out, 5);
       const whole = Buffer.concat([a.subarray(aAt, aAt + aLen), b.subarray(bAt, bAt + bLen)]);
@@ -118,8 +126,14 @@ describe.each(engines())('%s core: SHA-256', (_name, engine) => {
       const at = 276;
       const k = page.subarray(at, at + 256);
       const m = mk.subarray(7, 23);
-      const a = createHash('sha256').update(m).update(k.subarray(x, x + 36)).digest();
-      const b = createHash('sha256').update(k.subarray(40 + x, 76 + x)).update(m).digest();
+      const a = createHash('sha256')
+        .update(m)
+        .update(k.subarray(x, x + 36))
+        .digest();
+      const b = createHash('sha256')
+        .update(k.subarray(40 + x, 76 + x))
+        .update(m)
+        .digest();
       const want = Buffer.concat([a.subarray(0, 8), b.subarray(8, 24), a.subarray(24, 32), b.subarray(0, 8), a.subarray(8, 24), b.subarray(24, 32)]);
       engine.sha256KeyIv(page, at, x, mk, 7, out, 9);
       expect(hex(out.subarray(9, 73)), `x = ${x}`).toBe(want.toString('hex'));

@@ -82,7 +82,9 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
     const dashed = token.rawName.startsWith('--') ? `--${name}` : token.rawName;
     const where = SECRET_OPTIONS[name.toLowerCase()];
     if (where !== undefined) {
-      throw new UsageError(`${dashed} is refused: secrets are never taken from the command line, where other users can see them (ps) and shells keep them; use ${where}`);
+      throw new UsageError(
+        `${dashed} is refused: secrets are never taken from the command line, where other users can see them (ps) and shells keep them; use ${where}`,
+      );
     }
     const o = spec.options[name];
     if (o === undefined) {
@@ -106,8 +108,12 @@ export function parseCommand(spec: CommandSpec, argv: readonly string[]): Parsed
   }
   if (values.help === true) return { values, positionals };
   const { min, max } = spec.positionals;
-  if (positionals.length < min) throw new UsageError(`'${spec.name}' expects ${spec.synopsis || 'no argument'}; got ${positionals.length === 0 ? 'none' : `${positionals.length} argument(s)`}`);
-  if (positionals.length > max) throw new UsageError(`'${spec.name}' expects ${max === 0 ? 'no argument' : spec.synopsis}; got ${positionals.length} arguments`);
+  if (positionals.length < min)
+    throw new UsageError(
+      `'${spec.name}' expects ${spec.synopsis || 'no argument'}; got ${positionals.length === 0 ? 'none' : `${positionals.length} argument(s)`}`,
+    );
+  if (positionals.length > max)
+    throw new UsageError(`'${spec.name}' expects ${max === 0 ? 'no argument' : spec.synopsis}; got ${positionals.length} arguments`);
   return { values, positionals };
 }
 

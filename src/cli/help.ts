@@ -57,7 +57,9 @@ export function programHelp(commands: readonly CommandSpec[]): string {
 
 /** The help of one command. */
 export function commandHelp(spec: CommandSpec): string {
-  const options = Object.entries(spec.options).map(([name, o]) => [`${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`, o.help] as const);
+  const options = Object.entries(spec.options).map(
+    ([name, o]) => [`${o.short ? `-${o.short}, ` : '    '}--${name}${o.value ? ` ${o.value}` : ''}`, o.help] as const,
+  );
   const width = Math.max(...options.map(([left]) => left.length));
   const usesRedis = spec.name.startsWith('redis ');
   return [

@@ -59,7 +59,8 @@ function describeFailure(error: unknown, signal: AbortSignal): { exitCode: numbe
     case 'AuthKeyCorrupted':
       return { exitCode: EXIT.PROBLEMS, message: e.message, name: e.name };
   }
-  if (STORE_ERROR_NAMES.has(e.name) || STORE_ERROR_MESSAGE.test(e.message)) return { exitCode: EXIT.UNAVAILABLE, message: `Redis failed: ${e.message}`, name: e.name };
+  if (STORE_ERROR_NAMES.has(e.name) || STORE_ERROR_MESSAGE.test(e.message))
+    return { exitCode: EXIT.UNAVAILABLE, message: `Redis failed: ${e.message}`, name: e.name };
   // The machine's own failures (a full disk, a reader of stdout that went away): not a bug of ours.
   if (typeof (e as { syscall?: unknown }).syscall === 'string') return { exitCode: EXIT.INTERNAL, message: e.message, name: e.name };
   return { exitCode: EXIT.INTERNAL, message: `internal error: ${e.name}: ${e.message}`, name: e.name };
@@ -90,10 +91,18 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     if (found === undefined) {
       if (argv[0] === 'redis' || (helpOf && argv[1] === 'redis')) {
         const sub = argv[helpOf ? 2 : 1];
-        throw new UsageError(sub === undefined || sub.startsWith('-') ? "'redis' needs a command: stats, verify, reseal, export or import" : "unknown command 'redis …': expected stats, verify, reseal, export or import");
+        throw new UsageError(
+          sub === undefined || sub.startsWith('-')
+            ? "'redis' needs a command: stats, verify, reseal, export or import"
+            : "unknown command 'redis …': expected stats, verify, reseal, export or import",
+        );
       }
       // The word is not repeated: it might be a key typed in the wrong place.
-      throw new UsageError(`unknown command: expected ${COMMANDS.map((c) => c.spec.name.split(' ')[0]).filter((w, i, all) => all.indexOf(w) === i).join(' or ')}`);
+      throw new UsageError(
+        `unknown command: expected ${COMMANDS.map((c) => c.spec.name.split(' ')[0])
+          .filter((w, i, all) => all.indexOf(w) === i)
+          .join(' or ')}`,
+      );
     }
     if (helpOf) {
       io.stdout.write(commandHelp(found.command.spec));
@@ -111,7 +120,10 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     const failure = describeFailure(error, io.signal);
     const hint = error instanceof UsageError ? ` (see ${PROGRAM}${found ? ` ${found.command.spec.name}` : ''} --help)` : '';
     io.stderr.write(io.redactor.clean(redactUrlCredentials(`${PROGRAM}: ${failure.message}${hint}\n`)));
-    if (json) (stdoutIsData ? io.stderr : io.stdout).write(io.redactor.clean(`${JSON.stringify({ error: { name: failure.name, message: failure.message, exitCode: failure.exitCode, ...failure.details } })}\n`));
+    if (json)
+      (stdoutIsData ? io.stderr : io.stdout).write(
+        io.redactor.clean(`${JSON.stringify({ error: { name: failure.name, message: failure.message, exitCode: failure.exitCode, ...failure.details } })}\n`),
+      );
     return failure.exitCode;
   }
 }
@@ -137,7 +149,14 @@ if (isEntry()) {
     process.stderr.write(`\n${PROGRAM}: interrupted; stopping after the command in flight (Ctrl-C again to quit at once)\n`);
     controller.abort();
   });
-  const io: Io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, redactor: new Redactor(), signal: controller.signal };
+  const io: Io = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    redactor: new Redactor(),
+    signal: controller.signal,
+  };
   const code = await main(process.argv.slice(2), io);
   process.exitCode = code;
   // The connections are closed by now; should anything still hold the event loop, do not hang.

@@ -53,7 +53,8 @@ export async function atRestSecrets(sources: SecretSources): Promise<AtRestSecre
     where = 'MTPROTO_AUTHKEY_SECRETS';
     text = sources.env.MTPROTO_AUTHKEY_SECRETS;
   } else {
-    if (sources.current !== undefined) throw new UsageError('--current names the sealing version, but no at-rest secrets were given (MTPROTO_AUTHKEY_SECRETS or --secrets-file)');
+    if (sources.current !== undefined)
+      throw new UsageError('--current names the sealing version, but no at-rest secrets were given (MTPROTO_AUTHKEY_SECRETS or --secrets-file)');
     return undefined;
   }
   const secrets: Record<number, Uint8Array> = {};
@@ -61,7 +62,9 @@ export async function atRestSecrets(sources: SecretSources): Promise<AtRestSecre
   const add = (version: string, hex: unknown, entry: string) => {
     if (!/^\d{1,3}$/.test(version) || Number(version) > 255) throw new UsageError(`${where}: ${entry}: expected a version in [0, 255] before the colon`);
     if (typeof hex !== 'string' || !HEX64.test(hex)) {
-      throw new UsageError(`${where}: ${entry}: expected 64 hexadecimal digits (32 bytes) after the version, got ${typeof hex === 'string' ? `${hex.length} characters${/^[0-9a-fA-F]*$/.test(hex) ? '' : ' with non-hex ones'}` : typeof hex}`);
+      throw new UsageError(
+        `${where}: ${entry}: expected 64 hexadecimal digits (32 bytes) after the version, got ${typeof hex === 'string' ? `${hex.length} characters${/^[0-9a-fA-F]*$/.test(hex) ? '' : ' with non-hex ones'}` : typeof hex}`,
+      );
     }
     if (secrets[Number(version)] !== undefined) throw new UsageError(`${where}: version ${Number(version)} is listed twice`);
     sources.redactor.add(hex.toLowerCase());
@@ -101,7 +104,8 @@ export async function atRestSecrets(sources: SecretSources): Promise<AtRestSecre
   let current: number;
   if (sources.current !== undefined) current = versionOf(sources.current, '--current');
   else if (fileCurrent !== undefined) current = versionOf(String(fileCurrent), `${where} "current"`);
-  else if (sources.env.MTPROTO_AUTHKEY_CURRENT !== undefined && sources.env.MTPROTO_AUTHKEY_CURRENT !== '') current = versionOf(sources.env.MTPROTO_AUTHKEY_CURRENT, 'MTPROTO_AUTHKEY_CURRENT');
+  else if (sources.env.MTPROTO_AUTHKEY_CURRENT !== undefined && sources.env.MTPROTO_AUTHKEY_CURRENT !== '')
+    current = versionOf(sources.env.MTPROTO_AUTHKEY_CURRENT, 'MTPROTO_AUTHKEY_CURRENT');
   else if (versions.length === 1) current = versions[0];
   else throw new UsageError(`${where} lists versions ${versions.join(', ')}: say which one seals with MTPROTO_AUTHKEY_CURRENT or --current <version>`);
   if (secrets[current] === undefined) throw new UsageError(`the sealing version ${current} is not among the secrets given (${versions.join(', ')})`);
@@ -151,7 +155,9 @@ export async function dumpKey(sources: SecretSources): Promise<DumpKey> {
   } else if (sources.env.MTPROTO_AUTHKEY_PASSPHRASE !== undefined && sources.env.MTPROTO_AUTHKEY_PASSPHRASE !== '') {
     passphrase = sources.env.MTPROTO_AUTHKEY_PASSPHRASE;
   } else {
-    throw new UsageError('a dump is always encrypted: give its passphrase in MTPROTO_AUTHKEY_PASSPHRASE or --passphrase-file <path>, or its 32-byte secret with --dump-secret-file <path>');
+    throw new UsageError(
+      'a dump is always encrypted: give its passphrase in MTPROTO_AUTHKEY_PASSPHRASE or --passphrase-file <path>, or its 32-byte secret with --dump-secret-file <path>',
+    );
   }
   sources.redactor.add(passphrase);
   return { passphrase };

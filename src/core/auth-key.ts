@@ -379,4 +379,3 @@ export class AuthKey {
     return { data: key.#data, at: key.#at };
   }
 }
-

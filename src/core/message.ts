@@ -174,7 +174,8 @@ function leastPadding(options: unknown): number {
   if (options === null || typeof options !== 'object') throw new TypeError(`encryptMessage options: expected an object, got ${describe(options)}`);
   const padding: unknown = (options as EncryptMessageOptions).padding;
   if (padding === undefined) return MIN_PADDING;
-  if (typeof padding !== 'number') throw new TypeError(`encryptMessage options.padding: expected a number of bytes in [${MIN_PADDING}, ${MAX_PADDING}], got ${describe(padding)}`);
+  if (typeof padding !== 'number')
+    throw new TypeError(`encryptMessage options.padding: expected a number of bytes in [${MIN_PADDING}, ${MAX_PADDING}], got ${describe(padding)}`);
   if (!Number.isInteger(padding) || padding < MIN_PADDING || padding > MAX_PADDING) {
     throw new RangeError(`encryptMessage options.padding: expected an integer in [${MIN_PADDING}, ${MAX_PADDING}], got ${padding}`);
   }
@@ -189,11 +190,15 @@ function leastPadding(options: unknown): number {
  */
 function checkPlaintext(data: Uint8Array, n: number): void {
   if (n < HEADER_BYTES || n % 4 !== 0) {
-    throw new RangeError(`encryptMessage data: expected salt, session_id, msg_id, seq_no, message_data_length and message_data, a multiple of 4 bytes and at least ${HEADER_BYTES}, got ${n}`);
+    throw new RangeError(
+      `encryptMessage data: expected salt, session_id, msg_id, seq_no, message_data_length and message_data, a multiple of 4 bytes and at least ${HEADER_BYTES}, got ${n}`,
+    );
   }
   const len = (data[28] | (data[29] << 8) | (data[30] << 16) | (data[31] << 24)) >>> 0;
   if (len !== n - HEADER_BYTES) {
-    throw new RangeError(`encryptMessage data: expected message_data_length (bytes 28..31, little-endian) to be the ${n - HEADER_BYTES} bytes after the header, got ${len}`);
+    throw new RangeError(
+      `encryptMessage data: expected message_data_length (bytes 28..31, little-endian) to be the ${n - HEADER_BYTES} bytes after the header, got ${len}`,
+    );
   }
 }
 
@@ -208,7 +213,10 @@ export function encryptMessage(rec: Uint8Array, at: number, data: Uint8Array, se
   const src = plainBytes(data, n);
   checkPlaintext(src, n);
   const p = paddingFor(n, least);
-  if (p < 0) throw new RangeError(`encryptMessage options.padding: expected at most ${MAX_PADDING} bytes of padding, got ${least} rounded up to ${least + ((16 - ((n + least) % 16)) % 16)} for ${n} bytes of data`);
+  if (p < 0)
+    throw new RangeError(
+      `encryptMessage options.padding: expected at most ${MAX_PADDING} bytes of padding, got ${least} rounded up to ${least + ((16 - ((n + least) % 16)) % 16)} for ${n} bytes of data`,
+    );
   if (sealsInCore(n + p)) {
     // The padding goes from the pool straight into the core, and is zeroed in the pool after.
     if (poolAt + p > POOL_BYTES) refillPool();
@@ -236,7 +244,8 @@ export function encryptMessageWithPadding(rec: Uint8Array, at: number, data: Uin
   const x = senderX(sender, 'encryptMessage');
   const p = checkBytes(padding, 'encryptMessage padding');
   checkPlaintext(plainBytes(data, n), n);
-  if (p < MIN_PADDING || p > MAX_PADDING || (n + p) % 16 !== 0) throw new RangeError(`encryptMessage padding: expected 12..1024 bytes making a multiple of 16, got ${p}`);
+  if (p < MIN_PADDING || p > MAX_PADDING || (n + p) % 16 !== 0)
+    throw new RangeError(`encryptMessage padding: expected 12..1024 bytes making a multiple of 16, got ${p}`);
   if (sealsInCore(n + p)) return sealInCore(rec, at, x, plainBytes(data, n), n, plainBytes(padding, p), 0, p);
   const msg = new Uint8Array(KEY_SLICE + n + p);
   msg.set(plainBytes(data, n), KEY_SLICE);

@@ -102,7 +102,11 @@ export function sha256Pair(a: Uint8Array, aAt: number, aLen: number, b: Uint8Arr
   if (aLen + bLen >= nodeFrom) {
     // Two updates of one Hash object: measured as fast as one `hash` call over a copy from 128
     // bytes on, and much faster than that copy for long messages.
-    const d = nodeCrypto!.createHash('sha256').update(a.subarray(aAt, aAt + aLen)).update(b.subarray(bAt, bAt + bLen)).digest();
+    const d = nodeCrypto!
+      .createHash('sha256')
+      .update(a.subarray(aAt, aAt + aLen))
+      .update(b.subarray(bAt, bAt + bLen))
+      .digest();
     out.set(d, outAt);
     d.fill(0);
     return;

@@ -107,7 +107,9 @@ function checkSizes(x: CoreExports): void {
   for (const [name, expected] of sizes) {
     const got = globalOf(x, name);
     if (got !== expected) {
-      throw new Error(`mtproto-authkey: the WebAssembly core has ${name} = ${got}, but this build of mtproto-authkey expects ${expected}; the core and the TypeScript were built from different sources (rebuild with npm run build)`);
+      throw new Error(
+        `mtproto-authkey: the WebAssembly core has ${name} = ${got}, but this build of mtproto-authkey expects ${expected}; the core and the TypeScript were built from different sources (rebuild with npm run build)`,
+      );
     }
   }
 }
@@ -177,8 +179,10 @@ export class Engine {
     this.#aesDataBytes = globalOf(x, 'AES_DATA_BYTES');
     this.#aesRoundKeys = x.aesRoundKeysPtr();
     this.#aesRoundKeyBytes = globalOf(x, 'AES_ROUND_KEY_BYTES');
-    if (globalOf(x, 'AES_KEY_BYTES') !== AES_KEY_BYTES + AES_IV_BYTES) throw new Error(`mtproto-authkey: the WebAssembly core's AES key area is not ${AES_KEY_BYTES + AES_IV_BYTES} bytes; rebuild it (npm run build)`);
-    if (this.#aesDataBytes < AES_BLOCK_BYTES || this.#aesDataBytes % AES_BLOCK_BYTES !== 0) throw new Error('mtproto-authkey: the WebAssembly core stages no whole AES block');
+    if (globalOf(x, 'AES_KEY_BYTES') !== AES_KEY_BYTES + AES_IV_BYTES)
+      throw new Error(`mtproto-authkey: the WebAssembly core's AES key area is not ${AES_KEY_BYTES + AES_IV_BYTES} bytes; rebuild it (npm run build)`);
+    if (this.#aesDataBytes < AES_BLOCK_BYTES || this.#aesDataBytes % AES_BLOCK_BYTES !== 0)
+      throw new Error('mtproto-authkey: the WebAssembly core stages no whole AES block');
     const inputArea = Math.max(this.#inputBytes, this.#keysPerCall * KEY_BYTES, this.#recordsPerCall * RECORD_BYTES);
     const areas: Array<[string, number, number]> = [
       ['input', this.#input, inputArea],
@@ -192,9 +196,11 @@ export class Engine {
       ['AES round keys', this.#aesRoundKeys, this.#aesRoundKeyBytes],
     ];
     for (const [name, at, size] of areas) {
-      if (!(at >= 0 && size > 0 && at + size <= this.#mem.length)) throw new Error(`mtproto-authkey: the WebAssembly core's ${name} area lies outside its memory`);
+      if (!(at >= 0 && size > 0 && at + size <= this.#mem.length))
+        throw new Error(`mtproto-authkey: the WebAssembly core's ${name} area lies outside its memory`);
       for (const [other, at2, size2] of areas) {
-        if (other !== name && at < at2 + size2 && at2 < at + size) throw new Error(`mtproto-authkey: the WebAssembly core's ${name} and ${other} areas overlap`);
+        if (other !== name && at < at2 + size2 && at2 < at + size)
+          throw new Error(`mtproto-authkey: the WebAssembly core's ${name} and ${other} areas overlap`);
       }
     }
     if (this.#inputBytes < KEY_BYTES || this.#recordsPerCall < 1) throw new Error('mtproto-authkey: the WebAssembly core stages less than one key');
@@ -241,7 +247,9 @@ export class Engine {
     const bN = lengthOf(b);
     const outN = lengthOf(out);
     if (!isCount(aLen) || !isCount(bLen) || !fits(aAt, aLen, aN) || !fits(bAt, bLen, bN) || !fits(outAt, SHA256_BYTES, outN)) {
-      throw new RangeError(`SHA-256 of two parts: expected ${aLen} bytes from ${aAt} of ${aN}, ${bLen} bytes from ${bAt} of ${bN} and room for ${SHA256_BYTES} bytes at ${outAt} of ${outN}`);
+      throw new RangeError(
+        `SHA-256 of two parts: expected ${aLen} bytes from ${aAt} of ${aN}, ${bLen} bytes from ${bAt} of ${bN} and room for ${SHA256_BYTES} bytes at ${outAt} of ${outN}`,
+      );
     }
     const pa = plainBytes(a, aN);
     const pb = plainBytes(b, bN);
@@ -276,7 +284,9 @@ export class Engine {
     const mkN = lengthOf(mk);
     const outN = lengthOf(out);
     if ((x !== 0 && x !== 8) || !fits(keyAt, KEY_BYTES, keyN) || !fits(mkAt, 16, mkN) || !fits(outAt, 64, outN)) {
-      throw new RangeError(`AES key and IV: expected x 0 or 8, a key at ${keyAt} of ${keyN} bytes, a msg_key at ${mkAt} of ${mkN} and room for 64 bytes at ${outAt} of ${outN}`);
+      throw new RangeError(
+        `AES key and IV: expected x 0 or 8, a key at ${keyAt} of ${keyN} bytes, a msg_key at ${mkAt} of ${mkN} and room for 64 bytes at ${outAt} of ${outN}`,
+      );
     }
     this.#keyIvToOutput(key, keyAt, x, mk, mkAt);
     const mem = this.#mem;
@@ -346,13 +356,35 @@ export class Engine {
    * @throws RangeError if a range does not lie inside its array, `x` is not 0 or 8, or `len` is
    * not a multiple of 16
    */
-  messageAes(key: Uint8Array, keyAt: number, x: number, mk: Uint8Array, mkAt: number, src: Uint8Array, srcAt: number, len: number, decrypt: boolean, out: Uint8Array, outAt: number): void {
+  messageAes(
+    key: Uint8Array,
+    keyAt: number,
+    x: number,
+    mk: Uint8Array,
+    mkAt: number,
+    src: Uint8Array,
+    srcAt: number,
+    len: number,
+    decrypt: boolean,
+    out: Uint8Array,
+    outAt: number,
+  ): void {
     const keyN = lengthOf(key);
     const mkN = lengthOf(mk);
     const srcN = lengthOf(src);
     const outN = lengthOf(out);
-    if ((x !== 0 && x !== 8) || !fits(keyAt, KEY_BYTES, keyN) || !fits(mkAt, 16, mkN) || !isCount(len) || len % AES_BLOCK_BYTES !== 0 || !fits(srcAt, len, srcN) || !fits(outAt, len, outN)) {
-      throw new RangeError(`MTProto AES step: expected x 0 or 8, a key at ${keyAt} of ${keyN} bytes, a msg_key at ${mkAt} of ${mkN} and whole blocks, ${len} from ${srcAt} of ${srcN} to ${outAt} of ${outN}`);
+    if (
+      (x !== 0 && x !== 8) ||
+      !fits(keyAt, KEY_BYTES, keyN) ||
+      !fits(mkAt, 16, mkN) ||
+      !isCount(len) ||
+      len % AES_BLOCK_BYTES !== 0 ||
+      !fits(srcAt, len, srcN) ||
+      !fits(outAt, len, outN)
+    ) {
+      throw new RangeError(
+        `MTProto AES step: expected x 0 or 8, a key at ${keyAt} of ${keyN} bytes, a msg_key at ${mkAt} of ${mkN} and whole blocks, ${len} from ${srcAt} of ${srcN} to ${outAt} of ${outN}`,
+      );
     }
     const mem = this.#mem;
     const x_ = this.#x;
@@ -392,7 +424,9 @@ export class Engine {
     const n = lengthOf(packet);
     const len = n - 24;
     if ((x !== 0 && x !== 8) || !fits(keyAt, KEY_BYTES, keyN) || len < 48 || len % AES_BLOCK_BYTES !== 0 || !this.openFits(len)) {
-      throw new RangeError(`MTProto decryption in the core: expected x 0 or 8, a key at ${keyAt} of ${keyN} bytes and a packet of 72 to ${this.#openMax() + 24} bytes, got ${n}`);
+      throw new RangeError(
+        `MTProto decryption in the core: expected x 0 or 8, a key at ${keyAt} of ${keyN} bytes and a packet of 72 to ${this.#openMax() + 24} bytes, got ${n}`,
+      );
     }
     const src = plainBytes(packet, n);
     const mem = this.#mem;
@@ -434,8 +468,20 @@ export class Engine {
     const padN = lengthOf(pad);
     const packetN = lengthOf(packet);
     const len = n + p;
-    if ((x !== 0 && x !== 8) || !fits(keyAt, KEY_BYTES, keyN) || !isCount(n) || !isCount(p) || n > dataN || !fits(padAt, p, padN) || len % AES_BLOCK_BYTES !== 0 || !this.openFits(len) || !fits(24, len, packetN)) {
-      throw new RangeError(`MTProto encryption in the core: expected x 0 or 8, a key at ${keyAt} of ${keyN} bytes and whole blocks up to ${this.#openMax()} bytes, ${n} of ${dataN} and ${p} from ${padAt} of ${padN} into a packet of ${packetN}`);
+    if (
+      (x !== 0 && x !== 8) ||
+      !fits(keyAt, KEY_BYTES, keyN) ||
+      !isCount(n) ||
+      !isCount(p) ||
+      n > dataN ||
+      !fits(padAt, p, padN) ||
+      len % AES_BLOCK_BYTES !== 0 ||
+      !this.openFits(len) ||
+      !fits(24, len, packetN)
+    ) {
+      throw new RangeError(
+        `MTProto encryption in the core: expected x 0 or 8, a key at ${keyAt} of ${keyN} bytes and whole blocks up to ${this.#openMax()} bytes, ${n} of ${dataN} and ${p} from ${padAt} of ${padN} into a packet of ${packetN}`,
+      );
     }
     const out = plainBytes(packet, packetN);
     const mem = this.#mem;
@@ -665,7 +711,9 @@ export class Engine {
    */
   recordsInto(values: ReadonlyArray<Uint8Array | bigint>, from: number, count: number, out: Uint8Array, at: number): void {
     if (!isCount(count) || count > this.#recordsPerCall || !fits(from, count, values.length) || !fits(at, count * RECORD_BYTES, lengthOf(out))) {
-      throw new RangeError(`key records: expected at most ${this.#recordsPerCall} values from ${from} of ${values.length} and room for them at ${at}, got ${count}`);
+      throw new RangeError(
+        `key records: expected at most ${this.#recordsPerCall} values from ${from} of ${values.length} and room for them at ${at}, got ${count}`,
+      );
     }
     const mem = this.#mem;
     const input = this.#input;
@@ -726,7 +774,8 @@ export class Engine {
    */
   #decodeBigint(value: bigint): void {
     if (typeof value !== 'bigint') throw new TypeError(`key value: expected a bigint, got ${describe(value)}`);
-    if (value < 0n || value >= KEY_LIMIT) throw new RangeError(`key value: expected a bigint in [0, 2**2048), got ${value < 0n ? 'a negative value' : 'a larger one'}`);
+    if (value < 0n || value >= KEY_LIMIT)
+      throw new RangeError(`key value: expected a bigint in [0, 2**2048), got ${value < 0n ? 'a negative value' : 'a larger one'}`);
     const digits = value.toString(16);
     const len = digits.length;
     if (len > HEX_DIGITS) throw new RangeError(`key value: expected at most ${HEX_DIGITS} hex digits, got ${len}`);

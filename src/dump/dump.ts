@@ -168,7 +168,8 @@ interface SecretOptions {
 }
 
 function readOptions(options: unknown, what: string): Record<string, unknown> {
-  if (options === null || typeof options !== 'object') throw new TypeError(`${what}: expected an options object with a passphrase or a secret, got ${describe(options)}`);
+  if (options === null || typeof options !== 'object')
+    throw new TypeError(`${what}: expected an options object with a passphrase or a secret, got ${describe(options)}`);
   return options as Record<string, unknown>;
 }
 
@@ -177,7 +178,11 @@ function scryptOption(given: unknown, what: string): ScryptParams {
   if (given === undefined) return { ...DEFAULT_SCRYPT };
   if (given === null || typeof given !== 'object') throw new TypeError(`${what}: expected options.scrypt as { N, r, p }, got ${describe(given)}`);
   const { N = DEFAULT_SCRYPT.N, r = DEFAULT_SCRYPT.r, p = DEFAULT_SCRYPT.p } = given as Partial<ScryptParams>;
-  for (const [name, v] of [['N', N], ['r', r], ['p', p]] as const) {
+  for (const [name, v] of [
+    ['N', N],
+    ['r', r],
+    ['p', p],
+  ] as const) {
     if (typeof v !== 'number') throw new TypeError(`${what}: expected options.scrypt.${name} as a number, got ${describe(v)}`);
   }
   const problem = scryptProblem(N, r, p);
@@ -331,7 +336,8 @@ function entryExpiry(entry: Record<string, unknown>, index: number): number {
   const t = entry.expiresAt;
   if (t === undefined) return 0;
   if (typeof t !== 'number') throw new TypeError(`exportKeys: entry ${index}: expected expiresAt as epoch milliseconds, got ${describe(t)}`);
-  if (!Number.isFinite(t) || t <= 0 || t >= 2 ** 53) throw new RangeError(`exportKeys: entry ${index}: expected expiresAt as a time after 1970 in epoch milliseconds, got ${t}`);
+  if (!Number.isFinite(t) || t <= 0 || t >= 2 ** 53)
+    throw new RangeError(`exportKeys: entry ${index}: expected expiresAt as a time after 1970 in epoch milliseconds, got ${t}`);
   // Whole milliseconds, rounded down (a key never outlives its expiry), and never 0, which means "never".
   return Math.max(1, Math.floor(t));
 }
@@ -403,12 +409,14 @@ export async function exportKeys(
     let seen = 0;
     for await (const item of items) {
       signal?.throwIfAborted();
-      if (item === null || typeof item !== 'object') throw new TypeError(`exportKeys: entry ${seen}: expected { key, expiresAt } or { corruptedId }, got ${describe(item)}`);
+      if (item === null || typeof item !== 'object')
+        throw new TypeError(`exportKeys: entry ${seen}: expected { key, expiresAt } or { corruptedId }, got ${describe(item)}`);
       const entry = item as Record<string, unknown>;
       const authKey = entry.key;
       if (authKey === undefined) {
         const id = entry.corruptedId;
-        if (typeof id !== 'bigint') throw new TypeError(`exportKeys: entry ${seen}: expected { key, expiresAt } or { corruptedId } with a bigint id, got ${describe(id)} as corruptedId`);
+        if (typeof id !== 'bigint')
+          throw new TypeError(`exportKeys: entry ${seen}: expected { key, expiresAt } or { corruptedId } with a bigint id, got ${describe(id)} as corruptedId`);
         report.skipped++;
         report.skippedIds.push(id);
         seen++;
@@ -471,7 +479,10 @@ class ChunkReader {
         }
         const value: unknown = next.value;
         const n = bytesLength(value);
-        if (n < 0) throw new TypeError(`importKeys: expected the stream to yield Uint8Array chunks, got ${describe(value)} (a Node stream with an encoding set yields strings)`);
+        if (n < 0)
+          throw new TypeError(
+            `importKeys: expected the stream to yield Uint8Array chunks, got ${describe(value)} (a Node stream with an encoding set yields strings)`,
+          );
         this.#chunk = plainBytes(value as Uint8Array, n);
         this.#at = 0;
         continue;
@@ -523,7 +534,8 @@ function collisionPolicy(o: Record<string, unknown>): 'skip' | 'fail' | ((id: bi
   if (policy === undefined) return 'skip';
   if (typeof policy === 'function') return policy as (id: bigint) => void;
   if (typeof policy !== 'string') throw new TypeError(`importKeys: expected options.onCollision as 'skip', 'fail' or a function, got ${describe(policy)}`);
-  if (policy !== 'skip' && policy !== 'fail') throw new RangeError(`importKeys: expected options.onCollision as 'skip', 'fail' or a function, got '${policy.slice(0, 20)}'`);
+  if (policy !== 'skip' && policy !== 'fail')
+    throw new RangeError(`importKeys: expected options.onCollision as 'skip', 'fail' or a function, got '${policy.slice(0, 20)}'`);
   return policy;
 }
 
@@ -572,7 +584,8 @@ export async function importKeys(
       throw new TypeError(`importKeys: expected a manager with getKey and setKey as the target, got ${describe(target)}`);
     }
     const chunks = chunksOf(readable);
-    if (chunks === undefined) throw new TypeError(`importKeys: expected a readable stream or an (async) iterable of Uint8Array chunks, got ${describe(readable)}`);
+    if (chunks === undefined)
+      throw new TypeError(`importKeys: expected a readable stream or an (async) iterable of Uint8Array chunks, got ${describe(readable)}`);
     signal?.throwIfAborted();
     // In here: the caller's iterator method may throw, and the copy of the secret is wiped then too.
     reader = new ChunkReader(chunks);
@@ -593,7 +606,11 @@ export async function importKeys(
     const parsed = parseHeader(header);
     if (parsed.problem !== undefined) throw new DumpFormatError(parsed.problem);
     if (parsed.kdf !== secret.kdf) {
-      throw new DumpDecryptionFailed(parsed.kdf === KDF_SCRYPT ? 'the dump is sealed under a passphrase, and a secret was given' : 'the dump is sealed under a 32-byte secret, and a passphrase was given');
+      throw new DumpDecryptionFailed(
+        parsed.kdf === KDF_SCRYPT
+          ? 'the dump is sealed under a passphrase, and a secret was given'
+          : 'the dump is sealed under a 32-byte secret, and a passphrase was given',
+      );
     }
     const key = await deriveKey(parsed.kdf, secret.material, parsed.salt, parsed.scrypt);
     if (!headerChecks(header, key)) throw new DumpDecryptionFailed();
@@ -632,7 +649,12 @@ export async function importKeys(
 }
 
 /** Authenticated record content → the target, counted in `report`. */
-async function importRecord(target: AuthKeyManagerProtocol, content: Uint8Array, policy: ReturnType<typeof collisionPolicy>, report: ImportReport): Promise<void> {
+async function importRecord(
+  target: AuthKeyManagerProtocol,
+  content: Uint8Array,
+  policy: ReturnType<typeof collisionPolicy>,
+  report: ImportReport,
+): Promise<void> {
   const expiresAt = readU64(content, 264);
   let key: AuthKey;
   try {
@@ -681,4 +703,3 @@ async function importRecord(target: AuthKeyManagerProtocol, content: Uint8Array,
   if (policy === 'fail') throw new AuthKeyCollision(id);
   if (typeof policy === 'function') policy(id);
 }
-

@@ -21,7 +21,9 @@ const U64_LIMIT = 1n << 64n;
 export function parseId(value: unknown, what: string): IdHalves {
   if (typeof value === 'bigint') {
     if (value < 0n || value >= U64_LIMIT) {
-      throw new RangeError(`${what}: expected an auth key id in [0, 2**64), got ${value < 0n ? 'a negative value' : `a value of ${value.toString(2).length} bits`}`);
+      throw new RangeError(
+        `${what}: expected an auth key id in [0, 2**64), got ${value < 0n ? 'a negative value' : `a value of ${value.toString(2).length} bits`}`,
+      );
     }
     return idHalvesOf(value);
   }
@@ -34,7 +36,9 @@ export function parseId(value: unknown, what: string): IdHalves {
   }
   const expected = 'an AuthKey, a bigint id or 8 id bytes';
   if (typeof value === 'number') {
-    throw new TypeError(`${what}: expected ${expected}, got a number, which loses precision above 2**53; pass a bigint (${Number.isInteger(value) ? `${value}n` : 'e.g. 123n'}) or the 8 id bytes`);
+    throw new TypeError(
+      `${what}: expected ${expected}, got a number, which loses precision above 2**53; pass a bigint (${Number.isInteger(value) ? `${value}n` : 'e.g. 123n'}) or the 8 id bytes`,
+    );
   }
   throw new TypeError(`${what}: expected ${expected}, got ${describe(value)}`);
 }

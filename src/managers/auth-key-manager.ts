@@ -197,4 +197,3 @@ export class AuthKeyManager implements AuthKeyManagerProtocol {
     tableOf = (manager) => manager.#table;
   }
 }
-

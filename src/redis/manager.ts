@@ -19,7 +19,6 @@ import { OTHER_ID, ZERO_KEY, idBytesOf, keyProblem, scrub } from './stored-value
 import { bytesLength, checkBytes, describe, plainBytes } from '../core/validate.js';
 import { KEY_BYTES } from '../core/wasm.js';
 
-
 const DEFAULT_PREFIX = 'authkey:';
 const DEFAULT_TIMEOUT_MS = 2000;
 /** setTimeout's limit: a larger delay fires at once. */
@@ -216,7 +215,11 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
 
     if (client !== undefined && url !== undefined) throw new TypeError(`${what}: expected either client or url, got both`);
     if (client !== undefined) {
-      if (client === null || typeof client !== 'object' || !CLIENT_METHODS.every((m) => typeof (client as unknown as Record<string, unknown>)[m] === 'function')) {
+      if (
+        client === null ||
+        typeof client !== 'object' ||
+        !CLIENT_METHODS.every((m) => typeof (client as unknown as Record<string, unknown>)[m] === 'function')
+      ) {
         throw new TypeError(`${what} client: expected an ioredis Redis or Cluster client, got ${describe(client)}`);
       }
       this.#client = client;
@@ -374,7 +377,10 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
    * @throws TypeError / RangeError (rejects) if `packet` is not a Uint8Array or `sender` is not
    *   'client' or 'server', before Redis is asked
    */
-  decryptPacket(packet: Uint8Array, sender: MessageSender = 'client'): Promise<
+  decryptPacket(
+    packet: Uint8Array,
+    sender: MessageSender = 'client',
+  ): Promise<
     | {
         /** The key whose id the packet carries. */
         key: AuthKey;

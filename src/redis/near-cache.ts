@@ -91,7 +91,8 @@ export interface CacheSettings {
 
 function count(value: unknown, name: string): number {
   if (typeof value !== 'number') throw new TypeError(`RedisAuthKeyManager cache.${name}: expected an integer number of keys, got ${describe(value)}`);
-  if (!(Number.isInteger(value) && value >= 1 && value <= MAX_KEYS)) throw new RangeError(`RedisAuthKeyManager cache.${name}: expected an integer in [1, 2**24], got ${value}`);
+  if (!(Number.isInteger(value) && value >= 1 && value <= MAX_KEYS))
+    throw new RangeError(`RedisAuthKeyManager cache.${name}: expected an integer in [1, 2**24], got ${value}`);
   return value;
 }
 

@@ -290,7 +290,11 @@ export function storedKeys(access: StoreAccess, options: unknown): AsyncIterable
       for (let i = 0; i < names.length; i++) {
         // Gone since the scan: deleted or expired.
         if (expiries[i] === -2) continue;
-        infos.push({ id: idBigint(his[i], los[i]), idBytes: new Uint8Array(idBytesOf(his[i], los[i])), expiresAt: expiries[i] === -1 ? undefined : expiries[i] });
+        infos.push({
+          id: idBigint(his[i], los[i]),
+          idBytes: new Uint8Array(idBytesOf(his[i], los[i])),
+          expiresAt: expiries[i] === -1 ? undefined : expiries[i],
+        });
       }
       // Yielded before progress is told, so `done` counts what the caller has.
       yield* infos;
@@ -337,7 +341,9 @@ export async function resealStore(access: StoreAccess, options: unknown): Promis
   const settings = parseScanOptions(options, what);
   const { sealer, client } = access;
   if (sealer === undefined) {
-    throw new StoreOperationUnsupported('reseal: this manager has no encryption, so there is no secret to seal with; make it with { encryption: { secrets, current } }');
+    throw new StoreOperationUnsupported(
+      'reseal: this manager has no encryption, so there is no secret to seal with; make it with { encryption: { secrets, current } }',
+    );
   }
   checkOpen(access, what);
   checkAborted(settings.signal);

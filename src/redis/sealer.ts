@@ -61,7 +61,9 @@ export class Sealer {
       throw new TypeError(`RedisAuthKeyManager encryption.current: expected the version number of a secret, got ${describe(current)}`);
     }
     if (!this.#secrets.has(current)) {
-      throw new RangeError(`RedisAuthKeyManager encryption.current: expected one of the versions in secrets (${[...this.#secrets.keys()].join(', ')}), got ${current}`);
+      throw new RangeError(
+        `RedisAuthKeyManager encryption.current: expected one of the versions in secrets (${[...this.#secrets.keys()].join(', ')}), got ${current}`,
+      );
     }
     this.#current = current;
   }

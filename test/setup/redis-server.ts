@@ -22,7 +22,15 @@ export function hasProgram(command: string): boolean {
 export async function freePort(withBus = false): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = await listenOnce(0);
-    if (!withBus || (port + 10000 <= 65535 && (await listenOnce(port + 10000).then(() => true, () => false)))) return port;
+    if (
+      !withBus ||
+      (port + 10000 <= 65535 &&
+        (await listenOnce(port + 10000).then(
+          () => true,
+          () => false,
+        )))
+    )
+      return port;
   }
   throw new Error('no free loopback port found');
 }
@@ -74,13 +82,29 @@ export interface RedisProcess {
 export async function startRedisServer(options: { port?: number; dir?: string; args?: string[]; bus?: boolean } = {}): Promise<RedisProcess> {
   const port = options.port ?? (await freePort(options.bus));
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'mtproto-authkey-redis-')));
-  const args = ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', 'redis.log', '--daemonize', 'no', ...(options.args ?? [])];
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    HOST,
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--logfile',
+    'redis.log',
+    '--daemonize',
+    'no',
+    ...(options.args ?? []),
+  ];
   const child = spawn('redis-server', args, { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let dead = false;
   child.once('exit', () => (dead = true));
   child.once('error', () => (dead = true));
-  for (const start = Date.now(); !(await ping(port)); ) {
+  for (const start = Date.now(); !(await ping(port));) {
     if (dead || Date.now() - start > 15_000) {
       if (!dead) await signal(child, exited, 'SIGKILL');
       const log = await readFile(join(dir, 'redis.log'), 'utf8').catch(() => '');
@@ -202,19 +226,24 @@ export async function startRedisCluster(masters = 3, options: RedisClusterOption
     const alive = live();
     const views = await Promise.all(
       alive.map(async (n) => {
-        const [info, table, replication] = await Promise.all([redisCli(n.port, 'cluster', 'info'), redisCli(n.port, 'cluster', 'nodes'), redisCli(n.port, 'info', 'replication')]);
+        const [info, table, replication] = await Promise.all([
+          redisCli(n.port, 'cluster', 'info'),
+          redisCli(n.port, 'cluster', 'nodes'),
+          redisCli(n.port, 'info', 'replication'),
+        ]);
         return { n, info, table: parseClusterNodes(table), replication };
       }),
     ).catch((error: Error) => [error.message] as const);
     if (typeof views[0] === 'string') return views[0];
     const alivePorts = new Set(alive.map((n) => n.port));
     let mastersSeen: string | undefined;
-    for (const view of views as Exclude<typeof views[number], string>[]) {
+    for (const view of views as Exclude<(typeof views)[number], string>[]) {
       const where = `node ${view.n.port}`;
       if (!view.info.includes('cluster_state:ok')) return `${where}: cluster_state is not ok`;
       for (const line of view.table) {
         if (!alivePorts.has(line.port)) continue;
-        if (line.flags.some((f) => f === 'fail' || f === 'fail?' || f === 'handshake' || f === 'noaddr')) return `${where} sees ${line.port} as ${line.flags.join(',')}`;
+        if (line.flags.some((f) => f === 'fail' || f === 'fail?' || f === 'handshake' || f === 'noaddr'))
+          return `${where} sees ${line.port} as ${line.flags.join(',')}`;
       }
       const seenMasters = view.table
         .filter((l) => l.flags.includes('master') && alivePorts.has(l.port))

@@ -59,7 +59,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (!canStart) skipped.push('Redis fault tests');
 
   if (skipped.length > 0) {
-    const why = 'redis-server/redis-cli not found. To run them, install redis-server (apt-get install redis-server) or set REDIS_URL / REDIS_CLUSTER_NODES (the fault tests need redis-server)';
+    const why =
+      'redis-server/redis-cli not found. To run them, install redis-server (apt-get install redis-server) or set REDIS_URL / REDIS_CLUSTER_NODES (the fault tests need redis-server)';
     if (process.env.CI === 'true') {
       await teardown();
       throw new Error(`CI=true requires the Redis suites, but these cannot run: ${skipped.join(', ')}; ${why}.`);

@@ -78,7 +78,8 @@ export function storeAddress(args: ParsedArgs, io: Io): StoreAddress {
       io.redactor.add(parsed.password);
       io.redactor.add(decodeUrlPart(parsed.password, 'password'));
     }
-    if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new UsageError(`--url: expected a redis:// or rediss:// URL, got ${parsed.protocol}//…`);
+    if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+      throw new UsageError(`--url: expected a redis:// or rediss:// URL, got ${parsed.protocol}//…`);
   }
   const timeoutMs = integerOption(args.values['timeout-ms'] as string | undefined, 'timeout-ms', 1, 2 ** 31 - 1) ?? DEFAULT_TIMEOUT_MS;
   const prefix = (args.values.prefix as string | undefined) ?? 'authkey:';

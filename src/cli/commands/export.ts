@@ -58,7 +58,9 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
   const key = await dumpKeyOf(args, out.io, (line) => out.warn(line));
   // The dump holds every key of the fleet, and scrypt only slows a guesser down.
   if ('passphrase' in key && key.passphrase.length < MIN_PASSPHRASE) {
-    out.warn(`warning: a passphrase of fewer than ${MIN_PASSPHRASE} characters is weak for a file that holds every key; prefer a long random one, or --dump-secret-file`);
+    out.warn(
+      `warning: a passphrase of fewer than ${MIN_PASSPHRASE} characters is weak for a file that holds every key; prefer a long random one, or --dump-secret-file`,
+    );
   }
   // With the dump on stdout, the report goes to stderr.
   const results = toStdout ? new Output(out.io, out.json, out.quiet, 'stderr') : out;
@@ -112,7 +114,8 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
     shown.end('done');
   } catch (error) {
     await discard();
-    if (isInterrupt(error, out)) return interrupted(results, 'redis export', shown, toStdout ? 'the dump written is incomplete (import detects that)' : 'no dump was written');
+    if (isInterrupt(error, out))
+      return interrupted(results, 'redis export', shown, toStdout ? 'the dump written is incomplete (import detects that)' : 'no dump was written');
     shown.end('stopped');
     throw error;
   } finally {
@@ -124,7 +127,14 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
   ]);
   if (report.skipped > 0) lines.push('skipped ids:', ...idLines(report.skippedIds));
   results.result(
-    { command: 'redis export', prefix: address.prefix, file: toStdout ? '-' : target, exported: report.exported, skipped: report.skipped, skippedIds: report.skippedIds.map(idHexOf) },
+    {
+      command: 'redis export',
+      prefix: address.prefix,
+      file: toStdout ? '-' : target,
+      exported: report.exported,
+      skipped: report.skipped,
+      skippedIds: report.skippedIds.map(idHexOf),
+    },
     lines,
   );
   return report.skipped > 0 ? EXIT.PROBLEMS : EXIT.OK;

@@ -41,7 +41,8 @@ export const spec: CommandSpec = {
 export async function run(args: ParsedArgs, out: Output): Promise<number> {
   const source = args.positionals[0];
   const onCollision = (args.values['on-collision'] as string | undefined) ?? 'skip';
-  if (onCollision !== 'skip' && onCollision !== 'fail') throw new UsageError(`option --on-collision: expected skip or fail, got ${JSON.stringify(onCollision.slice(0, 20))}`);
+  if (onCollision !== 'skip' && onCollision !== 'fail')
+    throw new UsageError(`option --on-collision: expected skip or fail, got ${JSON.stringify(onCollision.slice(0, 20))}`);
   const address = storeAddress(args, out.io);
   const encryption = await secretsOf(args, out.io, (line) => out.warn(line));
   const key = await dumpKeyOf(args, out.io, (line) => out.warn(line));
@@ -76,9 +77,14 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
     const partial = (error as { report?: ImportReport }).report;
     if ((error as Error).name === 'DumpFormatError' && partial !== undefined) {
       // A truncated dump: its records were imported before the end showed it was cut.
-      throw new CliError(`${(error as Error).message}; of the ${count(partial.records)} records before that, ${count(partial.imported)} were imported and stay`, EXIT.DUMP, {
-        report: reportJson(partial),
-      }, 'DumpFormatError');
+      throw new CliError(
+        `${(error as Error).message}; of the ${count(partial.records)} records before that, ${count(partial.imported)} were imported and stay`,
+        EXIT.DUMP,
+        {
+          report: reportJson(partial),
+        },
+        'DumpFormatError',
+      );
     }
     throw error;
   } finally {

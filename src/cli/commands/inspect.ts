@@ -19,10 +19,10 @@ export const spec: CommandSpec = {
     'Reads an auth key as hexadecimal (512 digits: the 256 big-endian key bytes; an optional 0x, and',
     'whitespace and line breaks, are ignored; fewer digits are read as a number) from the argument,',
     'or from stdin with -, and prints:',
-    '  auth_key_id  the 64 lower-order bits of SHA-1(key), as this library\'s AuthKey#id (digest bytes',
+    "  auth_key_id  the 64 lower-order bits of SHA-1(key), as this library's AuthKey#id (digest bytes",
     '               12..19 read big-endian): hex, unsigned and signed 64-bit decimal',
     '  wire bytes   those 8 bytes as they start every encrypted packet',
-    '  TL long      the same 8 bytes read as MTProto\'s little-endian int64 (signed), as clients and',
+    "  TL long      the same 8 bytes read as MTProto's little-endian int64 (signed), as clients and",
     '               most MTProto servers log auth_key_id; also unsigned',
     '  aux_hash     the 64 higher-order bits of SHA-1(key): hex and bytes',
     '',
@@ -43,7 +43,7 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
   const source = args.positionals[0];
   let text: string;
   if (source === '-') {
-    if (out.io.stdin.isTTY) throw new UsageError("inspect -: stdin is a terminal; pipe the key in (mtproto-authkey inspect - < key.hex)");
+    if (out.io.stdin.isTTY) throw new UsageError('inspect -: stdin is a terminal; pipe the key in (mtproto-authkey inspect - < key.hex)');
     text = await readAll(out.io.stdin, MAX_INPUT);
   } else {
     out.warn('warning: a key given as an argument is visible to other users (ps) and kept in shell history; prefer `inspect -` with the key on stdin');
@@ -58,7 +58,8 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
   }
   if (/^0+$/.test(digits)) throw new UsageError('inspect: the key is zero, which is not an auth key');
   const key = AuthKey.fromHex(digits);
-  if (digits.length < 512) out.warn(`note: ${digits.length} hex digits read as a number (256 bytes with ${256 - Math.ceil(digits.length / 2)} leading zero bytes)`);
+  if (digits.length < 512)
+    out.warn(`note: ${digits.length} hex digits read as a number (256 bytes with ${256 - Math.ceil(digits.length / 2)} leading zero bytes)`);
 
   const id = key.id;
   const wire = key.idBytes;

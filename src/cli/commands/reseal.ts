@@ -35,7 +35,8 @@ export const spec: CommandSpec = {
 export async function run(args: ParsedArgs, out: Output): Promise<number> {
   const address = storeAddress(args, out.io);
   const encryption = await secretsOf(args, out.io, (line) => out.warn(line));
-  if (encryption === undefined) throw new UsageError('redis reseal needs the at-rest secrets: MTPROTO_AUTHKEY_SECRETS or --secrets-file <path>, with the current version');
+  if (encryption === undefined)
+    throw new UsageError('redis reseal needs the at-rest secrets: MTPROTO_AUTHKEY_SECRETS or --secrets-file <path>, with the current version');
   const current = encryption.current;
   const store = await openStore(address, encryption);
   const shown = out.progress('reseal', 'keys');

@@ -45,7 +45,9 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
       const names = batch;
       batch = [];
       const read = async (): Promise<[number[], Buffer[], number[]]> => {
-        const lengths = await Promise.all(names.map((name) => client.strlen(name).catch((e: Error) => (e.message.startsWith('WRONGTYPE') ? -1 : Promise.reject(e)))));
+        const lengths = await Promise.all(
+          names.map((name) => client.strlen(name).catch((e: Error) => (e.message.startsWith('WRONGTYPE') ? -1 : Promise.reject(e)))),
+        );
         const sealed = names.filter((_, i) => lengths[i] === SEALED_BYTES);
         // STRLEN is 0 for an empty value and for a key deleted since the scan: EXISTS tells them apart.
         const empty = names.filter((_, i) => lengths[i] === 0);
@@ -104,7 +106,16 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
       ['keys', count(keys)],
       ['expiring', count(totals.expiring)],
       ['raw (256 bytes)', count(totals.raw)],
-      ['sealed (285 bytes)', `${count(sealedTotal)}${sealedTotal === 0 ? '' : ` (${Object.entries(totals.sealed).map(([v, n]) => `version ${v}: ${count(n)}`).join(', ')})`}`],
+      [
+        'sealed (285 bytes)',
+        `${count(sealedTotal)}${
+          sealedTotal === 0
+            ? ''
+            : ` (${Object.entries(totals.sealed)
+                .map(([v, n]) => `version ${v}: ${count(n)}`)
+                .join(', ')})`
+        }`,
+      ],
       ['other', `${count(totals.other)}${totals.other === 0 ? '' : ' (not a key: run redis verify)'}`],
     ]),
   );

@@ -52,7 +52,10 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
     ['corrupted', count(report.corrupted)],
   ]);
   if (report.corrupted > 0) lines.push('corrupted ids:', ...idLines(report.corruptedIds));
-  if (report.corrupted > 0 && encryption === undefined) lines.push('note: no at-rest secrets were given, so sealed values count as corrupted; give MTPROTO_AUTHKEY_SECRETS or --secrets-file if the store is sealed');
+  if (report.corrupted > 0 && encryption === undefined)
+    lines.push(
+      'note: no at-rest secrets were given, so sealed values count as corrupted; give MTPROTO_AUTHKEY_SECRETS or --secrets-file if the store is sealed',
+    );
   out.result(
     {
       command: 'redis verify',
