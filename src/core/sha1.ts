@@ -1,4 +1,6 @@
-import { KEY_BYTES, type Stream, engine } from './wasm.js';
+import { engine } from './engine.js';
+import { KEY_BYTES } from './sizes.js';
+import type { Stream } from './wasm.js';
 import { checkBytes } from './validate.js';
 
 /**

@@ -22,7 +22,7 @@ import {
 } from '../managers/operations.js';
 import type { Sealer } from './sealer.js';
 import { idBytesOf, keyProblem, scrub } from './stored-value.js';
-import { KEY_BYTES } from '../core/wasm.js';
+import { KEY_BYTES } from '../core/sizes.js';
 
 /** What the operations need of a manager. */
 export interface StoreAccess {
