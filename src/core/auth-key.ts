@@ -53,8 +53,8 @@ function refusal(value: unknown): Error | undefined {
   }
   const n = bytesLength(value);
   if (n === KEY_BYTES) return undefined;
-  if (n < 0) return new TypeError(`auth key: expected a bigint or a Uint8Array of 256 bytes, got ${describe(value)}`);
-  return new RangeError(`auth key: expected 256 bytes, got ${n}`);
+  if (n < 0) return new TypeError(`auth key: expected a bigint or a Uint8Array of ${KEY_BYTES} bytes, got ${describe(value)}`);
+  return new RangeError(`auth key: expected ${KEY_BYTES} bytes, got ${n}`);
 }
 
 /** `error` with its message prefixed by the index of the element of `AuthKey.many` it is about. */
