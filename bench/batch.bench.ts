@@ -13,7 +13,8 @@
 import { hash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { sha1AuthKeys } from '../src/index.ts';
-import { Engine, scalarWasm, simdSupported, simdWasm } from '../src/core/wasm.ts';
+import { scalarWasm, simdSupported, simdWasm } from '../src/core/engine.ts';
+import { Engine } from '../src/core/wasm.ts';
 import { type Case, type Report, type RunOptions, consume, formatNs, measure, row, runIfMain, speedTarget } from './harness.ts';
 import { DIGEST_BYTES, KEY_BYTES, randomKeys, splitKeys } from './fixtures.ts';
 

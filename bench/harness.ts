@@ -8,7 +8,7 @@ import os from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
-import { engine, simdSupported } from '../src/core/wasm.ts';
+import { engine, simdSupported } from '../src/core/engine.ts';
 
 /** Options every bench file's `run` takes. */
 export interface RunOptions {

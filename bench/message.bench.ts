@@ -42,7 +42,8 @@ import { fileURLToPath } from 'node:url';
 import * as mtcute from '@mtcute/wasm';
 import * as ours from '../src/index.ts';
 import { AuthKey } from '../src/index.ts';
-import * as wasm from '../src/core/wasm.ts';
+import { engine, scalarWasm } from '../src/core/engine.ts';
+import { Engine } from '../src/core/wasm.ts';
 import { type Case, type ExtraTable, type Report, type RunOptions, type Table, type Target, consume, measure, row, runIfMain, speedTarget } from './harness.ts';
 
 // GramJS is CommonJS; its crypto modules are loaded directly, without the client around them.
@@ -598,7 +599,7 @@ export async function run(options: RunOptions = {}): Promise<Report> {
   // AES-256-IGE alone, 1 KiB and 16 KiB, in MB/s.
   // Ours on the scalar core, at the engine level (the API's core is chosen at load): the engine's
   // IGE entry point if this build has it.
-  const scalarEngine = new wasm.Engine(wasm.scalarWasm()) as unknown as {
+  const scalarEngine = new Engine(scalarWasm()) as unknown as {
     aes256Ige?: (data: Uint8Array, key: Uint8Array, iv: Uint8Array, decrypt: boolean) => Uint8Array;
   };
   const scalarIge = typeof scalarEngine.aes256Ige === 'function' ? scalarEngine.aes256Ige.bind(scalarEngine) : undefined;
@@ -726,7 +727,7 @@ function dudectRuns(perClass: number, options: RunOptions, oursOnly: boolean): D
   };
   if (hasMessages) {
     routes.push({
-      name: `ours decryptMessage (${wasm.engine.simd ? 'SIMD' : 'scalar'} core)`,
+      name: `ours decryptMessage (${engine.simd ? 'SIMD' : 'scalar'} core)`,
       setup: (key) => {
         const k = asMessageKey(new AuthKey(key));
         return () => consume(k.decryptMessage(packetBuf, 'client')[0]);
@@ -803,7 +804,7 @@ function scalarDudect(perClass: number): DudectResult[] {
 
 const scalarChild = process.argv.find((a) => a.startsWith(SCALAR_FLAG));
 if (scalarChild !== undefined) {
-  if (wasm.engine.simd) throw new Error('message bench: the scalar-core child process got the SIMD core');
+  if (engine.simd) throw new Error('message bench: the scalar-core child process got the SIMD core');
   process.stdout.write(JSON.stringify(dudectRuns(Number(scalarChild.slice(SCALAR_FLAG.length)), {}, true)));
 } else {
   await runIfMain(import.meta.url, run);

@@ -17,7 +17,7 @@
  * Run alone: `npx tsx bench/serialize.bench.ts [--quick | --smoke]`.
  */
 import { hash } from 'node:crypto';
-import { engine } from '../src/core/wasm.ts';
+import { engine } from '../src/core/engine.ts';
 import { type Case, type Report, type RunOptions, consume, measure, row, runIfMain } from './harness.ts';
 import { DIGEST_BYTES, KEY_BYTES, lowByte, randomKeys, splitKeys, toBigint } from './fixtures.ts';
 

@@ -15,7 +15,8 @@ import { createHash, hash } from 'node:crypto';
 import { sha1 as nobleSha1 } from '@noble/hashes/legacy.js';
 import { createSHA1, sha1 as hashWasmSha1 } from 'hash-wasm';
 import { Sha1, sha1, sha1AuthKeys } from '../src/index.ts';
-import { Engine, engine, scalarWasm } from '../src/core/wasm.ts';
+import { engine, scalarWasm } from '../src/core/engine.ts';
+import { Engine } from '../src/core/wasm.ts';
 import { type Case, type Report, type RunOptions, consume, formatNs, measure, row, runIfMain, speedTarget } from './harness.ts';
 import { DIGEST_BYTES, randomKeys, splitKeys } from './fixtures.ts';
 

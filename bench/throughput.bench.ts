@@ -9,7 +9,8 @@ import { hash } from 'node:crypto';
 import { sha1 as nobleSha1 } from '@noble/hashes/legacy.js';
 import { createSHA1 } from 'hash-wasm';
 import { sha1 } from '../src/index.ts';
-import { Engine, scalarWasm } from '../src/core/wasm.ts';
+import { scalarWasm } from '../src/core/engine.ts';
+import { Engine } from '../src/core/wasm.ts';
 import { type Case, type Report, type RunOptions, consume, measure, runIfMain, speedTarget } from './harness.ts';
 import { randomKeys } from './fixtures.ts';
 

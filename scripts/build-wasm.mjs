@@ -56,11 +56,15 @@ const builds = [
 
 mkdirSync(join(root, 'build'), { recursive: true });
 
-/** Compiles `entry` to build/`name`.wasm (and .wat); returns the module's bytes. */
+/**
+ * Compiles `entry` to build/`name`.wasm (and .wat); returns the module's bytes. asc resolves the
+ * entry, the config, its output files and its library lookups against --baseDir, so the build is
+ * the same from whatever directory the script is run.
+ */
 async function compile(name, entry, flags) {
-  const outFile = join('build', `${name}.wasm`);
+  const outFile = `build/${name}.wasm`;
   const { error, stderr } = await main(
-    [entry, '--config', 'asconfig.json', '--target', target, '--outFile', outFile, '--textFile', join('build', `${name}.wat`), ...flags],
+    [entry, '--baseDir', root, '--config', 'asconfig.json', '--target', target, '--outFile', outFile, '--textFile', `build/${name}.wat`, ...flags],
     { stdout: process.stdout, stderr: process.stderr },
   );
   if (error) {

@@ -9,7 +9,8 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { aes256IgeDecrypt, aes256IgeEncrypt, aesEncryptRoute, forceAesEncryptRouteForTest, NODE_ENCRYPT_MIN_BYTES } from '../src/core/aes.ts';
-import { engine as apiEngine, type Engine } from '../src/core/wasm.ts';
+import { engine as apiEngine } from '../src/core/engine.ts';
+import type { Engine } from '../src/core/wasm.ts';
 import { engines, fromHex, hex, seededBytes } from './helpers.ts';
 
 interface AesavsCase {

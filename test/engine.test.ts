@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { engine, simdSupported } from '../src/core/wasm.ts';
+import { engine, simdSupported } from '../src/core/engine.ts';
 import { engines, hex, nodeSha1, seededBytes } from './helpers.ts';
 
 describe.each(engines())('%s core: auth keys', (_name, engine) => {

@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { ADOPT, AuthKey } from '../src/core/auth-key.ts';
 import { RECORD_BYTES } from '../src/core/records.ts';
-import { Engine, scalarWasm, simdWasm, simdSupported } from '../src/core/wasm.ts';
+import { scalarWasm, simdSupported, simdWasm } from '../src/core/engine.ts';
+import { Engine } from '../src/core/wasm.ts';
 
 /** SHA-1 by node:crypto: the oracle. */
 export function nodeSha1(data: Uint8Array): Buffer {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-// How the WebAssembly core is loaded (src/core/wasm.ts, src/core/init.ts): nothing at import, synchronously
+// How the WebAssembly core is loaded (src/core/engine.ts, src/core/init.ts): nothing at import, synchronously
 // on first use where the runtime allows it, asynchronously through init(). Each test imports a
 // fresh copy of the package, so each starts with no core loaded.
 

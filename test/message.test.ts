@@ -7,7 +7,7 @@ import { MESSAGE_REJECTED } from '../src/core/errors.ts';
 import { encryptMessageWithPadding } from '../src/core/message.ts';
 import { RedisAuthKeyManager, type RedisAuthKeyManagerOptions } from '../src/redis.ts';
 import { setSha256Route } from '../src/core/sha256.ts';
-import { engine } from '../src/core/wasm.ts';
+import { engine } from '../src/core/engine.ts';
 import { fromHex, hex, seededBytes } from './helpers.ts';
 import { redisUrl, uniquePrefix, waitLinked } from './redis-helpers.ts';
 

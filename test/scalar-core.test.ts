@@ -6,16 +6,30 @@
  */
 import { expect, it, vi } from 'vitest';
 
-vi.mock('../src/core/wasm.ts', async (importOriginal) => {
-  const wasm = await importOriginal<typeof import('../src/core/wasm.ts')>();
-  return { ...wasm, engine: new wasm.Engine(wasm.scalarWasm()) };
+vi.mock('../src/core/engine.ts', async (importOriginal) => {
+  const loader = await importOriginal<typeof import('../src/core/engine.ts')>();
+  const { Engine } = await import('../src/core/wasm.ts');
+  return { ...loader, engine: new Engine(loader.scalarWasm()) };
 });
 
-const { engine } = await import('../src/core/wasm.ts');
+const { engine } = await import('../src/core/engine.ts');
 
 it('the API in this file runs on the scalar core', () => {
   // Without this, the suites below could pass on the SIMD core and prove nothing about scalar.
   expect(engine.simd).toBe(false);
+});
+
+it('the API modules call that engine, not one of their own', async () => {
+  // Guards the mock's reach: were it on a module the API does not import the engine from, the
+  // check above would still pass while every suite below ran on the SIMD core.
+  const { sha1 } = await import('../src/index.ts');
+  const spy = vi.spyOn(engine, 'sha1');
+  try {
+    expect(Buffer.from(sha1(new TextEncoder().encode('abc'))).toString('hex')).toBe('a9993e364706816aba3e25717850c26c9cd0d89d'); // FIPS 180-4 example
+    expect(spy).toHaveBeenCalledOnce();
+  } finally {
+    spy.mockRestore();
+  }
 });
 
 await import('./hostile.test.ts');

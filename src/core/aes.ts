@@ -11,7 +11,8 @@
  * `node:crypto` is looked up at run time (process.getBuiltinModule, Node >= 20.16), never imported,
  * so the package still loads in browsers, Deno and Bun, where the WebAssembly route is used.
  */
-import { AES_BLOCK_BYTES, AES_IV_BYTES, AES_KEY_BYTES, engine } from './wasm.js';
+import { AES_BLOCK_BYTES, AES_IV_BYTES, AES_KEY_BYTES } from './sizes.js';
+import { engine } from './engine.js';
 import { checkBytes, plainBytes } from './validate.js';
 import { nodeCrypto as found } from './node-crypto.js';
 

@@ -1,9 +1,9 @@
-import { DIGEST_BYTES, KEY_BYTES, KEY_LIMIT, engine } from './wasm.js';
+import { DIGEST_BYTES, KEY_BYTES, KEY_LIMIT } from './sizes.js';
+import { engine } from './engine.js';
 import { DIGEST_AT, ID_AT, RECORD_BYTES, arena, sameKey } from './records.js';
 import { type IdHalves, idHex, u32be } from './ids.js';
 import { bytesLength, checkBytes, describe } from './validate.js';
 import * as message from './message.js';
-import type { EncryptMessageOptions, MessageSender } from './message.js';
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
@@ -53,8 +53,8 @@ function refusal(value: unknown): Error | undefined {
   }
   const n = bytesLength(value);
   if (n === KEY_BYTES) return undefined;
-  if (n < 0) return new TypeError(`auth key: expected a bigint or a Uint8Array of 256 bytes, got ${describe(value)}`);
-  return new RangeError(`auth key: expected 256 bytes, got ${n}`);
+  if (n < 0) return new TypeError(`auth key: expected a bigint or a Uint8Array of ${KEY_BYTES} bytes, got ${describe(value)}`);
+  return new RangeError(`auth key: expected ${KEY_BYTES} bytes, got ${n}`);
 }
 
 /** `error` with its message prefixed by the index of the element of `AuthKey.many` it is about. */
@@ -240,13 +240,13 @@ export class AuthKey {
     checkBytes(newNonce, 'calcNewNonceHash newNonce', 32);
     if (typeof n !== 'number') throw new TypeError(`calcNewNonceHash n: expected 1, 2 or 3, got ${describe(n)}`);
     if (n !== 1 && n !== 2 && n !== 3) throw new RangeError(`calcNewNonceHash n: expected 1, 2 or 3, got ${n}`);
-    const message = new Uint8Array(41);
-    message.set(newNonce, 0);
-    message[32] = n;
+    const input = new Uint8Array(41);
+    input.set(newNonce, 0);
+    input[32] = n;
     const d = this.#at + DIGEST_AT;
-    message.set(this.#data.subarray(d, d + 8), 33);
-    const digest = engine.sha1(message);
-    message.fill(0);
+    input.set(this.#data.subarray(d, d + 8), 33);
+    const digest = engine.sha1(input);
+    input.fill(0);
     return digest.slice(4);
   }
 
@@ -261,7 +261,7 @@ export class AuthKey {
    * @throws TypeError if `plaintextWithPadding` is not a Uint8Array or `sender` not a string
    * @throws RangeError if `sender` is neither 'client' nor 'server'
    */
-  messageKey(plaintextWithPadding: Uint8Array, sender: MessageSender): Uint8Array {
+  messageKey(plaintextWithPadding: Uint8Array, sender: message.MessageSender): Uint8Array {
     return message.messageKey(this.#data, this.#at, plaintextWithPadding, sender);
   }
 
@@ -277,7 +277,7 @@ export class AuthKey {
    */
   aesKeyIv(
     msgKey: Uint8Array,
-    sender: MessageSender,
+    sender: message.MessageSender,
   ): {
     /** The 32-byte AES-256 key. */
     key: Uint8Array;
@@ -304,7 +304,7 @@ export class AuthKey {
    *   message_data_length disagrees with its length, if `sender` is neither 'client' nor 'server',
    *   or if `options.padding` is not an integer in [12, 1024] or would need more than 1024 bytes
    */
-  encryptMessage(data: Uint8Array, sender: MessageSender, options?: EncryptMessageOptions): Uint8Array {
+  encryptMessage(data: Uint8Array, sender: message.MessageSender, options?: message.EncryptMessageOptions): Uint8Array {
     return message.encryptMessage(this.#data, this.#at, data, sender, options);
   }
 
@@ -321,7 +321,7 @@ export class AuthKey {
    * @throws TypeError if `packet` is not a Uint8Array or `sender` not a string
    * @throws RangeError if `sender` is neither 'client' nor 'server'
    */
-  decryptMessage(packet: Uint8Array, sender: MessageSender): Uint8Array {
+  decryptMessage(packet: Uint8Array, sender: message.MessageSender): Uint8Array {
     return message.decryptMessage(this.#data, this.#at, packet, sender);
   }
 

@@ -1,5 +1,5 @@
 /** The asynchronous way to load the WebAssembly core, for runtimes that refuse the synchronous one. */
-import { loadEngine } from './wasm.js';
+import { loadEngine } from './engine.js';
 
 /**
  * Compiles and instantiates the library's WebAssembly core asynchronously, so that every call

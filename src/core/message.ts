@@ -27,7 +27,7 @@ import { aes256IgeEncrypt, aesEncryptRoute } from './aes.js';
 import { MessageRejected } from './errors.js';
 import { ID_AT } from './records.js';
 import { sha256InCore, sha256Pair, sha256Whole } from './sha256.js';
-import { engine } from './wasm.js';
+import { engine } from './engine.js';
 import { checkBytes, describe, plainBytes } from './validate.js';
 
 /** Who sends the message: it picks x (0 for the client, 8 for the server). */

@@ -7,7 +7,7 @@
  * points at one elsewhere (`AuthKey.relocate`).
  * @internal
  */
-import { KEY_BYTES, RECORD_BYTES } from './wasm.js';
+import { KEY_BYTES, RECORD_BYTES } from './sizes.js';
 
 /** Bytes of one record: key, then digest. */
 export { RECORD_BYTES };

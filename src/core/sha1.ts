@@ -1,4 +1,6 @@
-import { KEY_BYTES, type Stream, engine } from './wasm.js';
+import { engine } from './engine.js';
+import { KEY_BYTES } from './sizes.js';
+import type { Stream } from './wasm.js';
 import { checkBytes } from './validate.js';
 
 /**
@@ -67,7 +69,7 @@ export class Sha1 {
 export function sha1AuthKeys(keys: Uint8Array): Uint8Array {
   const n = checkBytes(keys, 'sha1AuthKeys keys');
   if (n % KEY_BYTES !== 0) {
-    throw new RangeError(`sha1AuthKeys keys: expected a multiple of 256 bytes (n keys back to back), got ${n}`);
+    throw new RangeError(`sha1AuthKeys keys: expected a multiple of ${KEY_BYTES} bytes (n keys back to back), got ${n}`);
   }
   return engine.sha1AuthKeys(keys);
 }

@@ -11,7 +11,8 @@
  */
 import type * as NodeCrypto from 'node:crypto';
 import { nodeCrypto as found } from './node-crypto.js';
-import { SHA256_BYTES, engine } from './wasm.js';
+import { SHA256_BYTES } from './sizes.js';
+import { engine } from './engine.js';
 import { checkBytes, plainBytes } from './validate.js';
 
 type Crypto = typeof NodeCrypto;

@@ -20,11 +20,6 @@ const byteOffsetGetter = intrinsicGetter('byteOffset') as (this: ArrayBufferView
 // or the source is out of bounds of a shrunk resizable buffer (ECMA-262 SetTypedArrayFromTypedArray).
 const EMPTY = new Uint8Array(0);
 
-/** Whether `value` is a genuine Uint8Array (a Buffer or subclass is one), never a Proxy of one. */
-export function isUint8Array(value: unknown): value is Uint8Array {
-  return tagGetter.call(value) === 'Uint8Array';
-}
-
 /**
  * The element count of `value` if it is a genuine Uint8Array on an attached buffer, read by the
  * intrinsic getter; -1 for anything else (other types, Proxies, detached or out-of-bounds views).

@@ -1,7 +1,9 @@
 /**
- * The single boundary between TypeScript and the WebAssembly core: the typed list of its
- * exports and the only code that reads or writes its linear memory. Everything crossing it is
- * copied in, computed, and copied out; no view into wasm memory ever leaves this module.
+ * The single boundary between TypeScript and the WebAssembly core: the only module that names
+ * `WebAssembly`. It compiles and instantiates a core (for engine.ts, which picks which core and
+ * when), lists its exports with their types, and is the only code that reads or writes its linear
+ * memory. Everything crossing it is copied in, computed, and copied out; no view into wasm memory
+ * ever leaves this module.
  *
  * The callers in src/ validate their arguments first, with their own messages; this module checks
  * again whatever it is handed (lengths by the intrinsic getters of validate.ts, offsets against
@@ -9,7 +11,7 @@
  * call leaves nothing staged for the next one.
  * @internal
  */
-import { SCALAR_WASM, SIMD_WASM } from './generated/wasm-bytes.js';
+import { AES_BLOCK_BYTES, AES_IV_BYTES, AES_KEY_BYTES, DIGEST_BYTES, KEY_BYTES, KEY_LIMIT, RECORD_BYTES, SHA256_BYTES } from './sizes.js';
 import { checkBytes, describe, plainBytes } from './validate.js';
 
 /** Every export of `assembly/scalar.ts` and `assembly/simd.ts`. */
@@ -36,6 +38,7 @@ interface CoreExports {
   sha1KeyRecords(n: number): void;
   hexToKey(len: number): void;
   keyToHex(): void;
+  /** Zeroes the first `len` bytes of INPUT and the 512 hex digits: staged key material. */
   wipe(len: number): void;
   readonly SHA256_DIGEST_BYTES: WebAssembly.Global;
   readonly SHA256_STATE_BYTES: WebAssembly.Global;
@@ -57,47 +60,22 @@ interface CoreExports {
   aesWipe(len: number): void;
 }
 
-// The sizes are defined here once; the core exports its own as globals, and an Engine refuses a
-// core whose sizes differ (see checkSizes).
-/** Bytes of an auth key: 2048 bits, big-endian (https://core.telegram.org/mtproto/auth_key). */
-export const KEY_BYTES = 256;
-/** Bytes of a SHA-1 digest (FIPS 180-4). */
-export const DIGEST_BYTES = 20;
-/** Bytes of a key record: the key, then its digest (see records.ts). */
-export const RECORD_BYTES = KEY_BYTES + DIGEST_BYTES;
-/** Bytes of a SHA-256 digest (FIPS 180-4). */
-export const SHA256_BYTES = 32;
 /** Hex digits of the largest key: the most the bigint route ever stages. */
 const HEX_DIGITS = 2 * KEY_BYTES;
-/** 2**2048: keys are below it. */
-export const KEY_LIMIT = 1n << 2048n;
-/** Bytes of an AES-256 key (FIPS-197). */
-export const AES_KEY_BYTES = 32;
-/** Bytes of an IGE IV: the first ciphertext block y0, then the first plaintext block x0. */
-export const AES_IV_BYTES = 32;
-/** Bytes of an AES block: IGE data is a multiple of it. */
-export const AES_BLOCK_BYTES = 16;
 
 const encoder = new TextEncoder();
 // Only ASCII hex digits are ever decoded, which every single-byte decoder maps alike.
 const decoder = new TextDecoder('latin1');
 
-function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 /** The value of the exported global `name` of a core, as a number. */
-function globalOf(x: CoreExports, name: keyof CoreExports): number {
-  const g = x[name] as unknown;
+function globalOf(core: CoreExports, name: keyof CoreExports): number {
+  const g = core[name] as unknown;
   if (!(g instanceof WebAssembly.Global)) throw new Error(`mtproto-authkey: the WebAssembly core does not export ${name}; rebuild it (npm run build)`);
   return Number(g.value);
 }
 
 /** Throws if the core's sizes are not the ones this module is written for. */
-function checkSizes(x: CoreExports): void {
+function checkSizes(core: CoreExports): void {
   const sizes: Array<[keyof CoreExports, number]> = [
     ['KEY_BYTES', KEY_BYTES],
     ['DIGEST_BYTES', DIGEST_BYTES],
@@ -105,7 +83,7 @@ function checkSizes(x: CoreExports): void {
     ['SHA256_DIGEST_BYTES', SHA256_BYTES],
   ];
   for (const [name, expected] of sizes) {
-    const got = globalOf(x, name);
+    const got = globalOf(core, name);
     if (got !== expected) {
       throw new Error(
         `mtproto-authkey: the WebAssembly core has ${name} = ${got}, but this build of mtproto-authkey expects ${expected}; the core and the TypeScript were built from different sources (rebuild with npm run build)`,
@@ -127,7 +105,7 @@ export class Engine {
   readonly stateBytes: number;
   /** Most records `records` stages and hashes in one call. */
   readonly recordsPerCall: number;
-  readonly #x: CoreExports;
+  readonly #core: CoreExports;
   // The core has no allocator, so its memory never grows and these views stay valid.
   readonly #mem: Uint8Array;
   readonly #input: number;
@@ -137,6 +115,7 @@ export class Engine {
   readonly #inputKey: Uint8Array;
   readonly #inputRecord: Uint8Array;
   readonly #outputDigest: Uint8Array;
+  readonly #outputSha256: Uint8Array;
   // The 512 hex digits of a key, for the bigint routes.
   readonly #hexView: Uint8Array;
   readonly #inputBytes: number;
@@ -159,38 +138,38 @@ export class Engine {
    * @throws RangeError (and whatever else the runtime throws) if the runtime refuses to compile
    *   or instantiate the bytes synchronously
    */
-  constructor(core: Uint8Array<ArrayBuffer> | WebAssembly.Instance) {
-    const instance = core instanceof WebAssembly.Instance ? core : new WebAssembly.Instance(new WebAssembly.Module(core), {});
-    const x = instance.exports as unknown as CoreExports;
-    checkSizes(x);
-    this.#x = x;
-    this.#mem = new Uint8Array(x.memory.buffer);
-    this.#input = x.inputPtr();
-    this.#output = x.outputPtr();
-    this.#state = x.statePtr();
-    const hex = x.hexPtr();
-    this.#inputBytes = globalOf(x, 'INPUT_BYTES');
-    this.#keysPerCall = globalOf(x, 'KEYS_PER_CALL');
-    this.#recordsPerCall = this.recordsPerCall = globalOf(x, 'RECORDS_PER_CALL');
-    this.stateBytes = globalOf(x, 'STATE_BYTES');
-    this.simd = globalOf(x, 'SIMD') !== 0;
-    this.#aesData = x.aesDataPtr();
-    this.#aesKey = x.aesKeyPtr();
-    this.#aesDataBytes = globalOf(x, 'AES_DATA_BYTES');
-    this.#aesRoundKeys = x.aesRoundKeysPtr();
-    this.#aesRoundKeyBytes = globalOf(x, 'AES_ROUND_KEY_BYTES');
-    if (globalOf(x, 'AES_KEY_BYTES') !== AES_KEY_BYTES + AES_IV_BYTES)
+  constructor(source: Uint8Array<ArrayBuffer> | Core) {
+    const instance = source instanceof WebAssembly.Instance ? source : instantiateSync(source);
+    const core = instance.exports as unknown as CoreExports;
+    checkSizes(core);
+    this.#core = core;
+    this.#mem = new Uint8Array(core.memory.buffer);
+    this.#input = core.inputPtr();
+    this.#output = core.outputPtr();
+    this.#state = core.statePtr();
+    const hex = core.hexPtr();
+    this.#inputBytes = globalOf(core, 'INPUT_BYTES');
+    this.#keysPerCall = globalOf(core, 'KEYS_PER_CALL');
+    this.#recordsPerCall = this.recordsPerCall = globalOf(core, 'RECORDS_PER_CALL');
+    this.stateBytes = globalOf(core, 'STATE_BYTES');
+    this.simd = globalOf(core, 'SIMD') !== 0;
+    this.#aesData = core.aesDataPtr();
+    this.#aesKey = core.aesKeyPtr();
+    this.#aesDataBytes = globalOf(core, 'AES_DATA_BYTES');
+    this.#aesRoundKeys = core.aesRoundKeysPtr();
+    this.#aesRoundKeyBytes = globalOf(core, 'AES_ROUND_KEY_BYTES');
+    if (globalOf(core, 'AES_KEY_BYTES') !== AES_KEY_BYTES + AES_IV_BYTES)
       throw new Error(`mtproto-authkey: the WebAssembly core's AES key area is not ${AES_KEY_BYTES + AES_IV_BYTES} bytes; rebuild it (npm run build)`);
     if (this.#aesDataBytes < AES_BLOCK_BYTES || this.#aesDataBytes % AES_BLOCK_BYTES !== 0)
       throw new Error('mtproto-authkey: the WebAssembly core stages no whole AES block');
     const inputArea = Math.max(this.#inputBytes, this.#keysPerCall * KEY_BYTES, this.#recordsPerCall * RECORD_BYTES);
     const areas: Array<[string, number, number]> = [
       ['input', this.#input, inputArea],
-      ['output', this.#output, Math.max(globalOf(x, 'OUTPUT_BYTES'), this.#keysPerCall * DIGEST_BYTES)],
+      ['output', this.#output, Math.max(globalOf(core, 'OUTPUT_BYTES'), this.#keysPerCall * DIGEST_BYTES)],
       ['state', this.#state, this.stateBytes],
       // hexToKey reads the 512 '0' digits before HEX too.
       ['hex', hex - HEX_DIGITS, 2 * HEX_DIGITS],
-      ['SHA-256 state', x.sha256StatePtr(), globalOf(x, 'SHA256_STATE_BYTES')],
+      ['SHA-256 state', core.sha256StatePtr(), globalOf(core, 'SHA256_STATE_BYTES')],
       ['AES data', this.#aesData, this.#aesDataBytes],
       ['AES key', this.#aesKey, AES_KEY_BYTES + AES_IV_BYTES],
       ['AES round keys', this.#aesRoundKeys, this.#aesRoundKeyBytes],
@@ -211,9 +190,6 @@ export class Engine {
     this.#outputSha256 = this.#mem.subarray(this.#output, this.#output + SHA256_BYTES);
   }
 
-  // The SHA-256 digest in OUTPUT.
-  readonly #outputSha256: Uint8Array;
-
   /**
    * SHA-256 (FIPS 180-4) of `data` as a new 32-byte array: one copy in and one call up to
    * INPUT_BYTES, INPUT-sized chunks beyond. INPUT is zeroed before it returns.
@@ -223,11 +199,11 @@ export class Engine {
     const n = lengthOf(data);
     if (n <= this.#inputBytes) {
       if (n !== 0) this.#mem.set(data, this.#input); // the intrinsic length: inside INPUT
-      this.#x.sha256Digest(n); // clears the input it read
+      this.#core.sha256Digest(n); // clears the input it read
     } else {
-      this.#x.sha256Init();
+      this.#core.sha256Init();
       this.#feed256(plainBytes(data, n), 0, n);
-      this.#x.sha256Final();
+      this.#core.sha256Final();
     }
     const digest = this.#outputSha256.slice();
     this.#outputSha256.fill(0); // a digest of secret data is secret too
@@ -254,17 +230,17 @@ export class Engine {
     const pa = plainBytes(a, aN);
     const pb = plainBytes(b, bN);
     const mem = this.#mem;
-    const x = this.#x;
+    const core = this.#core;
     if (aLen + bLen <= this.#inputBytes) {
       // The common case (a 32- or 36-byte key slice and a message up to 64 KiB): one call.
       mem.set(pa.subarray(aAt, aAt + aLen), this.#input);
       mem.set(pb.subarray(bAt, bAt + bLen), this.#input + aLen);
-      x.sha256Digest(aLen + bLen); // clears the input it read
+      core.sha256Digest(aLen + bLen); // clears the input it read
     } else {
-      x.sha256Init();
+      core.sha256Init();
       this.#feed256(pa, aAt, aLen);
       this.#feed256(pb, bAt, bLen);
-      x.sha256Final();
+      core.sha256Final();
     }
     plainBytes(out, outN).set(this.#outputSha256, outAt);
     mem.fill(0, this.#output, this.#output + SHA256_BYTES);
@@ -315,7 +291,7 @@ export class Engine {
       mem[input + 16 + i] = key[a + i];
       mem[input + 64 + i] = key[a + 40 + i];
     }
-    this.#x.sha256KeyIv(); // zeroes INPUT[0, 128), its digests and the hash state
+    this.#core.sha256KeyIv(); // zeroes INPUT[0, 128), its digests and the hash state
   }
 
   /**
@@ -329,7 +305,7 @@ export class Engine {
     this.#keyIvToOutput(key, keyAt, x, mk, mkAt);
     mem.copyWithin(this.#aesKey, output, output + 64);
     mem.fill(0, output, output + 64);
-    this.#x.aesSetKey(decrypt ? 1 : 0);
+    this.#core.aesSetKey(decrypt ? 1 : 0);
   }
 
   /**
@@ -342,7 +318,7 @@ export class Engine {
     const k = keyAt + 88 + x;
     for (let i = 0; i < 32; i++) mem[input + i] = key[k + i];
     mem.copyWithin(input + 32, this.#aesData, this.#aesData + len);
-    this.#x.sha256Digest(32 + len); // clears the input it read
+    this.#core.sha256Digest(32 + len); // clears the input it read
   }
 
   /**
@@ -387,7 +363,7 @@ export class Engine {
       );
     }
     const mem = this.#mem;
-    const x_ = this.#x;
+    const core = this.#core;
     const area = this.#aesData;
     try {
       this.#aesKeyOfMessage(key, keyAt, x, mk, mkAt, decrypt);
@@ -398,12 +374,12 @@ export class Engine {
       for (let done = 0; done < len; done += step) {
         const n = Math.min(step, len - done);
         mem.set(from.subarray(srcAt + done, srcAt + done + n), area);
-        if (decrypt) x_.aesIgeDecrypt(n);
-        else x_.aesIgeEncrypt(n);
+        if (decrypt) core.aesIgeDecrypt(n);
+        else core.aesIgeEncrypt(n);
         to.set(mem.subarray(area, area + n), outAt + done);
       }
     } finally {
-      x_.aesWipe(Math.min(len, this.#aesDataBytes));
+      core.aesWipe(Math.min(len, this.#aesDataBytes));
     }
   }
 
@@ -430,13 +406,13 @@ export class Engine {
     }
     const src = plainBytes(packet, n);
     const mem = this.#mem;
-    const x_ = this.#x;
+    const core = this.#core;
     const output = this.#output;
     const area = this.#aesData;
     try {
       this.#aesKeyOfMessage(key, keyAt, x, src, 8, true);
       mem.set(src.subarray(24, n), area);
-      x_.aesIgeDecrypt(len);
+      core.aesIgeDecrypt(len);
       // msg_key_large over the plaintext and padding, where AES left them.
       this.#msgKeyOfArea(key, keyAt, x, len);
       let diff = 0;
@@ -448,7 +424,7 @@ export class Engine {
       if (ok !== 1) return null;
       return mem.slice(area, area + 32 + dataLen);
     } finally {
-      x_.aesWipe(len);
+      core.aesWipe(len);
     }
   }
 
@@ -485,7 +461,7 @@ export class Engine {
     }
     const out = plainBytes(packet, packetN);
     const mem = this.#mem;
-    const x_ = this.#x;
+    const core = this.#core;
     const output = this.#output;
     const area = this.#aesData;
     try {
@@ -495,10 +471,10 @@ export class Engine {
       for (let i = 0; i < 16; i++) out[8 + i] = mem[output + 8 + i];
       mem.fill(0, output, output + SHA256_BYTES);
       this.#aesKeyOfMessage(key, keyAt, x, out, 8, false);
-      x_.aesIgeEncrypt(len);
+      core.aesIgeEncrypt(len);
       out.set(mem.subarray(area, area + len), 24);
     } finally {
-      x_.aesWipe(len);
+      core.aesWipe(len);
     }
   }
 
@@ -517,9 +493,9 @@ export class Engine {
     for (let done = 0; done < len; done += step) {
       const n = Math.min(step, len - done);
       this.#mem.set(src.subarray(at + done, at + done + n), this.#input);
-      this.#x.sha256Update(n);
+      this.#core.sha256Update(n);
     }
-    this.#wipeInput(Math.min(step, len));
+    this.#core.wipe(Math.min(step, len));
   }
 
   /**
@@ -527,21 +503,21 @@ export class Engine {
    * @throws TypeError if `data` is not a genuine Uint8Array on an attached buffer
    */
   sha1(data: Uint8Array): Uint8Array {
-    const x = this.#x;
+    const core = this.#core;
     const n = lengthOf(data);
     if (n === KEY_BYTES) {
       // The length of an auth key: its padding block is precomputed in the fused entry.
       this.#mem.set(data, this.#input); // the intrinsic length, n: inside INPUT
-      x.sha1AuthKeys(1); // clears the key bytes it read
+      core.sha1AuthKeys(1); // clears the key bytes it read
     } else if (n <= this.#inputBytes) {
       this.#evict(); // the one-shot digest uses the streaming state
       if (n !== 0) this.#mem.set(data, this.#input);
-      x.sha1Digest(n); // clears the input it read
+      core.sha1Digest(n); // clears the input it read
     } else {
       this.#evict();
-      x.sha1Init();
+      core.sha1Init();
       this.#feed(data, n);
-      x.sha1Final();
+      core.sha1Final();
     }
     return this.#outputDigest.slice();
   }
@@ -553,7 +529,7 @@ export class Engine {
    */
   streamInit(stream: Stream): void {
     this.#evict();
-    this.#x.sha1Init();
+    this.#core.sha1Init();
     stream.saved = null;
     this.#resident = stream;
   }
@@ -571,7 +547,7 @@ export class Engine {
   /** Finishes the streamed message of `stream`; returns its 20-byte digest. Clears the state. */
   streamFinal(stream: Stream): Uint8Array {
     this.#enter(stream);
-    this.#x.sha1Final();
+    this.#core.sha1Final();
     this.#mem.fill(0, this.#state, this.#state + this.stateBytes);
     this.#resident = null;
     stream.saved?.fill(0);
@@ -604,8 +580,8 @@ export class Engine {
     const step = this.#inputBytes;
     if (n <= step) {
       if (n !== 0) this.#mem.set(data, this.#input);
-      this.#x.sha1Update(n);
-      this.#wipeInput(n);
+      this.#core.sha1Update(n);
+      this.#core.wipe(n);
       return;
     }
     // Chunks are cut from a view of our own: the caller's class never gets a say (see validate.ts).
@@ -613,9 +589,9 @@ export class Engine {
     for (let at = 0; at < n; at += step) {
       const len = Math.min(step, n - at);
       this.#mem.set(src.subarray(at, at + len), this.#input);
-      this.#x.sha1Update(len);
+      this.#core.sha1Update(len);
     }
-    this.#wipeInput(step);
+    this.#core.wipe(step);
   }
 
   /**
@@ -633,7 +609,7 @@ export class Engine {
       return out;
     }
     if (n !== 0) this.#mem.set(keys, this.#input); // at most KEYS_PER_CALL keys: inside INPUT
-    this.#x.sha1AuthKeys(n); // clears the key bytes it read
+    this.#core.sha1AuthKeys(n); // clears the key bytes it read
     return this.#mem.slice(this.#output, this.#output + n * DIGEST_BYTES);
   }
 
@@ -657,7 +633,7 @@ export class Engine {
       const n = Math.min(per, count - done);
       const from = keysAt + done * KEY_BYTES;
       mem.set(src.subarray(from, from + n * KEY_BYTES), this.#input);
-      this.#x.sha1AuthKeys(n); // clears the key bytes it read
+      this.#core.sha1AuthKeys(n); // clears the key bytes it read
       dst.set(mem.subarray(this.#output, this.#output + n * DIGEST_BYTES), outAt + done * DIGEST_BYTES);
     }
   }
@@ -680,9 +656,9 @@ export class Engine {
       const bytes = Math.min(per, count - done) * RECORD_BYTES;
       const from = at + done * RECORD_BYTES;
       mem.set(data.subarray(from, from + bytes), this.#input);
-      this.#x.sha1KeyRecords(bytes / RECORD_BYTES);
+      this.#core.sha1KeyRecords(bytes / RECORD_BYTES);
       data.set(mem.subarray(this.#input, this.#input + bytes), from);
-      this.#wipeInput(bytes);
+      this.#core.wipe(bytes);
     }
   }
 
@@ -697,9 +673,9 @@ export class Engine {
     if (n !== KEY_BYTES) throw new RangeError(`key record: expected ${KEY_BYTES} key bytes, got ${n}`);
     if (!fits(at, RECORD_BYTES, lengthOf(out))) throw new RangeError(`key record: expected room for ${RECORD_BYTES} bytes at ${at}`);
     this.#mem.set(key, this.#input); // the intrinsic length, 256
-    this.#x.sha1KeyRecords(1);
+    this.#core.sha1KeyRecords(1);
     out.set(this.#inputRecord, at);
-    this.#wipeInput(RECORD_BYTES);
+    this.#core.wipe(RECORD_BYTES);
   }
 
   /**
@@ -735,12 +711,12 @@ export class Engine {
         mem.set(v, input + j * RECORD_BYTES); // the intrinsic length, 256: inside slot j
       }
     } catch (e) {
-      this.#wipeInput(bytes);
+      this.#core.wipe(bytes);
       throw e;
     }
-    this.#x.sha1KeyRecords(count);
+    this.#core.sha1KeyRecords(count);
     out.set(mem.subarray(input, input + bytes), at);
-    this.#wipeInput(bytes);
+    this.#core.wipe(bytes);
   }
 
   /**
@@ -753,7 +729,7 @@ export class Engine {
     if (!fits(at, RECORD_BYTES, lengthOf(out))) throw new RangeError(`key record: expected room for ${RECORD_BYTES} bytes at ${at}`);
     this.#decodeBigint(value);
     out.set(this.#inputKey, at);
-    this.#x.sha1AuthKeys(1); // clears the key bytes
+    this.#core.sha1AuthKeys(1); // clears the key bytes
     out.set(this.#outputDigest, at + KEY_BYTES);
   }
 
@@ -765,7 +741,7 @@ export class Engine {
     if (!fits(at, KEY_BYTES, lengthOf(out))) throw new RangeError(`key bytes: expected room for ${KEY_BYTES} bytes at ${at}`);
     this.#decodeBigint(value);
     out.set(this.#inputKey, at);
-    this.#wipeInput(KEY_BYTES);
+    this.#core.wipe(KEY_BYTES);
   }
 
   /**
@@ -781,10 +757,10 @@ export class Engine {
     if (len > HEX_DIGITS) throw new RangeError(`key value: expected at most ${HEX_DIGITS} hex digits, got ${len}`);
     const { written } = encoder.encodeInto(digits, this.#hexView);
     if (written !== len) {
-      this.#wipeInput(0); // clears the digits written
+      this.#core.wipe(0); // clears the digits written
       throw new RangeError(`key value: expected ${len} hex digits staged, got ${written} (internal error)`);
     }
-    this.#x.hexToKey(len); // clears the digits it read
+    this.#core.hexToKey(len); // clears the digits it read
   }
 
   /**
@@ -795,9 +771,9 @@ export class Engine {
     const len = lengthOf(key);
     if (!fits(at, KEY_BYTES, len)) throw new RangeError(`key bytes: expected ${KEY_BYTES} bytes at ${at} of ${len}`);
     this.#inputKey.set(plainBytes(key, len).subarray(at, at + KEY_BYTES));
-    this.#x.keyToHex(); // clears the key bytes
+    this.#core.keyToHex(); // clears the key bytes
     const value = BigInt('0x' + decoder.decode(this.#hexView));
-    this.#x.wipe(0); // clears the digits
+    this.#core.wipe(0); // clears the digits
     return value;
   }
 
@@ -818,7 +794,7 @@ export class Engine {
     if (n % AES_BLOCK_BYTES !== 0) throw new RangeError(`AES-IGE data: expected a multiple of ${AES_BLOCK_BYTES} bytes, got ${n}`);
     const out = new Uint8Array(n);
     const mem = this.#mem;
-    const x = this.#x;
+    const core = this.#core;
     const area = this.#aesData;
     const step = this.#aesDataBytes;
     // Views of our own (validate.ts): the caller's class never gets a say in subarray or set.
@@ -826,16 +802,16 @@ export class Engine {
     try {
       mem.set(key, this.#aesKey); // the intrinsic length, 32
       mem.set(iv, this.#aesKey + AES_KEY_BYTES); // 32
-      x.aesSetKey(decrypt ? 1 : 0); // zeroes the key bytes it read
+      core.aesSetKey(decrypt ? 1 : 0); // zeroes the key bytes it read
       for (let at = 0; at < n; at += step) {
         const len = Math.min(step, n - at);
         mem.set(src.subarray(at, at + len), area);
-        if (decrypt) x.aesIgeDecrypt(len);
-        else x.aesIgeEncrypt(len);
+        if (decrypt) core.aesIgeDecrypt(len);
+        else core.aesIgeEncrypt(len);
         out.set(mem.subarray(area, area + len), at);
       }
     } finally {
-      x.aesWipe(Math.min(step, n));
+      core.aesWipe(Math.min(step, n));
     }
     return out;
   }
@@ -859,11 +835,6 @@ export class Engine {
     }
     return out;
   }
-
-  /** Zeroes the first `len` bytes of INPUT and the hex digits. */
-  #wipeInput(len: number): void {
-    this.#x.wipe(len);
-  }
 }
 
 /** The intrinsic length of a genuine Uint8Array, or a TypeError (validate.ts's checkBytes). */
@@ -881,99 +852,28 @@ function fits(at: number, size: number, len: number): boolean {
   return Number.isSafeInteger(at) && at >= 0 && at + size <= len;
 }
 
-let simdBytes: Uint8Array<ArrayBuffer> | undefined;
-let scalarBytes: Uint8Array<ArrayBuffer> | undefined;
+/** An instantiated core: what an Engine is made from once it is compiled. */
+export type Core = WebAssembly.Instance;
 
-/** The SIMD core's bytes. */
-export function simdWasm(): Uint8Array<ArrayBuffer> {
-  return (simdBytes ??= decodeBase64(SIMD_WASM));
-}
-
-/** The scalar core's bytes. */
-export function scalarWasm(): Uint8Array<ArrayBuffer> {
-  return (scalarBytes ??= decodeBase64(SCALAR_WASM));
-}
-
-/** Whether this runtime accepts the SIMD core. */
-export function simdSupported(): boolean {
-  return WebAssembly.validate(simdWasm());
-}
-
-/** The bytes of the core this runtime should run: SIMD where it validates, else scalar. */
-function bestWasm(): Uint8Array<ArrayBuffer> {
-  return simdSupported() ? simdWasm() : scalarWasm();
+/** Whether this runtime accepts the module `bytes` (for the SIMD core: whether it has WebAssembly SIMD). */
+export function validates(bytes: Uint8Array<ArrayBuffer>): boolean {
+  return WebAssembly.validate(bytes);
 }
 
 /**
- * Loads the engine on the first use of any of its members, synchronously, then forwards to it.
- * It is only ever reached through `engine` before a core is loaded: loading replaces `engine`,
- * and every caller reads that live binding afresh, so from then on calls go straight to the
- * real engine with no check of their own.
+ * Compiles and instantiates the core `bytes` synchronously.
+ * @throws RangeError (or whatever else the runtime throws) if the runtime refuses, as some
+ *   browsers do on their main thread for modules over 4 KB
  */
-const unloaded = new Proxy({} as Engine, {
-  get(_target, name) {
-    const real = loadSync();
-    const member: unknown = Reflect.get(real, name, real);
-    // A method must run on the engine itself: its private fields are not on this stand-in.
-    return typeof member === 'function' ? member.bind(real) : member;
-  },
-});
-
-/**
- * The engine every API call uses: the SIMD core where the runtime supports it, else scalar.
- * Nothing is compiled at import: the core is compiled and instantiated on first use
- * (synchronously) or by `loadEngine` (asynchronously), whichever comes first, and this binding
- * then refers to it for good (a stream's state may live in its memory, so it is never swapped).
- */
-export let engine: Engine = unloaded;
-
-// The asynchronous load under way, if any: concurrent callers share it.
-let loading: Promise<void> | undefined;
-
-/**
- * Compiles and instantiates the core synchronously, where the runtime allows it, and makes it
- * `engine`.
- * @throws Error naming `init()` if the runtime refuses (some browsers do on their main thread
- *   for modules over 4 KB); the runtime's own error is its `cause`
- */
-function loadSync(): Engine {
-  if (engine !== unloaded) return engine;
-  let instance: WebAssembly.Instance;
-  try {
-    instance = new WebAssembly.Instance(new WebAssembly.Module(bestWasm()), {});
-  } catch (cause) {
-    throw new Error(
-      `mtproto-authkey: this runtime refused to compile its WebAssembly core synchronously (${describeCause(cause)}); ` +
-        "call `await init()` (import { init } from 'mtproto-authkey') once before using the library, or use it from a Web Worker",
-      { cause },
-    );
-  }
-  return (engine = new Engine(instance));
+export function instantiateSync(bytes: Uint8Array<ArrayBuffer>): Core {
+  return new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
 }
 
 /**
- * Compiles and instantiates the core asynchronously (`WebAssembly.instantiate`, which browsers
- * allow on their main thread whatever the module's size) and makes it `engine`; resolves at once
- * if a core is already loaded. A failed load can be tried again.
- * @throws Error (as a rejection) if the runtime cannot compile or instantiate the core; its own
- *   error is the `cause`
+ * Compiles and instantiates the core `bytes` asynchronously (`WebAssembly.instantiate`, which
+ * browsers allow on their main thread whatever the module's size).
+ * @throws Error (as a rejection) if the runtime cannot compile or instantiate it
  */
-export function loadEngine(): Promise<void> {
-  if (engine !== unloaded) return Promise.resolve();
-  return (loading ??= WebAssembly.instantiate(bestWasm(), {}).then(
-    ({ instance }) => {
-      loading = undefined;
-      // A synchronous first use may have won the race: keep the engine already in use.
-      if (engine === unloaded) engine = new Engine(instance);
-    },
-    (cause: unknown) => {
-      loading = undefined;
-      throw new Error(`mtproto-authkey: could not load the WebAssembly core (${describeCause(cause)})`, { cause });
-    },
-  ));
-}
-
-/** A runtime error's class and message, for the errors above (never any key material there). */
-function describeCause(cause: unknown): string {
-  return cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+export function instantiate(bytes: Uint8Array<ArrayBuffer>): Promise<Core> {
+  return WebAssembly.instantiate(bytes, {}).then((result) => result.instance);
 }

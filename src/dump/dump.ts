@@ -6,9 +6,12 @@ import type { AuthKeyEntry } from '../managers/auth-key-manager.js';
 import { type StoreOperationOptions, parseOperationOptions } from '../managers/operations.js';
 import type { AuthKeyManagerProtocol } from '../managers/protocol.js';
 import { ID_AT } from '../core/records.js';
+import { KEY_BYTES } from '../core/sizes.js';
 import { bytesLength, describe, plainBytes } from '../core/validate.js';
 import {
   CONTENT_BYTES,
+  CONTENT_EXPIRY_AT,
+  CONTENT_KEY_AT,
   FRAME_BYTES,
   HEADER_BYTES,
   KDF_HKDF,
@@ -62,7 +65,10 @@ export type DumpSecret =
       secret: Uint8Array;
     };
 
-/** One key to export, with its expiry in epoch milliseconds (absent: never expires); what `AuthKeyManager#entries` yields. */
+/**
+ * One key to export, with its expiry in epoch milliseconds (absent: never expires); what `AuthKeyManager#entries` yields.
+ * @deprecated the same type as `AuthKeyEntry` (exported by `mtproto-authkey`), the one name to use.
+ */
 export type DumpEntry = AuthKeyEntry;
 
 /**
@@ -370,7 +376,7 @@ function entryExpiry(entry: Record<string, unknown>, index: number): number {
  * await new Promise((resolve) => out.end(resolve));
  */
 export async function exportKeys(
-  source: Iterable<DumpEntry | DumpSkipped> | AsyncIterable<DumpEntry | DumpSkipped>,
+  source: Iterable<AuthKeyEntry | DumpSkipped> | AsyncIterable<AuthKeyEntry | DumpSkipped>,
   writable: NodeJS.WritableStream | WritableStream<Uint8Array>,
   options: StoreOperationOptions & DumpSecret,
 ): Promise<ExportReport> {
@@ -426,8 +432,8 @@ export async function exportKeys(
       const expiresAt = entryExpiry(entry, seen);
       const { data, at } = AuthKey.recordOf(authKey);
       content.set(data.subarray(at + ID_AT, at + ID_AT + 8), 0);
-      content.set(data.subarray(at, at + 256), 8);
-      writeU64(content, 264, expiresAt);
+      content.set(data.subarray(at, at + KEY_BYTES), CONTENT_KEY_AT);
+      writeU64(content, CONTENT_EXPIRY_AT, expiresAt);
       sealFrame(header, key, RECORD, index, content, chunk, inChunk * FRAME_BYTES);
       content.fill(0);
       index++;
@@ -655,10 +661,10 @@ async function importRecord(
   policy: ReturnType<typeof collisionPolicy>,
   report: ImportReport,
 ): Promise<void> {
-  const expiresAt = readU64(content, 264);
+  const expiresAt = readU64(content, CONTENT_EXPIRY_AT);
   let key: AuthKey;
   try {
-    key = new AuthKey(content.subarray(8, 264));
+    key = new AuthKey(content.subarray(CONTENT_KEY_AT, CONTENT_EXPIRY_AT));
   } catch {
     // The all-zero key: authentic (a bug of the writer), but never a key.
     report.corrupted++;

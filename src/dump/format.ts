@@ -5,6 +5,7 @@
  */
 import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey, hkdfSync, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { u32be } from '../core/ids.js';
+import { KEY_BYTES } from '../core/sizes.js';
 
 /** The first 8 bytes of every dump. */
 export const MAGIC = new TextEncoder().encode('MTPAKDMP');
@@ -38,8 +39,12 @@ export const HEADER_BYTES = CHECKED_BYTES + TAG_BYTES;
 export const RECORD = 0x52;
 /** Frame type of the trailer that ends the dump: ASCII 'E'. */
 export const TRAILER = 0x45;
+/** Offset of the key in a record's content, after the 8 id bytes. */
+export const CONTENT_KEY_AT = 8;
+/** Offset of the expiry (u64) in a record's content, after the key. */
+export const CONTENT_EXPIRY_AT = CONTENT_KEY_AT + KEY_BYTES;
 /** Sealed content of every frame: a record `id 8 ‖ key 256 ‖ expiresAt u64`, or the trailer `count u64 ‖ 264 zero bytes`. */
-export const CONTENT_BYTES = 8 + 256 + 8;
+export const CONTENT_BYTES = CONTENT_EXPIRY_AT + 8;
 /** Bytes of a frame: type ‖ ciphertext ‖ tag. */
 export const FRAME_BYTES = 1 + CONTENT_BYTES + TAG_BYTES;
 

@@ -1,14 +1,11 @@
 import { AuthKey } from '../core/auth-key.js';
 import { peekArgumentsError, parseExpiresAt, parseId, toAuthKey } from './arguments.js';
-import { AuthKeyCollision, AuthKeyDoesNotExist } from '../core/errors.js';
+import { AuthKeyCollision, AuthKeyDoesNotExist, MessageRejected } from '../core/errors.js';
 import { idBigint, u32be } from '../core/ids.js';
 import { COLLISION, KeyTable } from './key-table.js';
 import type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protocol.js';
 import { bytesLength, checkBytes, describe } from '../core/validate.js';
-import { MessageRejected } from '../core/errors.js';
 import { type MessageSender, senderX } from '../core/message.js';
-
-export type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from './protocol.js';
 
 /** A stored key and its expiry, as `AuthKeyManager#entries` yields them (and `exportKeys` takes them). */
 export interface AuthKeyEntry {

@@ -17,7 +17,7 @@ import { type DumpSecret, type ExportReport, type ImportOptions, type ImportRepo
 import { type StoreAccess, resealStore, storedEntries, storedKeys, verifyStore } from './operations.js';
 import { OTHER_ID, ZERO_KEY, idBytesOf, keyProblem, scrub } from './stored-value.js';
 import { bytesLength, checkBytes, describe, plainBytes } from '../core/validate.js';
-import { KEY_BYTES } from '../core/wasm.js';
+import { KEY_BYTES } from '../core/sizes.js';
 
 const DEFAULT_PREFIX = 'authkey:';
 const DEFAULT_TIMEOUT_MS = 2000;

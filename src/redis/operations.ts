@@ -10,6 +10,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { AuthKey } from '../core/auth-key.js';
 import { AuthKeyStoreUnavailable } from '../core/errors.js';
 import { idBigint } from '../core/ids.js';
+import type { AuthKeyEntry } from '../managers/auth-key-manager.js';
 import {
   type OperationSettings,
   type ResealReport,
@@ -22,7 +23,7 @@ import {
 } from '../managers/operations.js';
 import type { Sealer } from './sealer.js';
 import { idBytesOf, keyProblem, scrub } from './stored-value.js';
-import { KEY_BYTES } from '../core/wasm.js';
+import { KEY_BYTES } from '../core/sizes.js';
 
 /** What the operations need of a manager. */
 export interface StoreAccess {
@@ -36,12 +37,6 @@ export interface StoreAccess {
   readonly timeoutMs: number;
   /** Whether the manager was closed. */
   closed(): boolean;
-}
-
-/** A key of a dump: every valid stored key with its expiry. */
-export interface StoredEntry {
-  key: AuthKey;
-  expiresAt?: number;
 }
 
 const DEFAULT_BATCH = 1000;
@@ -398,13 +393,13 @@ export async function resealStore(access: StoreAccess, options: unknown): Promis
  * the dump writer's (it reads the caller's options); this reader only stops when the manager is
  * closed.
  */
-export function storedEntries(access: StoreAccess): AsyncIterableIterator<StoredEntry | { corruptedId: bigint }> {
+export function storedEntries(access: StoreAccess): AsyncIterableIterator<AuthKeyEntry | { corruptedId: bigint }> {
   const what = 'exportKeys';
   const settings: ScanSettings = { signal: undefined, onProgress: undefined, batch: DEFAULT_BATCH };
   return (async function* () {
     for await (const { his, los, names } of scan(access, settings, what)) {
       const [values, expiries] = await Promise.all([readValues(access, names, what), readExpiries(access, names, what)]);
-      const entries: Array<StoredEntry | { corruptedId: bigint }> = [];
+      const entries: Array<AuthKeyEntry | { corruptedId: bigint }> = [];
       for (let i = 0; i < names.length; i++) {
         if (values[i] === null) continue;
         const judged = judge(access, his[i], los[i], values[i]);

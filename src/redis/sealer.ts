@@ -5,7 +5,7 @@
  */
 import { type KeyObject, createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
 import { checkBytes, describe } from '../core/validate.js';
-import { KEY_BYTES } from '../core/wasm.js';
+import { KEY_BYTES } from '../core/sizes.js';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;

@@ -5,7 +5,7 @@
  * @internal
  */
 import { SEALED_BYTES } from '../../redis/sealer.js';
-import { KEY_BYTES } from '../../core/wasm.js';
+import { KEY_BYTES } from '../../core/sizes.js';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { EXIT } from '../exit.js';
 import { type Output, count, table } from '../output.js';
