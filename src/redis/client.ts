@@ -62,7 +62,7 @@ function decoded(text: string, which: string, what: string): string | undefined 
   }
 }
 
-/** A URL as it may be shown: its user name and password replaced by `***`. */
+/** A URL as it may be shown: its user name and password replaced by `***`. @internal */
 export function shownUrl(url: string): string {
   const parsed = new URL(url);
   const credentials = parsed.username !== '' || parsed.password !== '' ? '***@' : '';
@@ -95,7 +95,7 @@ function connectionOptions(timeoutMs: number): RedisOptions {
   };
 }
 
-/** A client for the manager's `{ url }`: connecting at once, owned and ended by the manager. */
+/** A client for the manager's `{ url }`: connecting at once, owned and ended by the manager. @internal */
 export function openClient(url: unknown, timeoutMs: number): Redis {
   if (typeof url !== 'string') throw new TypeError(`RedisAuthKeyManager url: expected a string, got ${describe(url)}`);
   checkUrl(url, 'RedisAuthKeyManager');
@@ -199,7 +199,7 @@ export async function connectRedis(options: RedisConnectOptions): Promise<Redis 
   return client;
 }
 
-/** Whether `client` is a Cluster client (without importing the class where only types are). */
+/** Whether `client` is a Cluster client (without importing the class where only types are). @internal */
 export function isCluster(client: Redis | Cluster): client is Cluster {
   return (client as { isCluster?: unknown }).isCluster === true;
 }
@@ -208,6 +208,7 @@ export function isCluster(client: Redis | Cluster): client is Cluster {
  * Whether a command given to `client` now would fail or queue because it is connecting or
  * reconnecting. `wait` (lazyConnect: the first command connects) and `end` (commands fail at
  * once) need no wait.
+ * @internal
  */
 export function mustWait(client: Redis | Cluster): boolean {
   const status = client.status;
@@ -220,6 +221,7 @@ export function mustWait(client: Redis | Cluster): boolean {
  * (waiting while it (re)connects, within the same `timeoutMs`), and never once the time is up,
  * so a step that timed out is never sent later. Errors are scrubbed first: a failed write carries
  * the values sent.
+ * @internal
  */
 export function within<T>(timeoutMs: number, what: string, send: () => Promise<T>, client?: Redis | Cluster): Promise<T> {
   return new Promise<T>((resolve, reject) => {

@@ -30,7 +30,7 @@ import { KEY_BYTES } from '../core/wasm.js';
 import { SEALED_BYTES } from './sealer.js';
 import { isCluster, within } from './client.js';
 
-/** What the operations need of a manager. */
+/** What the operations need of a manager. @internal */
 export interface StoreAccess {
   readonly client: Redis | Cluster;
   /** The manager's prefix (what the client is asked for). */
@@ -44,7 +44,7 @@ export interface StoreAccess {
   closed(): boolean;
 }
 
-/** A key of a dump: every valid stored key with its expiry. */
+/** A key of a dump: every valid stored key with its expiry. @internal */
 export interface StoredEntry {
   key: AuthKey;
   expiresAt?: number;
@@ -76,7 +76,7 @@ function parseScanOptions(options: unknown, what: string): ScanSettings {
   return { ...settings, batch: parseIntegerOption(batch, `${what} batch`, 1, MAX_BATCH, DEFAULT_BATCH) };
 }
 
-/** `*`, `?`, `[`, `]` and `\` of a prefix, escaped so SCAN's MATCH takes them literally. */
+/** `*`, `?`, `[`, `]` and `\` of a prefix, escaped so SCAN's MATCH takes them literally. @internal */
 export function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
 }
@@ -263,6 +263,7 @@ function judge(access: StoreAccess, hi: number, lo: number, value: Read): { byte
 /**
  * The stored ids with their expiry, as `RedisAuthKeyManager#keys` documents. Options are checked
  * when called (it throws), before anything is sent.
+ * @internal
  */
 export function storedKeys(access: StoreAccess, options: unknown): AsyncIterableIterator<StoredKeyInfo> {
   const what = 'keys';
@@ -309,7 +310,7 @@ export interface StoreStats {
 /** A STRLEN that failed with WRONGTYPE: the name holds something other than a string. */
 const NOT_A_STRING_LENGTH = -1;
 
-/** `RedisAuthKeyManager#stats`. */
+/** `RedisAuthKeyManager#stats`. @internal */
 export async function storeStats(access: StoreAccess, options: unknown): Promise<StoreStats> {
   const what = 'stats';
   const settings = parseScanOptions(options, what);
@@ -366,7 +367,7 @@ export async function storeStats(access: StoreAccess, options: unknown): Promise
   return report;
 }
 
-/** `RedisAuthKeyManager#verify`. */
+/** `RedisAuthKeyManager#verify`. @internal */
 export async function verifyStore(access: StoreAccess, options: unknown): Promise<VerifyReport> {
   const what = 'verify';
   const settings = parseScanOptions(options, what);
@@ -397,7 +398,7 @@ export async function verifyStore(access: StoreAccess, options: unknown): Promis
   return report;
 }
 
-/** `RedisAuthKeyManager#reseal`. */
+/** `RedisAuthKeyManager#reseal`. @internal */
 export async function resealStore(access: StoreAccess, options: unknown): Promise<ResealReport> {
   const what = 'reseal';
   const settings = parseScanOptions(options, what);
@@ -464,6 +465,7 @@ export async function resealStore(access: StoreAccess, options: unknown): Promis
  * `verify` counts them). Lazy: nothing is sent before the first `next()`. Abort and progress are
  * the dump writer's (it reads the caller's options); this reader only stops when the manager is
  * closed.
+ * @internal
  */
 export function storedEntries(access: StoreAccess): AsyncIterableIterator<StoredEntry | { corruptedId: bigint }> {
   const what = 'exportKeys';

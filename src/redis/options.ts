@@ -8,9 +8,11 @@ import { describe } from '../core/validate.js';
 import { type CacheSettings, type RedisAuthKeyCacheOptions, parseCacheOptions } from './near-cache.js';
 import { type AuthKeyEncryption, Sealer } from './sealer.js';
 
+/** @internal */
 export const DEFAULT_PREFIX = 'authkey:';
+/** @internal */
 export const DEFAULT_TIMEOUT_MS = 2000;
-/** setTimeout's limit: a larger delay fires at once. */
+/** setTimeout's limit: a larger delay fires at once. @internal */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** Options shared by both ways of giving the manager a connection. */
@@ -85,7 +87,7 @@ export type RedisAuthKeyManagerOptions = RedisAuthKeyManagerCommonOptions &
       }
   );
 
-/** The options of a manager, checked. */
+/** The options of a manager, checked. @internal */
 export interface ManagerSettings {
   readonly client: Redis | Cluster | undefined;
   readonly url: unknown;
@@ -100,7 +102,7 @@ const CLIENT_METHODS = ['getBuffer', 'setBuffer', 'exists', 'del'] as const;
 
 const WHAT = 'RedisAuthKeyManager';
 
-/** A `timeoutMs` option checked: milliseconds in (0, 2**31). */
+/** A `timeoutMs` option checked: milliseconds in (0, 2**31). @internal */
 export function parseTimeoutMs(timeoutMs: unknown, what: string): number {
   if (typeof timeoutMs !== 'number') throw new TypeError(`${what} timeoutMs: expected milliseconds as a number, got ${describe(timeoutMs)}`);
   if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) throw new RangeError(`${what} timeoutMs: expected milliseconds in (0, 2**31), got ${timeoutMs}`);
@@ -110,6 +112,7 @@ export function parseTimeoutMs(timeoutMs: unknown, what: string): number {
 /**
  * The options of `RedisAuthKeyManager`, checked (the URL's own check is the client factory's).
  * @throws TypeError / RangeError as the constructor documents
+ * @internal
  */
 export function parseManagerOptions(options: RedisAuthKeyManagerOptions): ManagerSettings {
   if (options === null || typeof options !== 'object') throw new TypeError(`${WHAT}: expected an options object, got ${describe(options)}`);
