@@ -811,9 +811,7 @@ describe.skipIf(!redisServerAvailable)('cli: a server of its own, stalled', () =
         expect(stopped).toBe(true);
         expect([r.code, r.stderr]).toEqual([
           3,
-          expect.stringMatching(
-            /^mtproto-authkey: auth key store unavailable: stats: (?:SCAN|STRLEN|GETRANGE): Redis did not answer within 500 ms$/m,
-          ),
+          expect.stringMatching(/^mtproto-authkey: auth key store unavailable: stats: (?:SCAN|STRLEN|GETRANGE): Redis did not answer within 500 ms$/m),
         ]);
       } finally {
         if (stopped) process.kill(server.pid, 'SIGCONT');
