@@ -58,9 +58,11 @@ const GONE = -2;
  * Every method is one Redis command, so nodes racing each other cannot break the semantics:
  * `setKey` is `SET … NX GET [PXAT]` (stores, or returns what is already there, never both);
  * `delKey` is `DEL`; `hasKey` is `EXISTS`; `getKey` is `GET`, and the key bytes read are hashed
- * again and must give the id asked for. Arguments are checked before anything is sent, so bad
- * input changes nothing. Needs Redis 7.0 or later (`SET` with both `NX` and `GET`,
- * https://redis.io/docs/latest/commands/set/); in a Redis Cluster the ids spread over all slots.
+ * again and must give the id asked for (with `cache`, a key found is then asked its expiry,
+ * `PEXPIRETIME`, for the cached copy; an id Redis does not have costs it the `GET` alone).
+ * Arguments are checked before anything is sent, so bad input changes nothing. Needs Redis 7.0
+ * or later (`SET` with both `NX` and `GET`, https://redis.io/docs/latest/commands/set/); in a
+ * Redis Cluster the ids spread over all slots.
  *
  * A value stored under an id that is not a valid key for it (damaged, truncated, not a Redis
  * string, sealed under another id or an unknown secret, or key bytes that hash to another id) is
