@@ -1,7 +1,7 @@
 /**
  * Making an ioredis client for the manager from URLs (the one factory behind the manager's `url`
- * option and `connectRedis`), and waiting for a client that is (re)connecting.
- * @internal
+ * option and `connectRedis`), and waiting for a client that is (re)connecting. `connectRedis` is
+ * public (`mtproto-authkey/redis`); the rest is marked internal one by one.
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { AuthKeyStoreUnavailable } from '../core/errors.js';

@@ -1,7 +1,7 @@
 /**
  * The options of `RedisAuthKeyManager` and their checking: what a caller may pass, and the settings
- * the manager is made from once every property was read once and found sound.
- * @internal
+ * the manager is made from once every property was read once and found sound. The option types
+ * are public (`mtproto-authkey/redis`); the rest is marked internal one by one.
  */
 import type { Cluster, Redis } from 'ioredis';
 import { describe } from '../core/validate.js';
