@@ -5,7 +5,10 @@
  * @packageDocumentation
  */
 export { RedisAuthKeyManager } from './redis/manager.js';
-export type { RedisAuthKeyManagerCommonOptions, RedisAuthKeyManagerOptions } from './redis/manager.js';
+export type { RedisAuthKeyManagerCommonOptions, RedisAuthKeyManagerOptions } from './redis/options.js';
+export { connectRedis } from './redis/client.js';
+export type { RedisConnectOptions } from './redis/client.js';
+export type { StoreStats } from './redis/operations.js';
 export { AuthKeyCorrupted, AuthKeyStoreUnavailable } from './core/errors.js';
 export type { AuthKeyEncryption } from './redis/sealer.js';
 export { StoreOperationUnsupported } from './managers/operations.js';

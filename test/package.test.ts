@@ -46,21 +46,28 @@ function exportsOf(program: ts.Program, file: string): string[] {
     .sort();
 }
 
-/** Names of class and interface members that src/ marks `@internal`. */
+/**
+ * Names of class and interface members that src/ marks `@internal`, except names that a public
+ * member has too (KeyTable's internal `stats()` and RedisAuthKeyManager's public one): the check
+ * below goes by name only.
+ */
 function internalMembers(): string[] {
   const names = new Set<string>();
+  const publicNames = new Set<string>();
   const srcDir = join(root, 'src');
   for (const f of readdirSync(srcDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && !f.includes('generated'))) {
     const source = ts.createSourceFile(f, readFileSync(join(srcDir, f), 'utf8'), ts.ScriptTarget.ES2022, true);
     const visit = (node: ts.Node) => {
       if ((ts.isClassElement(node) || ts.isTypeElement(node)) && node.name !== undefined && ts.isIdentifier(node.name)) {
         if (ts.getJSDocTags(node).some((t) => t.tagName.text === 'internal')) names.add(node.name.text);
+        else if (!(ts.getCombinedModifierFlags(node as ts.Declaration) & ts.ModifierFlags.Private) && !ts.isPrivateIdentifier(node.name))
+          publicNames.add(node.name.text);
       }
       ts.forEachChild(node, visit);
     };
     visit(source);
   }
-  return [...names];
+  return [...names].filter((name) => !publicNames.has(name));
 }
 
 // The tarball a user installs: `npm pack` of dist/ (built by `npm test`'s pretest), installed into

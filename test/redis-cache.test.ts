@@ -708,6 +708,86 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
     expect(again.arrayBuffers - full.arrayBuffers).toBeLessThan(512 * 1024);
   }, 180_000);
 
+  describe("Redis commands per miss (INFO commandstats on this file's own server)", () => {
+    // Regression (issue 18): a near-cache miss sent GET and PEXPIRETIME together, so a flood of
+    // unknown ids cost Redis two commands each. Now the expiry is asked only for a value found.
+    it('an unknown id costs one GET and nothing else; a found key GET then PEXPIRETIME, and is cached', async () => {
+      const m = await linked({ maxKeys: 10_000, negativeTtlMs: 0 });
+      const unknown = Array.from({ length: 100 }, randomKey);
+      const before = await commandCalls(raw);
+      for (const key of unknown) await rejection(m.getKey(key.id), AuthKeyDoesNotExist);
+      const after = await commandCalls(raw);
+      expect(callsOf('get', before, after)).toBe(100);
+      expect(callsOf('pexpiretime', before, after)).toBe(0);
+      // A script that runs GET and PEXPIRETIME is counted as its commands too: none may be used.
+      for (const script of ['eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro']) expect(callsOf(script, before, after), script).toBe(0);
+
+      const key = randomKey();
+      const at = Date.now() + 3_600_000;
+      await raw.set(nameOf(key), Buffer.from(key.bytes), 'PXAT', at);
+      const beforeFound = await commandCalls(raw);
+      expect((await m.getKey(key.id)).equals(key)).toBe(true);
+      const afterFound = await commandCalls(raw);
+      expect(callsOf('get', beforeFound, afterFound)).toBe(1);
+      expect(callsOf('pexpiretime', beforeFound, afterFound)).toBe(1);
+      // Cached by the time getKey resolved, with the expiry Redis holds (a fresh read would not say otherwise).
+      expect(m.peekKey(key.idBytes)?.equals(key)).toBe(true);
+      expect(await raw.pexpiretime(nameOf(key))).toBe(at);
+    });
+  });
+
+  describe('SWAPDB (Redis 7.0 sends no invalidation for it)', () => {
+    // Regression (issue 18): after SWAPDB a cached manager served the keys of the database swapped
+    // out for ever, while hasKey said false. The link watches INFO commandstats and empties the cache.
+    it('the cache is emptied after SWAPDB, the swapped-in database is what getKey sees, and swapping back is seen too', async () => {
+      const m = await linked();
+      const key = randomKey();
+      await m.setKey(key);
+      await fill(m, key);
+      const flushes = m.cacheStats().flushes;
+      await raw.swapdb(0, 1);
+      try {
+        expect(await m.hasKey(key)).toBe(false);
+        await waitFor(() => m.peekKey(key.idBytes) === undefined, 'the cache to drop the key of the swapped-out database', {
+          describe: () => JSON.stringify(m.cacheStats()),
+        });
+        expect(m.cacheStats().flushes).toBeGreaterThan(flushes);
+        await rejection(m.getKey(key.id), AuthKeyDoesNotExist);
+        // A key of the swapped-in database is cached, then dropped when the databases swap back.
+        const other = randomKey();
+        await raw.set(nameOf(other), Buffer.from(other.bytes));
+        await waitLinked(m);
+        await fill(m, other);
+        await raw.swapdb(0, 1);
+        await waitFor(() => m.cacheStats().size === 0, 'the cache to empty after swapping back', { describe: () => JSON.stringify(m.cacheStats()) });
+        await rejection(m.getKey(other.id), AuthKeyDoesNotExist);
+      } finally {
+        // Database 0 as it was for the other tests: swapped back if the test stopped before, and without `other`.
+        if ((await raw.exists(nameOf(key))) === 0) await raw.swapdb(0, 1);
+        await raw.call('SELECT', '1');
+        await raw.flushdb();
+        await raw.call('SELECT', '0');
+      }
+      expect((await m.getKey(key.id)).equals(key)).toBe(true);
+    });
+
+    it('a manager whose Redis user may not run INFO keeps its cache unlinked (it could not see a SWAPDB)', async () => {
+      const user = `no-info-${Date.now()}`;
+      await raw.call('ACL', 'SETUSER', user, 'on', '>pw-no-info', '~*', '&*', '+@all', '-info');
+      try {
+        const m = manager({ maxKeys: 100 }, { url: server.url.replace('redis://', `redis://${user}:pw-no-info@`) });
+        const key = randomKey();
+        await m.setKey(key);
+        for (let i = 0; i < 3; i++) expect((await m.getKey(key.id)).equals(key)).toBe(true);
+        await sleep(600);
+        expect(m.cacheStats().linked).toBe(false);
+        expect(m.peekKey(key.idBytes)).toBeUndefined();
+      } finally {
+        await raw.call('ACL', 'DELUSER', user);
+      }
+    });
+  });
+
   describe('bad cache options: a clear error, and nothing opened', () => {
     const url = () => server.url;
     const cases: Array<[string, unknown, typeof TypeError | typeof RangeError]> = [

@@ -15,6 +15,12 @@
  * set of nodes follows the Cluster client's own view (`+node`, `-node`, `refresh`); Redis 7.0
  * lists a replica in CLUSTER SLOTS only after its first replication traffic, and its arrival
  * empties the cache once (an untracked node is a gap).
+ *
+ * SWAPDB changes every key of the database under the connections, and Redis 7.0 reports nothing
+ * of it (no invalidation, no keyspace event). On a standalone server the link therefore also asks
+ * `INFO commandstats` every SWAP_CHECK_MS on the manager's own connection (the tracking one is
+ * subscribed, and takes no other command) and empties the cache when the count of SWAPDB calls
+ * moved. A Cluster refuses SWAPDB, so nothing is asked there.
  * @internal
  */
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
@@ -135,6 +141,95 @@ class Tracker {
   }
 }
 
+/** How often a standalone server is asked whether a SWAPDB ran, ms: keys of a swapped-out database are served for about this long. */
+export const SWAP_CHECK_MS = 500;
+
+/** The `calls=` count of `command` in an INFO commandstats reply (0 when it never ran). */
+function callsIn(info: string, command: string): number {
+  const match = new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(info);
+  return match === null ? 0 : Number(match[1]);
+}
+
+/**
+ * Watches a standalone server for SWAPDB through its command statistics. Counts, unlike
+ * invalidation messages, miss nothing while no one looks: the first answer after a gap still
+ * shows a swap made during it. `armed` once a first count is known and while answers keep coming
+ * (one not back within timeoutMs, or a refusal such as an ACL without INFO, unarms it): only
+ * then may the cache be trusted.
+ */
+class SwapWatch {
+  readonly #client: Redis;
+  readonly #timeoutMs: number;
+  readonly #listener: InvalidationListener;
+  readonly #changed: () => void;
+  readonly #timer: ReturnType<typeof setInterval>;
+  armed = false;
+  #swaps = 0;
+  #infos = 0;
+  #outstanding = false;
+  /** performance.now() of the last answer (or of the start). */
+  #answeredAt = performance.now();
+  #closed = false;
+
+  constructor(client: Redis, timeoutMs: number, listener: InvalidationListener, changed: () => void) {
+    this.#client = client;
+    this.#timeoutMs = timeoutMs;
+    this.#listener = listener;
+    this.#changed = changed;
+    this.#timer = setInterval(() => this.#check(), SWAP_CHECK_MS);
+    this.#timer.unref();
+    this.#check();
+  }
+
+  #check(): void {
+    if (this.#closed) return;
+    if (this.armed && performance.now() - this.#answeredAt > this.#timeoutMs + SWAP_CHECK_MS) this.#unarm();
+    if (this.#outstanding) return;
+    const status = this.#client.status;
+    // While the connection is down the manager's calls wait for it; the count is read once it is back.
+    if (status !== 'ready' && status !== 'wait') return;
+    this.#outstanding = true;
+    this.#client.info('commandstats').then(
+      (info) => this.#answer(info),
+      () => {
+        this.#outstanding = false;
+        this.#unarm();
+      },
+    );
+  }
+
+  #answer(info: string): void {
+    this.#outstanding = false;
+    if (this.#closed) return;
+    this.#answeredAt = performance.now();
+    const swaps = callsIn(info, 'swapdb');
+    const infos = callsIn(info, 'info');
+    if (this.armed) {
+      // Our own last INFO is counted by now, so a count that did not grow means CONFIG RESETSTAT,
+      // which may have hidden a SWAPDB: both empty the cache.
+      if (swaps !== this.#swaps || infos <= this.#infos) this.#listener.flush();
+    }
+    this.#swaps = swaps;
+    this.#infos = infos;
+    if (!this.armed) {
+      this.armed = true;
+      this.#changed();
+    }
+  }
+
+  #unarm(): void {
+    if (!this.armed) return;
+    this.armed = false;
+    this.#changed();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.armed = false;
+    clearInterval(this.#timer);
+  }
+}
+
 /** `host:port` of a Cluster node, as ioredis names them. */
 function nodeKey(node: Redis): string {
   return `${node.options.host}:${node.options.port}`;
@@ -151,6 +246,8 @@ export class InvalidationLink {
   readonly #timeoutMs: number;
   readonly #listener: InvalidationListener;
   readonly #reconcile: () => void;
+  /** SWAPDB's watch (standalone only). */
+  readonly #swapWatch: SwapWatch | undefined;
   #linked = false;
   #closed = false;
 
@@ -168,8 +265,10 @@ export class InvalidationLink {
       client.on('refresh', this.#reconcile);
       client.on('ready', this.#reconcile);
       this.#track();
+      this.#swapWatch = undefined;
     } else {
       this.#add('server', (client as Redis).options);
+      this.#swapWatch = new SwapWatch(client as Redis, timeoutMs, listener, () => this.#changed());
       this.#changed();
     }
   }
@@ -203,7 +302,7 @@ export class InvalidationLink {
 
   #changed(): void {
     if (this.#closed) return;
-    let linked = this.#trackers.size > 0;
+    let linked = this.#trackers.size > 0 && (this.#swapWatch === undefined || this.#swapWatch.armed);
     for (const tracker of this.#trackers.values()) linked &&= tracker.armed;
     if (linked === this.#linked) return;
     this.#linked = linked;
@@ -221,6 +320,7 @@ export class InvalidationLink {
     client.off('ready', this.#reconcile);
     for (const tracker of this.#trackers.values()) tracker.close();
     this.#trackers.clear();
+    this.#swapWatch?.close();
     if (this.#linked) {
       this.#linked = false;
       this.#listener.linkChanged(false);

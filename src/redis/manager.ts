@@ -1,145 +1,54 @@
-/** The Redis auth key manager: per-key calls, their dispatch to Redis, and the near cache's use. */
+/**
+ * The Redis auth key manager: its public methods, the per-key calls' life (waiting for the client,
+ * deadlines, Redis's answer judged) and the near cache's use. Options are checked in options.ts,
+ * the calls and their commands are in calls.ts, the `url` connection is made in client.ts, and the
+ * store operations are in operations.ts.
+ */
 import { timingSafeEqual } from 'node:crypto';
-import { type Cluster, Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { AuthKey } from '../core/auth-key.js';
-import { DeadlineQueue, type Expiring } from './deadlines.js';
+import { DeadlineQueue } from './deadlines.js';
 import { InvalidationLink } from './invalidation.js';
-import { type CacheSettings, type Flight, NearCache, type RedisAuthKeyCacheOptions, type RedisAuthKeyCacheStats, parseCacheOptions } from './near-cache.js';
+import { NearCache, type RedisAuthKeyCacheStats } from './near-cache.js';
 import type { KeyTable } from '../managers/key-table.js';
-import { AuthKeyCollision, AuthKeyCorrupted, AuthKeyDoesNotExist, AuthKeyStoreUnavailable, MessageRejected } from '../core/errors.js';
+import { AuthKeyCollision, AuthKeyDoesNotExist, AuthKeyStoreUnavailable, MessageRejected } from '../core/errors.js';
 import { type MessageSender, senderX } from '../core/message.js';
 import { peekArgumentsError, parseExpiresAt, parseId, toAuthKey } from '../managers/arguments.js';
-import { type IdHalves, idBigint, idHex, u32be } from '../core/ids.js';
+import { idBigint, idHex, u32be } from '../core/ids.js';
 import type { AuthKeyId, AuthKeyManagerProtocol, SetKeyOptions } from '../managers/protocol.js';
-import { type AuthKeyEncryption, Sealer } from './sealer.js';
+import type { Sealer } from './sealer.js';
 import type { ResealReport, StoreOperationOptions, StoredKeyInfo, VerifyReport } from '../managers/operations.js';
 import { type DumpSecret, type ExportReport, type ImportOptions, type ImportReport, exportKeys as exportDump, importKeys as importDump } from '../dump/dump.js';
-import { type StoreAccess, resealStore, storedEntries, storedKeys, verifyStore } from './operations.js';
+import { type StoreAccess, type StoreStats, resealStore, storeStats, storedEntries, storedKeys, verifyStore } from './operations.js';
 import { OTHER_ID, ZERO_KEY, idBytesOf, keyProblem, scrub } from './stored-value.js';
-import { bytesLength, checkBytes, describe, plainBytes } from '../core/validate.js';
+import { bytesLength, checkBytes, plainBytes } from '../core/validate.js';
 import { KEY_BYTES } from '../core/sizes.js';
+import { type RedisAuthKeyManagerOptions, parseManagerOptions } from './options.js';
+import { isCluster, mustWait, openClient } from './client.js';
+import {
+  Call,
+  DEL,
+  EXISTS,
+  EXPIRY,
+  GET,
+  METHODS,
+  QUIT,
+  READ,
+  SET,
+  capture,
+  captured,
+  closedError,
+  corrupted,
+  dispatch,
+  fail,
+  idOfCall,
+  noop,
+} from './calls.js';
 
-const DEFAULT_PREFIX = 'authkey:';
-const DEFAULT_TIMEOUT_MS = 2000;
-/** setTimeout's limit: a larger delay fires at once. */
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
-
-/** Options shared by both ways of giving the manager a connection. */
-export interface RedisAuthKeyManagerCommonOptions {
-  /** Prepended to the 16 lowercase hex digits of the id to make the Redis key. Default `authkey:`. */
-  prefix?: string;
-  /**
-   * How long a method may wait for Redis before it rejects with `AuthKeyStoreUnavailable`, in
-   * milliseconds. Default 2000.
-   */
-  timeoutMs?: number;
-  /** Seal values with AES-256-GCM instead of storing the raw 256 key bytes. */
-  encryption?: AuthKeyEncryption;
-  /**
-   * Keep a bounded local copy of the keys read (the near cache): lookups of cached keys skip
-   * Redis, and Redis itself reports every change to a key under `prefix` so that the copy is
-   * dropped on every node (server-assisted client-side caching, Redis 6 or later). See
-   * `RedisAuthKeyCacheOptions` and the README's "Near cache" section. Opens one more connection
-   * per Redis node, which `close()` ends.
-   */
-  cache?: RedisAuthKeyCacheOptions;
-}
-
-/**
- * Options of `RedisAuthKeyManager`: an ioredis client you own (`client`), or a URL for a
- * connection the manager opens, owns and ends in `close()`.
- */
-export type RedisAuthKeyManagerOptions = RedisAuthKeyManagerCommonOptions &
-  (
-    | {
-        /**
-         * An ioredis `Redis` or `Cluster` client. The manager never closes it.
-         *
-         * Recommended settings for a client made for the manager (they are what `url` sets up):
-         * - `enableAutoPipelining: true`: calls made in the same event-loop turn go to Redis in
-         *   one write; with many calls in flight this is several times faster (see
-         *   https://github.com/redis/ioredis#autopipelining). The same option on `Cluster`
-         *   batches per node.
-         * - `maxRetriesPerRequest: 0` and `enableOfflineQueue: false`: a command that the client
-         *   cannot send at once fails at once, instead of waiting in the client's offline queue
-         *   and perhaps running after the manager already told its caller it failed.
-         *
-         * While the client is (re)connecting, calls wait in the manager, never in the client's
-         * offline queue, so one that timed out is never sent later. With ioredis defaults a
-         * command the manager already handed over when the connection broke (sent, or in an
-         * auto-pipeline batch not yet written) may still be sent by the client on reconnect
-         * (`autoResendUnfulfilledCommands`, the offline queue); the settings above prevent that.
-         */
-        client: Redis | Cluster;
-        /** Not with `client`: give one or the other. */
-        url?: undefined;
-      }
-    | {
-        /**
-         * `redis://[user:password@]host:port[/db]` or `rediss://…` of a standalone server. The
-         * manager's connection uses auto-pipelining and fails fast instead of queueing (see
-         * `client` for why).
-         */
-        url: string;
-        /** Not with `url`: give one or the other. */
-        client?: undefined;
-      }
-  );
-
-// What a call asks of Redis. One small number each rather than a closure per call.
-const GET = 0;
-const SET = 1;
-const EXISTS = 2;
-const DEL = 3;
-const QUIT = 4;
-/** getKey with the near cache: GET and PEXPIRETIME (the expiry the cached copy keeps). */
-const READ = 5;
-type Op = typeof GET | typeof SET | typeof EXISTS | typeof DEL | typeof QUIT | typeof READ;
-const METHODS = ['getKey', 'setKey', 'hasKey', 'delKey', 'close', 'getKey'] as const;
-
-const noop = (): void => undefined;
-
-/**
- * The settle functions of the promise being made, handed over by one shared executor (no
- * closure made per call): `new Promise(capture)`, then read `captured` at once.
- */
-const captured = { resolve: noop as (value: never) => void, reject: noop as (reason: unknown) => void };
-function capture(resolve: (value: never) => void, reject: (reason: unknown) => void): void {
-  captured.resolve = resolve;
-  captured.reject = reject;
-}
-
-/**
- * One call of a manager method: the command it sends, the caller's promise, its deadline. It is
- * settled exactly once: by Redis's answer, by a failure, or by the deadline.
- */
-class Call implements Expiring {
-  settled = false;
-  resolve: (value: never) => void = noop;
-  reject: (reason: unknown) => void = noop;
-
-  constructor(
-    readonly op: Op,
-    // The id's halves as parsed (referenced, not copied: halves above 2**30 are boxed numbers).
-    readonly id: IdHalves,
-    /** The Redis key. */
-    readonly name: string,
-    /** setKey's arguments. */
-    readonly set: SetArguments | undefined,
-    /** The near cache's read this call makes (READ). */
-    readonly flight?: Flight,
-  ) {}
-}
-
-/** What `setKey` sends and compares. */
-interface SetArguments {
-  /** The key being stored. */
-  readonly key: AuthKey;
-  /** The value sent: a view of the key's record, or the sealed value. */
-  readonly stored: Buffer;
-  /** The expiry in whole epoch milliseconds, 0 for none. */
-  readonly expiresAt: number;
-}
+/** #outcome's answer for a call that goes on with its next command. */
+const MORE: unique symbol = Symbol('more');
+/** PEXPIRETIME's answer for a name that does not exist: what an expiry that could not be read counts as. */
+const GONE = -2;
 
 /**
  * An auth key manager that keeps keys in Redis, standalone or Redis Cluster, for a fleet of
@@ -149,9 +58,11 @@ interface SetArguments {
  * Every method is one Redis command, so nodes racing each other cannot break the semantics:
  * `setKey` is `SET … NX GET [PXAT]` (stores, or returns what is already there, never both);
  * `delKey` is `DEL`; `hasKey` is `EXISTS`; `getKey` is `GET`, and the key bytes read are hashed
- * again and must give the id asked for. Arguments are checked before anything is sent, so bad
- * input changes nothing. Needs Redis 7.0 or later (`SET` with both `NX` and `GET`,
- * https://redis.io/docs/latest/commands/set/); in a Redis Cluster the ids spread over all slots.
+ * again and must give the id asked for (with `cache`, a key found is then asked its expiry,
+ * `PEXPIRETIME`, for the cached copy; an id Redis does not have costs it the `GET` alone).
+ * Arguments are checked before anything is sent, so bad input changes nothing. Needs Redis 7.0
+ * or later (`SET` with both `NX` and `GET`, https://redis.io/docs/latest/commands/set/); in a
+ * Redis Cluster the ids spread over all slots.
  *
  * A value stored under an id that is not a valid key for it (damaged, truncated, not a Redis
  * string, sealed under another id or an unknown secret, or key bytes that hash to another id) is
@@ -204,31 +115,13 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
    * Nothing is opened when it throws.
    */
   constructor(options: RedisAuthKeyManagerOptions) {
-    const what = 'RedisAuthKeyManager';
-    if (options === null || typeof options !== 'object') throw new TypeError(`${what}: expected an options object, got ${describe(options)}`);
-    const { client, url, prefix = DEFAULT_PREFIX, timeoutMs = DEFAULT_TIMEOUT_MS, encryption, cache } = options;
-    if (typeof prefix !== 'string') throw new TypeError(`${what} prefix: expected a string, got ${describe(prefix)}`);
-    if (typeof timeoutMs !== 'number') throw new TypeError(`${what} timeoutMs: expected milliseconds as a number, got ${describe(timeoutMs)}`);
-    if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) throw new RangeError(`${what} timeoutMs: expected milliseconds in (0, 2**31), got ${timeoutMs}`);
-    const sealer = encryption === undefined ? undefined : new Sealer(encryption);
-    const cacheSettings: CacheSettings | undefined = cache === undefined ? undefined : parseCacheOptions(cache);
-
-    if (client !== undefined && url !== undefined) throw new TypeError(`${what}: expected either client or url, got both`);
+    const { client, url, prefix, timeoutMs, sealer, cache } = parseManagerOptions(options);
     if (client !== undefined) {
-      if (
-        client === null ||
-        typeof client !== 'object' ||
-        !CLIENT_METHODS.every((m) => typeof (client as unknown as Record<string, unknown>)[m] === 'function')
-      ) {
-        throw new TypeError(`${what} client: expected an ioredis Redis or Cluster client, got ${describe(client)}`);
-      }
       this.#client = client;
       this.#owned = false;
-    } else if (url !== undefined) {
+    } else {
       this.#client = openClient(url, timeoutMs);
       this.#owned = true;
-    } else {
-      throw new TypeError(`${what}: expected a client (an ioredis Redis or Cluster) or a url, got neither`);
     }
     this.#prefix = prefix;
     this.#timeoutMs = timeoutMs;
@@ -238,8 +131,8 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     const clientPrefix = (this.#client.options as { keyPrefix?: unknown } | undefined)?.keyPrefix;
     const seen = (typeof clientPrefix === 'string' ? clientPrefix : '') + prefix;
     this.#access = { client: this.#client, prefix, seenPrefix: seen, sealer, timeoutMs, closed: () => this.#closed };
-    if (cacheSettings !== undefined) {
-      const nearCache = new NearCache(cacheSettings, seen, Date.now);
+    if (cache !== undefined) {
+      const nearCache = new NearCache(cache, seen, Date.now);
       this.#cache = nearCache;
       this.#table = nearCache.table;
       this.#link = new InvalidationLink(this.#client, seen, timeoutMs, nearCache);
@@ -425,9 +318,9 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
    * serving meanwhile; names under the prefix that are not 16 lowercase hex digits are left out.
    * As with SCAN, a key stored or deleted while the walk runs may or may not be listed; every key
    * present throughout is listed exactly once. The values are not read, and the near cache is not
-   * touched. Its commands go straight to the client: unlike the per-key methods, they do not wait
-   * in the manager while the client reconnects, so with a client that fails fast a step during an
-   * outage rejects with AuthKeyStoreUnavailable at once; run the operation again once Redis is back.
+   * touched. Like the per-key methods, each step (a SCAN, the reads or writes of a batch) waits for
+   * a client that is connecting or reconnecting (a manager just made with `url`, say), within
+   * `timeoutMs` for the wait and the answer together, and is not sent once that time is up.
    * @param options `batch`: the SCAN COUNT, 1..100000 (default 1000); `signal`, `onProgress` as
    *   StoreOperationOptions (`done` counts the ids yielded)
    * @throws TypeError / RangeError (thrown by this call, before Redis is asked) for bad options
@@ -439,6 +332,26 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
    */
   keys(options?: StoreOperationOptions & { batch?: number }): AsyncIterableIterator<StoredKeyInfo> {
     return storedKeys(this.#access, options);
+  }
+
+  /**
+   * Counts what is stored under `prefix` (every master of a Cluster) by the layout of each value,
+   * without reading a key or opening a value, so it needs no secret: how many keys, how many
+   * expire, how many values are 256 bytes (raw keys), how many 285 bytes (sealed) per the secret
+   * version in their first byte, and how many are anything else. It cannot tell a damaged value
+   * from a good one of the same length: that is `verify()`'s question. Walks the store as `keys()`
+   * does (a key changed meanwhile may be counted either way); the near cache is not touched.
+   * @param options `batch`, `signal`, `onProgress` as for `keys()` (`done` counts keys counted)
+   * @throws TypeError / RangeError (rejects) for bad options, before Redis is asked
+   * @throws AuthKeyStoreUnavailable (rejects) if Redis fails, a step takes longer than
+   *   `timeoutMs`, or the manager is closed
+   * @throws the signal's reason (rejects) once it is aborted
+   * @example
+   * const { keys, raw, sealed } = await manager.stats();
+   * console.log(`${keys} keys, ${raw} raw, sealed per version:`, sealed);
+   */
+  stats(options?: StoreOperationOptions & { batch?: number }): Promise<StoreStats> {
+    return storeStats(this.#access, options);
   }
 
   /**
@@ -608,18 +521,9 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     call.resolve = captured.resolve;
     call.reject = captured.reject;
     this.#deadlines.add(call);
-    if (this.#mustWait()) this.#wait(call);
+    if (mustWait(this.#client)) this.#wait(call);
     else this.#start(call);
     return promise;
-  }
-
-  /**
-   * Whether the client is connecting or reconnecting. `wait` (lazyConnect: the first command
-   * connects) and `end` (commands fail at once) need no wait.
-   */
-  #mustWait(): boolean {
-    const status = this.#client.status;
-    return !(status === 'ready' || status === 'wait' || status === 'end' || status === undefined);
   }
 
   #wait(call: Call): void {
@@ -635,7 +539,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     const client = this.#client;
     const onStatus = () => {
       // ioredis emits status events on the next tick; the status may have moved on since.
-      if (this.#mustWait()) return;
+      if (mustWait(client)) return;
       client.off('ready', onStatus);
       client.off('end', onStatus);
       this.#listening = false;
@@ -649,33 +553,9 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
 
   /** Hands the command of `call` to the client. */
   #start(call: Call): void {
-    const client = this.#client;
     let reply: Promise<unknown>;
     try {
-      // The named Buffer methods, not callBuffer: they work with enableAutoPipelining too
-      // (callBuffer loses the command name there, https://github.com/redis/ioredis/issues/1923).
-      switch (call.op) {
-        case GET:
-          reply = client.getBuffer(call.name);
-          break;
-        case READ:
-          // Same key, same node: with auto-pipelining one write; the expiry goes into the cache.
-          reply = Promise.all([client.getBuffer(call.name), client.pexpiretime(call.name)]);
-          break;
-        case SET: {
-          const { stored, expiresAt } = call.set!;
-          reply = expiresAt === 0 ? client.setBuffer(call.name, stored, 'NX', 'GET') : client.setBuffer(call.name, stored, 'PXAT', expiresAt, 'NX', 'GET');
-          break;
-        }
-        case EXISTS:
-          reply = client.exists(call.name);
-          break;
-        case DEL:
-          reply = client.del(call.name);
-          break;
-        default:
-          reply = client.quit();
-      }
+      reply = dispatch(this.#client, call);
     } catch (error) {
       this.#failed(call, error);
       return;
@@ -688,6 +568,19 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
 
   #answered(call: Call, value: unknown): void {
     if (call.settled) return;
+    let result: unknown;
+    let failed = false;
+    try {
+      result = this.#outcome(call, value);
+    } catch (error) {
+      result = error;
+      failed = true;
+    }
+    // A near-cache read found a value: the same call asks for its expiry, within the same deadline.
+    if (result === MORE) {
+      this.#start(call);
+      return;
+    }
     if (call.flight !== undefined) this.#cache!.end(call.flight);
     // Settled, and no longer holding the caller's promise: a settled call may stay in the deadline
     // queue behind a slower one for up to timeoutMs, and should not keep the key it resolved with
@@ -696,18 +589,17 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     call.settled = true;
     call.resolve = noop;
     call.reject = noop;
-    let result: unknown;
-    try {
-      result = this.#outcome(call, value);
-    } catch (error) {
-      reject(error);
-      return;
-    }
-    resolve(result as never);
+    if (failed) reject(result);
+    else resolve(result as never);
   }
 
   #failed(call: Call, error: unknown): void {
     if (call.settled) return;
+    // The key was read and checked; only its expiry is unknown, so it is returned, not cached.
+    if (call.op === EXPIRY) {
+      this.#answered(call, GONE);
+      return;
+    }
     if (call.flight !== undefined) this.#cache!.end(call.flight);
     const cause = scrub(error);
     const message = cause instanceof Error ? cause.message : String(cause);
@@ -717,22 +609,49 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
 
   /** Called by the deadline queue, which has marked `call` settled. */
   #expired(call: Call): void {
-    if (call.flight !== undefined) this.#cache?.end(call.flight);
+    const flight = call.flight;
+    if (flight !== undefined) this.#cache?.end(flight);
+    if (call.op === EXPIRY && !this.#closed) {
+      // As #failed: the key read in time is the answer, not cached.
+      const { resolve } = call;
+      const key = flight!.key!;
+      flight!.key = undefined;
+      call.resolve = noop;
+      call.reject = noop;
+      resolve(key as never);
+      return;
+    }
     fail(call, this.#closed ? closedError(call.op) : new AuthKeyStoreUnavailable(`${METHODS[call.op]}: Redis did not answer within ${this.#timeoutMs} ms`));
   }
 
-  /** What the method of `call` returns for Redis's reply `value`; throws what it rejects with. */
+  /**
+   * What the method of `call` returns for Redis's reply `value`, or MORE when the call goes on
+   * with another command; throws what it rejects with.
+   */
   #outcome(call: Call, value: unknown): unknown {
     switch (call.op) {
       case READ: {
-        const [stored, expireTime] = value as [Buffer | null, number];
+        const flight = call.flight!;
         const { hi, lo } = call.id;
-        if (stored === null) {
-          this.#cache!.missing(call.flight!, hi, lo);
+        if (value === null) {
+          this.#cache!.missing(flight, hi, lo);
           throw new AuthKeyDoesNotExist(idOfCall(call));
         }
-        const key = this.#keyOf(call, stored);
-        this.#cache!.found(call.flight!, key, hi, lo, expireTime);
+        const key = this.#keyOf(call, value as Buffer);
+        // The expiry is asked for only when the key would be cached: an id Redis does not have
+        // costs it one command (GET), not two.
+        if (!this.#cache!.fills(flight)) return key;
+        flight.key = key;
+        call.op = EXPIRY;
+        return MORE;
+      }
+      case EXPIRY: {
+        const flight = call.flight!;
+        const key = flight.key!;
+        flight.key = undefined;
+        // Any change of the key since the GET (another value, another expiry, gone) reached the
+        // cache as an invalidation of this read before this reply: then found() does not fill.
+        this.#cache!.found(flight, key, call.id.hi, call.id.lo, value as number);
         return key;
       }
       case GET: {
@@ -791,65 +710,4 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
     if (typeof opened === 'string') throw corrupted(call, opened);
     return opened;
   }
-}
-
-/** Settles `call` with `error` (as `#answered` does, dropping its hold on the caller's promise). */
-function fail(call: Call, error: unknown): void {
-  const { reject } = call;
-  call.settled = true;
-  call.resolve = noop;
-  call.reject = noop;
-  reject(error);
-}
-
-/** The client methods the manager calls; a `client` without them is refused. */
-const CLIENT_METHODS = ['getBuffer', 'setBuffer', 'exists', 'del'] as const;
-
-/** The id `call` is about, as a bigint (for errors). */
-function idOfCall(call: Call): bigint {
-  return idBigint(call.id.hi, call.id.lo);
-}
-
-/** AuthKeyCorrupted for the value stored under the id of `call`. */
-function corrupted(call: Call, problem: string): AuthKeyCorrupted {
-  return new AuthKeyCorrupted(idOfCall(call), problem);
-}
-
-function closedError(op: Op): AuthKeyStoreUnavailable {
-  return new AuthKeyStoreUnavailable(`${METHODS[op]}: the manager was closed`);
-}
-
-/**
- * A client for `{ url }`: auto-pipelined (the faster setting with calls in flight, measured in
- * bench/redis.bench.ts), and set up to fail fast rather than queue, so that no command runs long
- * after its caller was told it failed.
- */
-function openClient(url: unknown, timeoutMs: number): Redis {
-  if (typeof url !== 'string') throw new TypeError(`RedisAuthKeyManager url: expected a string, got ${describe(url)}`);
-  let protocol: string;
-  try {
-    protocol = new URL(url).protocol;
-  } catch {
-    protocol = '';
-  }
-  // The URL is not repeated: it may carry a password.
-  if (protocol !== 'redis:' && protocol !== 'rediss:') throw new RangeError('RedisAuthKeyManager url: expected a redis:// or rediss:// URL');
-  // Options: https://github.com/redis/ioredis/blob/main/lib/redis/RedisOptions.ts
-  const client = new Redis(url, {
-    // Commands issued in one event-loop turn are written together (https://github.com/redis/ioredis#autopipelining).
-    enableAutoPipelining: true,
-    // The manager holds calls itself while the client reconnects; a command the client cannot
-    // write at once (an auto-pipeline batch flushed just as the connection broke) fails instead
-    // of waiting in the offline queue.
-    enableOfflineQueue: false,
-    // Every reconnect attempt rejects the commands that were in flight when the connection
-    // broke, rather than resending them later.
-    maxRetriesPerRequest: 0,
-    connectTimeout: timeoutMs,
-    // Retry soon after an outage, so the manager works again shortly after Redis is back.
-    retryStrategy: (times) => Math.min(50 * times, 500),
-  });
-  // Failures reach callers as rejected commands; without a listener ioredis logs every attempt.
-  client.on('error', noop);
-  return client;
 }

@@ -123,6 +123,8 @@ export class Flight {
   invalidated = false;
   /** What every caller of this read gets. */
   promise: Promise<AuthKey> | undefined;
+  /** The key read, while its expiry is asked for (the read's second step). */
+  key: AuthKey | undefined;
 
   constructor(
     /** The id as 16 hex digits (the map key of the reads in flight). */
@@ -185,6 +187,11 @@ export class NearCache implements InvalidationListener {
   /** The read settled (whatever the outcome): later callers start a new one. */
   end(flight: Flight): void {
     if (this.#flights.get(flight.hex) === flight) this.#flights.delete(flight.hex);
+  }
+
+  /** Whether the read `flight` would fill the cache if it ended now (so its expiry is worth asking for). */
+  fills(flight: Flight): boolean {
+    return this.#trusted(flight);
   }
 
   #trusted(flight: Flight): boolean {

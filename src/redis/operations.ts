@@ -1,9 +1,13 @@
 /**
- * Operations over a whole Redis key store (every master of a Cluster): list the stored ids, verify
- * every value, reseal values under the current secret, and read every valid key for a dump. The
+ * Operations over a whole Redis key store (every master of a Cluster): list the stored ids, count
+ * values by their layout (stats), verify every value, reseal values under the current secret, and
+ * read every valid key for a dump. The
  * store is walked with SCAN in bounded batches, never KEYS, so Redis keeps serving while it runs;
  * the values of a batch are read with one command per key (in a Cluster the keys of one node still
- * live in different slots, so no multi-key command), all in flight at once.
+ * live in different slots, so no multi-key command), all in flight at once. Each step (a SCAN, the
+ * reads or writes of a batch) waits for a client that is (re)connecting and is bounded, the wait
+ * included, by the manager's `timeoutMs`, like a per-key call; a step whose time ran out is never
+ * sent.
  * @internal
  */
 import type { Cluster, Redis } from 'ioredis';
@@ -22,10 +26,12 @@ import {
   parseOperationOptions,
 } from '../managers/operations.js';
 import type { Sealer } from './sealer.js';
-import { idBytesOf, keyProblem, scrub } from './stored-value.js';
+import { idBytesOf, keyProblem } from './stored-value.js';
 import { KEY_BYTES } from '../core/sizes.js';
+import { SEALED_BYTES } from './sealer.js';
+import { isCluster, within } from './client.js';
 
-/** What the operations need of a manager. */
+/** What the operations need of a manager. @internal */
 export interface StoreAccess {
   readonly client: Redis | Cluster;
   /** The manager's prefix (what the client is asked for). */
@@ -65,13 +71,9 @@ function parseScanOptions(options: unknown, what: string): ScanSettings {
   return { ...settings, batch: parseIntegerOption(batch, `${what} batch`, 1, MAX_BATCH, DEFAULT_BATCH) };
 }
 
-/** `*`, `?`, `[`, `]` and `\` of a prefix, escaped so SCAN's MATCH takes them literally. */
+/** `*`, `?`, `[`, `]` and `\` of a prefix, escaped so SCAN's MATCH takes them literally. @internal */
 export function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
-}
-
-function isCluster(client: Redis | Cluster): client is Cluster {
-  return (client as { isCluster?: unknown }).isCluster === true;
 }
 
 /**
@@ -89,7 +91,7 @@ async function servers(access: StoreAccess, what: string): Promise<Redis[]> {
       client.once('ready', onReady);
     });
     try {
-      await within(access, `${what}: connecting to the Cluster`, ready);
+      await within(access.timeoutMs, `${what}: connecting to the Cluster`, () => ready);
     } finally {
       client.off('ready', onReady);
     }
@@ -99,22 +101,9 @@ async function servers(access: StoreAccess, what: string): Promise<Redis[]> {
   return masters;
 }
 
-/**
- * `promise`, or AuthKeyStoreUnavailable if it fails or takes longer than `timeoutMs`. Errors are
- * scrubbed first: a failed write carries the values sent.
- */
-function within<T>(access: StoreAccess, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new AuthKeyStoreUnavailable(`${what}: Redis did not answer within ${access.timeoutMs} ms`)), access.timeoutMs);
-  });
-  return Promise.race([
-    promise.catch((error: unknown) => {
-      const cause = scrub(error);
-      throw new AuthKeyStoreUnavailable(`${what}: ${cause instanceof Error ? cause.message : String(cause)}`, cause);
-    }),
-    late,
-  ]).finally(() => clearTimeout(timer));
+/** One step of an operation on `server`: `send()` once it can take commands, all within `timeoutMs`. */
+function step<T>(access: StoreAccess, server: Redis | Cluster, what: string, send: () => Promise<T>): Promise<T> {
+  return within(access.timeoutMs, what, send, server);
 }
 
 function checkOpen(access: StoreAccess, what: string): void {
@@ -181,7 +170,7 @@ async function* scan(access: StoreAccess, settings: ScanSettings, what: string):
     do {
       checkOpen(access, what);
       checkAborted(settings.signal);
-      const [next, found] = await within(access, `${what}: SCAN`, server.scan(cursor, 'MATCH', pattern, 'COUNT', settings.batch));
+      const [next, found] = await step(access, server, `${what}: SCAN`, () => server.scan(cursor, 'MATCH', pattern, 'COUNT', settings.batch));
       cursor = next;
       const batch: Batch = { his: [], los: [], names: [] };
       for (const name of found) {
@@ -202,16 +191,15 @@ async function* scan(access: StoreAccess, settings: ScanSettings, what: string):
 /** The number of keys on the server(s), for progress; undefined when no one listens. */
 async function totalOf(access: StoreAccess, settings: OperationSettings, what: string): Promise<number | undefined> {
   if (settings.onProgress === undefined) return undefined;
-  const sizes = await within(access, `${what}: DBSIZE`, Promise.all((await servers(access, what)).map((server) => server.dbsize())));
+  const list = await servers(access, what);
+  const sizes = await Promise.all(list.map((server) => step(access, server, `${what}: DBSIZE`, () => server.dbsize())));
   return sizes.reduce((sum, n) => sum + n, 0);
 }
 
 /** The values of a batch (null for a name gone since the scan). */
 function readValues(access: StoreAccess, names: string[], what: string): Promise<Read[]> {
   const { client } = access;
-  return within(
-    access,
-    `${what}: GET`,
+  return step(access, client, `${what}: GET`, () =>
     Promise.all(
       names.map((name) =>
         client.getBuffer(name).catch((error: unknown): Read => {
@@ -226,7 +214,7 @@ function readValues(access: StoreAccess, names: string[], what: string): Promise
 /** PEXPIRETIME of each name of a batch: epoch ms, -1 for no expiry, -2 for a name gone. */
 function readExpiries(access: StoreAccess, names: string[], what: string): Promise<number[]> {
   const { client } = access;
-  return within(access, `${what}: PEXPIRETIME`, Promise.all(names.map((name) => client.pexpiretime(name))));
+  return step(access, client, `${what}: PEXPIRETIME`, () => Promise.all(names.map((name) => client.pexpiretime(name))));
 }
 
 /** Wipes the values of a batch once judged: a raw value is the key itself. */
@@ -270,6 +258,7 @@ function judge(access: StoreAccess, hi: number, lo: number, value: Read): { byte
 /**
  * The stored ids with their expiry, as `RedisAuthKeyManager#keys` documents. Options are checked
  * when called (it throws), before anything is sent.
+ * @internal
  */
 export function storedKeys(access: StoreAccess, options: unknown): AsyncIterableIterator<StoredKeyInfo> {
   const what = 'keys';
@@ -299,7 +288,81 @@ export function storedKeys(access: StoreAccess, options: unknown): AsyncIterable
   })();
 }
 
-/** `RedisAuthKeyManager#verify`. */
+/** What `RedisAuthKeyManager#stats` counts: the store's keys by the layout of their values, none opened. */
+export interface StoreStats {
+  /** Keys under the prefix (names of the prefix and 16 lowercase hex digits), whatever their value. */
+  keys: number;
+  /** Of those, the ones with an expiry. */
+  expiring: number;
+  /** Values of 256 bytes: the layout of a raw key (the bytes are not checked). */
+  raw: number;
+  /** Values of 285 bytes, the layout of a sealed key, counted by the secret version in their first byte (not opened). */
+  sealed: Record<number, number>;
+  /** Anything else: another length, or not a Redis string. `verify()` names them. */
+  other: number;
+}
+
+/** A STRLEN that failed with WRONGTYPE: the name holds something other than a string. */
+const NOT_A_STRING_LENGTH = -1;
+
+/** `RedisAuthKeyManager#stats`. @internal */
+export async function storeStats(access: StoreAccess, options: unknown): Promise<StoreStats> {
+  const what = 'stats';
+  const settings = parseScanOptions(options, what);
+  checkOpen(access, what);
+  checkAborted(settings.signal);
+  const { client } = access;
+  const total = await totalOf(access, settings, what);
+  const report: StoreStats = { keys: 0, expiring: 0, raw: 0, sealed: {}, other: 0 };
+  for await (const { names } of scan(access, settings, what)) {
+    // STRLEN before PEXPIRETIME on the same connection: a name PEXPIRETIME still finds existed
+    // when its length was read (or was made in between: counted by whatever STRLEN saw).
+    const [lengths, expiries] = await step(access, client, `${what}: STRLEN`, () =>
+      Promise.all([
+        Promise.all(
+          names.map((name) =>
+            client.strlen(name).catch((error: unknown) => {
+              if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return NOT_A_STRING_LENGTH;
+              throw error;
+            }),
+          ),
+        ),
+        Promise.all(names.map((name) => client.pexpiretime(name))),
+      ]),
+    );
+    const sealedNames: string[] = [];
+    const sealedExpiring: boolean[] = [];
+    for (let i = 0; i < names.length; i++) {
+      // Gone since the scan: deleted or expired.
+      if (expiries[i] === -2) continue;
+      report.keys++;
+      if (expiries[i] > 0) report.expiring++;
+      if (lengths[i] === KEY_BYTES) report.raw++;
+      else if (lengths[i] === SEALED_BYTES) {
+        sealedNames.push(names[i]);
+        sealedExpiring.push(expiries[i] > 0);
+      } else report.other++;
+    }
+    if (sealedNames.length > 0) {
+      // The version byte only: nothing of the key is read.
+      const firsts = await step(access, client, `${what}: GETRANGE`, () => Promise.all(sealedNames.map((name) => client.getrangeBuffer(name, 0, 0))));
+      for (let i = 0; i < firsts.length; i++) {
+        if (firsts[i].length === 1) {
+          const version = firsts[i][0];
+          report.sealed[version] = (report.sealed[version] ?? 0) + 1;
+          continue;
+        }
+        // Gone between the two reads.
+        report.keys--;
+        if (sealedExpiring[i]) report.expiring--;
+      }
+    }
+    settings.onProgress?.(report.keys, total);
+  }
+  return report;
+}
+
+/** `RedisAuthKeyManager#verify`. @internal */
 export async function verifyStore(access: StoreAccess, options: unknown): Promise<VerifyReport> {
   const what = 'verify';
   const settings = parseScanOptions(options, what);
@@ -330,7 +393,7 @@ export async function verifyStore(access: StoreAccess, options: unknown): Promis
   return report;
 }
 
-/** `RedisAuthKeyManager#reseal`. */
+/** `RedisAuthKeyManager#reseal`. @internal */
 export async function resealStore(access: StoreAccess, options: unknown): Promise<ResealReport> {
   const what = 'reseal';
   const settings = parseScanOptions(options, what);
@@ -346,6 +409,7 @@ export async function resealStore(access: StoreAccess, options: unknown): Promis
   const report: ResealReport = { scanned: 0, resealed: 0, alreadyCurrent: 0, changed: 0, corrupted: 0, corruptedIds: [] };
   for await (const { his, los, names } of scan(access, settings, what)) {
     const values = await readValues(access, names, what);
+    const rewrites: Array<{ name: string; old: Buffer; sealed: Buffer }> = [];
     const writes: Array<Promise<unknown>> = [];
     let outcomes: unknown[];
     try {
@@ -367,9 +431,13 @@ export async function resealStore(access: StoreAccess, options: unknown): Promis
         }
         const sealed = sealer.seal(idBytesOf(his[i], los[i]), bytes);
         bytes.fill(0);
-        writes.push(client.eval(COMPARE_AND_SET, 1, names[i], value as Buffer, sealed));
+        rewrites.push({ name: names[i], old: value as Buffer, sealed });
       }
-      outcomes = await within(access, `${what}: compare-and-set`, Promise.all(writes));
+      // Sent only once the client can take them, and not at all once the step's time is up.
+      outcomes = await step(access, client, `${what}: compare-and-set`, () => {
+        for (const { name, old, sealed } of rewrites) writes.push(client.eval(COMPARE_AND_SET, 1, name, old, sealed));
+        return Promise.all(writes);
+      });
     } catch (error) {
       // A raw value is the key: wiped on failure too, but only once no write still holds it to
       // compare (a write that has not been sent yet would otherwise compare zeros).
@@ -392,6 +460,7 @@ export async function resealStore(access: StoreAccess, options: unknown): Promis
  * `verify` counts them). Lazy: nothing is sent before the first `next()`. Abort and progress are
  * the dump writer's (it reads the caller's options); this reader only stops when the manager is
  * closed.
+ * @internal
  */
 export function storedEntries(access: StoreAccess): AsyncIterableIterator<AuthKeyEntry | { corruptedId: bigint }> {
   const what = 'exportKeys';
