@@ -726,13 +726,23 @@ describe('importKeys: collisions', () => {
     expect(error).toBeInstanceOf(AuthKeyCollision);
     expect((error as AuthKeyCollision).authKeyId).toBe(given[2].key.id);
     expect(target.inner.size).toBe(2);
+    // A value the target cannot use is not called a different key: the target's own error is.
+    target = new CollidingManager();
+    target.other.set(given[5].key.id, 'corrupted');
+    const unusable = await rejection(importKeys(target, [bytes], { ...SECRET, onCollision: 'fail' }));
+    expect(unusable).toBeInstanceOf(AuthKeyCorrupted);
+    expect((unusable as AuthKeyCorrupted).problem).toBe('test');
   });
 
   it('a function is called with each id; when it throws, the import rejects with that', async () => {
     prepare();
-    const seen: bigint[] = [];
-    expect((await importKeys(target, [bytes], { ...SECRET, onCollision: (id) => void seen.push(id) })).collisions).toBe(3);
-    expect(seen).toEqual([given[2].key.id, given[5].key.id, given[7].key.id]);
+    const seen: [bigint, string][] = [];
+    expect((await importKeys(target, [bytes], { ...SECRET, onCollision: (id, reason) => void seen.push([id, reason]) })).collisions).toBe(3);
+    expect(seen).toEqual([
+      [given[2].key.id, 'a different key is stored under the id'],
+      [given[5].key.id, 'the stored value cannot be used: test'],
+      [given[7].key.id, 'a different key is stored under the id'],
+    ]);
     prepare();
     const stop = new Error('stop here');
     expect(

@@ -13,7 +13,6 @@ import {
   FRAME_BYTES,
   HEADER_BYTES,
   KDF_HKDF,
-  type HeaderProblemKind,
   MAGIC,
   NOT_A_DUMP,
   KDF_SCRYPT,
@@ -186,7 +185,7 @@ export class DumpFormatError extends Error {
   readonly report: ImportReport | undefined;
   /**
    * @param kind what was found
-   * @param message what is wrong, e.g. `not a complete dump: it ends inside record 12 (truncated)`
+   * @param message what is wrong, e.g. `not a complete dump: it ends inside frame 12 (truncated)`
    * @param report what the import did before the problem showed
    */
   constructor(kind: DumpFormatProblem, message: string, report?: ImportReport) {
