@@ -6,6 +6,16 @@
  * docs/dump-format.md. Needs node:crypto (Node, Deno, Bun).
  * @packageDocumentation
  */
-export { DEFAULT_SCRYPT, DumpDecryptionFailed, DumpFormatError, exportKeys, importKeys } from './dump/dump.js';
-export type { CollisionPolicy, DumpEntry, DumpSecret, DumpSkipped, ExportReport, ImportOptions, ImportReport, ScryptParams } from './dump/dump.js';
+export { DEFAULT_SCRYPT, DumpDecryptionFailed, DumpFormatError, DumpStreamFailed, exportKeys, importKeys } from './dump/dump.js';
+export type {
+  CollisionPolicy,
+  DumpEntry,
+  DumpFormatProblem,
+  DumpSecret,
+  DumpSkipped,
+  ExportReport,
+  ImportOptions,
+  ImportReport,
+  ScryptParams,
+} from './dump/dump.js';
 export type { StoreOperationOptions } from './managers/operations.js';

@@ -15,5 +15,15 @@ export { StoreOperationUnsupported } from './managers/operations.js';
 export type { ResealReport, StoreOperationOptions, StoredKeyInfo, VerifyReport } from './managers/operations.js';
 export type { RedisAuthKeyCacheOptions, RedisAuthKeyCacheStats } from './redis/near-cache.js';
 // The dump's API, so that a Redis user finds backups where the manager is.
-export { DEFAULT_SCRYPT, DumpDecryptionFailed, DumpFormatError, exportKeys, importKeys } from './dump.js';
-export type { CollisionPolicy, DumpEntry, DumpSecret, DumpSkipped, ExportReport, ImportOptions, ImportReport, ScryptParams } from './dump.js';
+export { DEFAULT_SCRYPT, DumpDecryptionFailed, DumpFormatError, DumpStreamFailed, exportKeys, importKeys } from './dump.js';
+export type {
+  CollisionPolicy,
+  DumpEntry,
+  DumpFormatProblem,
+  DumpSecret,
+  DumpSkipped,
+  ExportReport,
+  ImportOptions,
+  ImportReport,
+  ScryptParams,
+} from './dump.js';

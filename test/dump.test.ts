@@ -4,7 +4,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthKey, AuthKeyCollision, AuthKeyCorrupted, AuthKeyDoesNotExist, AuthKeyManager } from '../src/index.ts';
 import type { AuthKeyManagerProtocol, SetKeyOptions } from '../src/index.ts';
 import { tableOf } from '../src/managers/auth-key-manager.ts';
-import { DEFAULT_SCRYPT, DumpDecryptionFailed, DumpFormatError, type DumpEntry, type ImportReport, exportKeys, importKeys } from '../src/dump.ts';
+import {
+  DEFAULT_SCRYPT,
+  DumpDecryptionFailed,
+  DumpFormatError,
+  type DumpEntry,
+  DumpStreamFailed,
+  type ImportReport,
+  exportKeys,
+  importKeys,
+} from '../src/dump.ts';
 import { RedisAuthKeyManager } from '../src/redis.ts';
 import { clusterNodes, connect, dropPrefix, redisUrl, uniquePrefix } from './redis-helpers.ts';
 
@@ -37,7 +46,16 @@ async function dump(source: Iterable<DumpEntry> | AsyncIterable<DumpEntry>, opti
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const emptyReport = (): ImportReport => ({ records: 0, imported: 0, unchanged: 0, expired: 0, collisions: 0, collisionIds: [], corrupted: 0 });
+const emptyReport = (): ImportReport => ({
+  records: 0,
+  imported: 0,
+  unchanged: 0,
+  expired: 0,
+  collisions: 0,
+  collisionIds: [],
+  collisionReasons: [],
+  corrupted: 0,
+});
 
 /** The rejection of `promise` (fails the test if it resolves). */
 async function rejection(promise: Promise<unknown>): Promise<Error> {
@@ -465,12 +483,16 @@ describe('importKeys: what it refuses, and what it reports', () => {
     const dropped = new Uint8Array([...bytes.subarray(0, HEADER + 4 * FRAME), ...bytes.subarray(HEADER + 5 * FRAME)]);
     const a = await rejection(importKeys(new AuthKeyManager(), [dropped], PASS));
     expect(a).toBeInstanceOf(DumpFormatError);
-    expect((a as DumpFormatError).report).toEqual({ ...emptyReport(), records: 20, imported: 4, corrupted: 16 });
+    // 20 frames: records 0-3, records 5-19 one place early (corrupted), and the trailer, which does not open at position 19.
+    expect((a as DumpFormatError).kind).toBe('damaged-trailer');
+    expect(a.message).toMatch(/the last frame \(19\) should be the trailer but does not authenticate at that position/);
+    expect((a as DumpFormatError).report).toEqual({ ...emptyReport(), records: 19, imported: 4, corrupted: 15 });
     const repeated = new Uint8Array([...bytes.subarray(0, HEADER + 5 * FRAME), ...bytes.subarray(HEADER + 4 * FRAME)]);
     const b = await rejection(importKeys(new AuthKeyManager(), [repeated], PASS));
     expect(b).toBeInstanceOf(DumpFormatError);
+    expect((b as DumpFormatError).kind).toBe('damaged-trailer');
     // 22 frames: records 0-4, the copy of 4 at position 5, records 5-19 and the trailer each one place late.
-    expect((b as DumpFormatError).report).toEqual({ ...emptyReport(), records: 22, imported: 5, corrupted: 17 });
+    expect((b as DumpFormatError).report).toEqual({ ...emptyReport(), records: 21, imported: 5, corrupted: 16 });
   });
 
   it('a frame from another dump (same passphrase) counts as corrupted', async () => {
@@ -489,11 +511,15 @@ describe('importKeys: what it refuses, and what it reports', () => {
       expect(error, `cut at ${cut}`).toBeInstanceOf(DumpFormatError);
       const whole = cut < HEADER ? 0 : Math.min(3, Math.floor((cut - HEADER) / FRAME));
       expect(target.size, `cut at ${cut}`).toBe(whole);
+      expect((error as DumpFormatError).kind, `cut at ${cut}`).toBe('truncated');
+      expect(error.message).toMatch(/^not a complete dump: /);
       if (cut < HEADER) {
         expect(error.message).toMatch(/ended after \d+ bytes, inside the 55-byte header/);
         expect((error as DumpFormatError).report).toBeUndefined();
       } else {
-        expect(error.message).toMatch((cut - HEADER) % FRAME === 0 ? /without its trailer/ : /ends inside record/);
+        expect(error.message).toMatch(
+          (cut - HEADER) % FRAME === 0 ? /it ends after \d+ records without its trailer/ : /it ends inside frame \d+ \(truncated\)/,
+        );
         expect((error as DumpFormatError).report).toMatchObject({ records: whole, imported: whole });
       }
     }
@@ -503,10 +529,12 @@ describe('importKeys: what it refuses, and what it reports', () => {
     const extra = new Uint8Array([...bytes, 0]);
     const a = await rejection(importKeys(new AuthKeyManager(), [extra], PASS));
     expect(a).toBeInstanceOf(DumpFormatError);
-    expect(a.message).toMatch(/data follows the trailer/);
+    expect((a as DumpFormatError).kind).toBe('data-after-trailer');
+    expect(a.message).toBe('not a valid dump: data follows its trailer');
     const contents = given.slice(0, 2).map((e) => recordContent(e.key.idBytes, e.key.bytes, 0));
     const b = await rejection(importKeys(new AuthKeyManager(), [refWrite(contents, SECRET, { trailerCount: 5 })], SECRET));
-    expect(b.message).toMatch(/the trailer counts 5 records, the dump holds 2/);
+    expect((b as DumpFormatError).kind).toBe('damaged-trailer');
+    expect(b.message).toBe('damaged dump trailer: it authenticates, but counts 5 records where the dump holds 2');
     expect((b as DumpFormatError).report).toMatchObject({ imported: 2 });
   });
 
@@ -525,6 +553,86 @@ describe('importKeys: what it refuses, and what it reports', () => {
     expect(failure).toBeInstanceOf(DumpFormatError);
     expect((failure as DumpFormatError).report).toMatchObject({ records: 226, imported: 226 });
     expect(target.size).toBe(226);
+  });
+
+  // Regression (issue 18): every format error began "not a complete dump:", a damaged trailer was
+  // reported as a truncation, and a failing stream lost the report.
+  it('format errors say what is wrong: not a dump, an unsupported version or header, a damaged trailer (which way)', async () => {
+    const cases: [Uint8Array, string, RegExp][] = [
+      [new TextEncoder().encode('x'.repeat(200)), 'not-a-dump', /^not a mtproto-authkey dump \(it does not start with "MTPAKDMP"\)$/],
+      [new TextEncoder().encode('{}'), 'not-a-dump', /^not a mtproto-authkey dump/],
+      [
+        Uint8Array.from([...bytes.subarray(0, 8), 2, ...bytes.subarray(9)]),
+        'unsupported-version',
+        /^unsupported dump format version 2 \(this version reads 1\)$/,
+      ],
+      [Uint8Array.from([...bytes.subarray(0, 9), 7, ...bytes.subarray(10)]), 'unsupported-header', /^unsupported dump header: unknown key derivation 7$/],
+    ];
+    for (const [input, kind, message] of cases) {
+      const error = await rejection(importKeys(new AuthKeyManager(), [input], PASS));
+      expect(error, kind).toBeInstanceOf(DumpFormatError);
+      expect((error as DumpFormatError).kind).toBe(kind);
+      expect(error.message).toMatch(message);
+      expect(error.message).not.toMatch(/complete/);
+    }
+    // A damaged trailer: every record is imported, and the trailer is not taken for a damaged record before a cut.
+    const trailerAt = bytes.length - FRAME;
+    for (const at of [trailerAt + 1, trailerAt + 200, bytes.length - 1]) {
+      const damaged = bytes.slice();
+      damaged[at] ^= 4;
+      const target = new AuthKeyManager();
+      const error = await rejection(importKeys(target, [damaged], PASS));
+      expect(error, `byte ${at - trailerAt} of the trailer`).toBeInstanceOf(DumpFormatError);
+      expect((error as DumpFormatError).kind).toBe('damaged-trailer');
+      expect(error.message).toBe(
+        'damaged dump trailer: the last frame (20) should be the trailer but does not authenticate at that position (it is damaged, or frames before it were dropped or repeated)',
+      );
+      expect((error as DumpFormatError).report).toEqual({ ...emptyReport(), records: 20, imported: 20 });
+      expect(target.size).toBe(20);
+    }
+    const retyped = bytes.slice();
+    retyped[trailerAt] = 0x46;
+    const error = await rejection(importKeys(new AuthKeyManager(), [retyped], PASS));
+    expect((error as DumpFormatError).kind).toBe('damaged-trailer');
+    expect(error.message).toBe('damaged dump trailer: the last frame (20) is the trailer, but its type byte was changed from 0x45 to 0x46');
+    // A damaged last record before a cut stays a truncation, the record counted as corrupted.
+    const cutAfterDamage = bytes.slice(0, trailerAt);
+    cutAfterDamage[trailerAt - 10] ^= 1;
+    const cut = await rejection(importKeys(new AuthKeyManager(), [cutAfterDamage], PASS));
+    expect((cut as DumpFormatError).kind).toBe('truncated');
+    expect((cut as DumpFormatError).report).toEqual({ ...emptyReport(), records: 20, imported: 19, corrupted: 1 });
+  });
+
+  it('a stream that fails midway rejects with DumpStreamFailed: the report of what was imported, the stream’s error as cause', async () => {
+    const failure = new Error('EIO: the disk went away');
+    async function* failing() {
+      yield bytes.subarray(0, HEADER + 7 * FRAME + 100);
+      throw failure;
+    }
+    const target = new AuthKeyManager();
+    const error = await rejection(importKeys(target, failing(), PASS));
+    expect(error).toBeInstanceOf(DumpStreamFailed);
+    expect(error.name).toBe('DumpStreamFailed');
+    expect(error.cause).toBe(failure);
+    expect(error.message).toBe('reading the dump failed after 7 records (7 imported, and they stay): EIO: the disk went away');
+    expect((error as DumpStreamFailed).report).toEqual({ ...emptyReport(), records: 7, imported: 7 });
+    expect(target.size).toBe(7);
+    // A Node stream destroyed with an error, before the header is whole.
+    const early = new Readable({ read() {} });
+    early.push(Buffer.from(bytes.subarray(0, 20)));
+    setImmediate(() => early.destroy(failure));
+    const e2 = await rejection(importKeys(new AuthKeyManager(), early, PASS));
+    expect(e2).toBeInstanceOf(DumpStreamFailed);
+    expect(e2.cause).toBe(failure);
+    expect((e2 as DumpStreamFailed).report).toEqual(emptyReport());
+    // A stream that fails because the import was aborted is the abort.
+    const controller = new AbortController();
+    async function* abortedThenFailing() {
+      yield bytes.subarray(0, HEADER + FRAME);
+      controller.abort(new Error('stop'));
+      throw failure;
+    }
+    expect((await rejection(importKeys(new AuthKeyManager(), abortedThenFailing(), { ...PASS, signal: controller.signal }))).message).toBe('stop');
   });
 
   it('records whose expiry passed are counted and not stored', async () => {
@@ -597,7 +705,16 @@ describe('importKeys: collisions', () => {
   it("'skip' (the default) counts each collision with its id and imports the rest", async () => {
     prepare();
     const ids = [given[2].key.id, given[5].key.id, given[7].key.id];
-    expect(await importKeys(target, [bytes], SECRET)).toEqual({ ...emptyReport(), records: 10, imported: 7, collisions: 3, collisionIds: ids });
+    // What is there instead is said for each: only 2 and 7 (the race) hold a different key.
+    const reasons = ['a different key is stored under the id', 'the stored value cannot be used: test', 'a different key is stored under the id'];
+    expect(await importKeys(target, [bytes], SECRET)).toEqual({
+      ...emptyReport(),
+      records: 10,
+      imported: 7,
+      collisions: 3,
+      collisionIds: ids,
+      collisionReasons: reasons,
+    });
     expect(target.inner.size).toBe(7);
     prepare();
     expect((await importKeys(target, [bytes], { ...SECRET, onCollision: 'skip' })).collisionIds).toEqual(ids);
@@ -609,13 +726,23 @@ describe('importKeys: collisions', () => {
     expect(error).toBeInstanceOf(AuthKeyCollision);
     expect((error as AuthKeyCollision).authKeyId).toBe(given[2].key.id);
     expect(target.inner.size).toBe(2);
+    // A value the target cannot use is not called a different key: the target's own error is.
+    target = new CollidingManager();
+    target.other.set(given[5].key.id, 'corrupted');
+    const unusable = await rejection(importKeys(target, [bytes], { ...SECRET, onCollision: 'fail' }));
+    expect(unusable).toBeInstanceOf(AuthKeyCorrupted);
+    expect((unusable as AuthKeyCorrupted).problem).toBe('test');
   });
 
   it('a function is called with each id; when it throws, the import rejects with that', async () => {
     prepare();
-    const seen: bigint[] = [];
-    expect((await importKeys(target, [bytes], { ...SECRET, onCollision: (id) => void seen.push(id) })).collisions).toBe(3);
-    expect(seen).toEqual([given[2].key.id, given[5].key.id, given[7].key.id]);
+    const seen: [bigint, string][] = [];
+    expect((await importKeys(target, [bytes], { ...SECRET, onCollision: (id, reason) => void seen.push([id, reason]) })).collisions).toBe(3);
+    expect(seen).toEqual([
+      [given[2].key.id, 'a different key is stored under the id'],
+      [given[5].key.id, 'the stored value cannot be used: test'],
+      [given[7].key.id, 'a different key is stored under the id'],
+    ]);
     prepare();
     const stop = new Error('stop here');
     expect(
@@ -641,6 +768,90 @@ describe('importKeys: collisions', () => {
       delKey: async () => undefined,
     };
     expect((await rejection(importKeys(broken, [bytes], SECRET))).message).toBe('store down');
+  });
+});
+
+describe('the scrypt cost a reader accepts', () => {
+  /** A passphrase dump header with this cost and a random check tag: what a hostile file can be. */
+  const hostile = (cost: { N: number; r: number; p: number }) => new Uint8Array(Buffer.concat([refHeader(1, cost).subarray(0, 39), randomBytes(16)]));
+
+  // Regression (issue 18): a header within the format's bounds (log2 N = 20, r = 2, p = 16: 256 MiB,
+  // 32 times the default work) made every import attempt run about 11 s of scrypt before it said
+  // the passphrase was wrong.
+  it('a header asking for more work than DEFAULT_SCRYPT is refused, naming its cost and the limit, before scrypt runs', async () => {
+    const expensive = { N: 2 ** 20, r: 2, p: 16 };
+    const error = await rejection(importKeys(new AuthKeyManager(), [hostile(expensive)], { passphrase: 'wrong' }));
+    expect(error).toBeInstanceOf(DumpFormatError);
+    expect((error as DumpFormatError).kind).toBe('scrypt-over-limit');
+    expect(error.message).toBe(
+      'scrypt cost over the limit: the header asks for N = 2**20, r = 2, p = 16 (N * r * p = 2**25, 256 MiB), ' +
+        'and this reader accepts at most the work and memory of N = 2**17, r = 8, p = 1 (N * r * p = 2**20, 128 MiB); ' +
+        'if the dump is trusted, raise the limit with the maxScrypt option',
+    );
+    // Work by p alone, and twice the default's N, are over the limit.
+    for (const cost of [
+      { N: 2 ** 14, r: 8, p: 16 },
+      { N: 2 ** 18, r: 8, p: 1 },
+    ]) {
+      const e = await rejection(importKeys(new AuthKeyManager(), [hostile(cost)], { passphrase: 'wrong' }));
+      expect((e as DumpFormatError).kind, JSON.stringify(cost)).toBe('scrypt-over-limit');
+    }
+    // The default cost itself is accepted (a wrong passphrase is then found by the check tag).
+    expect(DEFAULT_SCRYPT).toEqual({ N: 2 ** 17, r: 8, p: 1 });
+  });
+
+  it('maxScrypt moves the limit: a dump made with more than it is refused, with it accepted', async () => {
+    const cost = { N: 2 ** 12, r: 8, p: 2 };
+    const given = entries(3);
+    const bytes = await dump(given, { passphrase: 'pass', scrypt: cost });
+    const lower = { N: 2 ** 12, r: 8, p: 1 };
+    const refused = await rejection(importKeys(new AuthKeyManager(), [bytes], { passphrase: 'pass', maxScrypt: lower }));
+    expect((refused as DumpFormatError).kind).toBe('scrypt-over-limit');
+    expect(refused.message).toMatch(
+      /asks for N = 2\*\*12, r = 8, p = 2 \(N \* r \* p = 2\*\*16, 4 MiB\).*of N = 2\*\*12, r = 8, p = 1 \(N \* r \* p = 2\*\*15, 4 MiB\)/,
+    );
+    expect((await importKeys(new AuthKeyManager(), [bytes], { passphrase: 'pass', maxScrypt: cost })).imported).toBe(3);
+    expect((await importKeys(new AuthKeyManager(), [bytes], { passphrase: 'pass' })).imported).toBe(3);
+    // Memory is bounded on its own: the same work as the limit's, in 4 times its memory (N * r), is refused.
+    const wide = await rejection(importKeys(new AuthKeyManager(), [bytes], { passphrase: 'pass', maxScrypt: { N: 2 ** 10, r: 8, p: 8 } }));
+    expect((wide as DumpFormatError).kind).toBe('scrypt-over-limit');
+  });
+
+  it('maxScrypt of a wrong type or outside the format’s bounds is refused before anything is read', async () => {
+    const cases: [unknown, ErrorConstructor, RegExp][] = [
+      ['default', TypeError, /importKeys: expected options.maxScrypt as \{ N, r, p \}, got string/],
+      [{ N: 2n ** 20n }, TypeError, /options.maxScrypt.N as a number, got bigint/],
+      [{ N: 2 ** 21 }, RangeError, /options.maxScrypt.N: expected a power of two from 2\*\*10 to 2\*\*20/],
+      [{ p: 0 }, RangeError, /options.maxScrypt.p: expected an integer in 1..16, got 0/],
+    ];
+    for (const [maxScrypt, type, message] of cases) {
+      let reads = 0;
+      const source = {
+        *[Symbol.iterator]() {
+          reads++;
+          yield new Uint8Array(HEADER);
+        },
+      };
+      const error = await rejection(importKeys(new AuthKeyManager(), source, { passphrase: 'x', maxScrypt } as never));
+      expect(error, JSON.stringify(String(maxScrypt))).toBeInstanceOf(type);
+      expect(error.message).toMatch(message);
+      expect(reads).toBe(0);
+    }
+  });
+
+  // Regression (issue 18): an abort while scrypt ran was ignored until scrypt ended, and the import
+  // then reported a wrong passphrase.
+  it('an abort while scrypt runs rejects with the signal’s reason, not a wrong passphrase', async () => {
+    const controller = new AbortController();
+    const reason = new Error('operator pressed ^C');
+    async function* source() {
+      // The reader derives the key as soon as the header is in, in the same turn: by the time this
+      // callback runs, scrypt is running on the thread pool.
+      setImmediate(() => controller.abort(reason));
+      yield hostile(DEFAULT_SCRYPT);
+    }
+    const error = await rejection(importKeys(new AuthKeyManager(), source(), { passphrase: 'wrong', signal: controller.signal }));
+    expect(error).toBe(reason);
   });
 });
 
@@ -943,6 +1154,7 @@ describe.skipIf(!redisUrl)('export → import with Redis', () => {
       unchanged: 1,
       collisions: 1,
       collisionIds: [given[1].key.id],
+      collisionReasons: ['the stored value cannot be used: its bytes hash to a different id'],
     });
   });
 });

@@ -335,8 +335,13 @@ describe.skipIf(!redisUrl)('RedisAuthKeyManager on Redis', () => {
       const [a, b] = [randomKey(), randomKey()];
       await plain.setKey(a);
       await sealed.setKey(b);
-      expect((await rejection(sealed.getKey(a.id), AuthKeyCorrupted)).message).toMatch(/expected a sealed value of 285 bytes, got 256/);
-      expect((await rejection(plain.getKey(b.id), AuthKeyCorrupted)).message).toMatch(/expected 256 key bytes, got 285/);
+      // Each says what is stored rather than "damaged" (issue 18): neither value is.
+      expect((await rejection(sealed.getKey(a.id), AuthKeyCorrupted)).message).toMatch(
+        /the key of this id stored unsealed \(raw key bytes\) where this manager expects sealed values/,
+      );
+      expect((await rejection(plain.getKey(b.id), AuthKeyCorrupted)).message).toMatch(
+        /sealed under secret version 1, which this manager cannot open: it has no encryption configured/,
+      );
     });
 
     it('rotation: values sealed with v1 read (and setKey-compare) after current moves to v2; v2 writes; v1 dropped means corrupted', async () => {
@@ -353,7 +358,9 @@ describe.skipIf(!redisUrl)('RedisAuthKeyManager on Redis', () => {
       await during.setKey(fresh);
       expect((await redis.getBuffer(nameOf(prefix, fresh)))![0]).toBe(2);
       expect((await after.getKey(fresh.id)).equals(fresh)).toBe(true);
-      expect((await rejection(after.getKey(old.id), AuthKeyCorrupted)).message).toMatch(/secret version 1, which this manager does not know/);
+      expect((await rejection(after.getKey(old.id), AuthKeyCorrupted)).message).toMatch(
+        /sealed under secret version 1, which this manager cannot open: it has secret versions 2/,
+      );
       // Re-sealing under v2 (read with v1 still known, delete, write) completes the rotation.
       const key = await during.getKey(old.id);
       await during.delKey(old);

@@ -39,6 +39,8 @@ export class AuthKeyCorrupted extends Error {
   override readonly name = 'AuthKeyCorrupted';
   /** The id the damaged value is stored under. */
   readonly authKeyId: bigint;
+  /** What is wrong with the value (the words in parentheses of the message), for reports that list many. */
+  readonly problem: string;
   /**
    * @param authKeyId the id the value is stored under
    * @param problem what is wrong with the value, e.g. `expected 256 bytes, got 255`; never its
@@ -47,6 +49,7 @@ export class AuthKeyCorrupted extends Error {
   constructor(authKeyId: bigint, problem: string) {
     super(`the value stored for auth key id 0x${idHexOf(authKeyId)} is corrupted (${problem}); it was not used`);
     this.authKeyId = authKeyId;
+    this.problem = problem;
   }
 }
 

@@ -1,4 +1,5 @@
 /** Writing and reading dumps: options, reports, the export and the import. */
+import type { KeyObject } from 'node:crypto';
 import { AuthKey } from '../core/auth-key.js';
 import { AuthKeyCollision, AuthKeyCorrupted, AuthKeyDoesNotExist } from '../core/errors.js';
 import { idBigint, u32be } from '../core/ids.js';
@@ -26,6 +27,7 @@ import {
   openFrame,
   parseHeader,
   readU64,
+  scryptOverLimit,
   scryptProblem,
   sealFrame,
   sealHeader,
@@ -45,6 +47,8 @@ export interface ScryptParams {
 /**
  * The scrypt cost `exportKeys` uses unless told otherwise: N = 2**17, r = 8, p = 1, which takes
  * 128 MiB and a few hundred milliseconds, once per dump. `128 * N * r` may be at most 256 MiB.
+ * It is also the most `importKeys` accepts from a dump's header unless its `maxScrypt` option
+ * allows more.
  */
 export const DEFAULT_SCRYPT: Readonly<ScryptParams> = Object.freeze({ N: 2 ** 17, r: 8, p: 1 });
 
@@ -100,10 +104,20 @@ export type CollisionPolicy = 'skip' | 'fail';
 /** Options of `importKeys` beyond the common ones. */
 export interface ImportOptions {
   /**
-   * A {@link CollisionPolicy}, or a function called with the id of each collision (then counted
-   * and skipped); if it throws, the import stops and rejects with what it threw.
+   * A {@link CollisionPolicy}, or a function called with the id of each collision and what is
+   * stored there instead (as in `ImportReport.collisionReasons`), then counted and skipped; if it
+   * throws, the import stops and rejects with what it threw.
    */
-  onCollision?: CollisionPolicy | ((id: bigint) => void);
+  onCollision?: CollisionPolicy | ((id: bigint, reason: string) => void);
+  /**
+   * The most scrypt work a passphrase dump's header may ask for (default {@link DEFAULT_SCRYPT}):
+   * a header is accepted when its `N * r * p` (the time scrypt takes) and its `N * r` (the memory,
+   * 128 * N * r bytes) are each at most those of these parameters, else the import rejects with
+   * DumpFormatError (`kind` 'scrypt-over-limit') before any work is done. A hostile file can
+   * otherwise make each import attempt spend seconds of CPU. Give the `scrypt` the dump was
+   * exported with when it was more than the default. The format's own bounds still apply.
+   */
+  maxScrypt?: ScryptParams;
 }
 
 /** What `importKeys` did. Counts are of records; `records` is their sum. */
@@ -116,10 +130,18 @@ export interface ImportReport {
   unchanged: number;
   /** Records whose expiry had passed: not stored. */
   expired: number;
-  /** Records whose id the target holds with a different key (or a corrupted value): not stored. */
+  /** Records whose id the target holds with a different key, or with a value it cannot use: not stored. */
   collisions: number;
   /** Their ids. */
   collisionIds: bigint[];
+  /**
+   * For each of `collisionIds`, in the same order, what the target holds there instead:
+   * `a different key is stored under the id`, or `the stored value cannot be used: ` and the target's reason (from
+   * its AuthKeyCorrupted), e.g. that the key is stored unsealed, or sealed under a secret version
+   * the manager does not have. Only a different key means the id is really taken; the others may
+   * be the very key of the record, stored in a form this manager cannot read.
+   */
+  collisionReasons: string[];
   /** Records that failed authentication (damaged, reordered, from another dump) or whose key does not hash to the recorded id. */
   corrupted: number;
 }
@@ -137,26 +159,71 @@ export class DumpDecryptionFailed extends Error {
   }
 }
 
+/** What a {@link DumpFormatError} found, one word each so that a program can tell them apart. */
+export type DumpFormatProblem =
+  /** The bytes do not start with the magic `MTPAKDMP`: not a dump at all. */
+  | 'not-a-dump'
+  /** A dump of a format version this version does not read. */
+  | 'unsupported-version'
+  /** A header this version does not take: unknown key derivation, scrypt parameters outside the format's bounds. */
+  | 'unsupported-header'
+  /** A header whose scrypt cost is more than the reader's `maxScrypt` (by default {@link DEFAULT_SCRYPT}). */
+  | 'scrypt-over-limit'
+  /** The dump ends early: inside its header, inside a frame, or after a whole frame without the trailer. */
+  | 'truncated'
+  /** The trailer is there but does not authenticate where it stands, or counts another number of records. */
+  | 'damaged-trailer'
+  /** Bytes follow the trailer. */
+  | 'data-after-trailer';
+
 /**
- * The bytes are not a dump this version reads (bad magic, unsupported version or key derivation,
- * out-of-bounds scrypt cost), or the dump is incomplete: it ends before its header, inside a
- * record, or without its trailer, or data follows the trailer. When records were imported before
- * the problem showed, `report` says what was done; those keys stay imported.
+ * The bytes are not a dump this version reads, or the dump is incomplete or damaged at its end;
+ * `kind` says which (see {@link DumpFormatProblem}) and the message says what was found. When
+ * records were read before the problem showed, `report` says what was done; those keys stay
+ * imported.
  */
 export class DumpFormatError extends Error {
   /** Always `'DumpFormatError'`, so logs and `err.name` checks tell this error apart. */
   override readonly name = 'DumpFormatError';
+  /** What was found. */
+  readonly kind: DumpFormatProblem;
   /** What the import did before the problem was found (undefined if it stopped at the header). */
   readonly report: ImportReport | undefined;
   /**
-   * @param problem what is wrong, e.g. `the dump ends inside record 12 (truncated)`
+   * @param kind what was found
+   * @param message what is wrong, e.g. `not a complete dump: it ends inside frame 12 (truncated)`
    * @param report what the import did before the problem showed
    */
-  constructor(problem: string, report?: ImportReport) {
-    super(`not a complete dump: ${problem}`);
+  constructor(kind: DumpFormatProblem, message: string, report?: ImportReport) {
+    super(message);
+    this.kind = kind;
     this.report = report;
   }
 }
+
+/**
+ * The stream the dump was read from failed before the dump ended (a file that could not be read,
+ * a connection that broke). Its error is the `cause`; `report` says what the import did before,
+ * and those keys stay imported.
+ */
+export class DumpStreamFailed extends Error {
+  /** Always `'DumpStreamFailed'`, so logs and `err.name` checks tell this error apart. */
+  override readonly name = 'DumpStreamFailed';
+  /** What the import did before the stream failed. */
+  readonly report: ImportReport;
+  /**
+   * @param cause the stream's error
+   * @param report what the import did before the stream failed
+   */
+  constructor(cause: unknown, report: ImportReport) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(`reading the dump failed after ${report.records} records (${report.imported} imported, and they stay): ${why}`, { cause });
+    this.report = report;
+  }
+}
+
+/** What `ImportReport.collisionReasons` says of an id the target holds with a different valid key. */
+const DIFFERENT_KEY = 'a different key is stored under the id';
 
 /** Frames written to the stream in one chunk (about 64 KiB). */
 const FRAMES_PER_CHUNK = 226;
@@ -170,6 +237,7 @@ interface SecretOptions {
   kdf: number;
   /** A copy of the passphrase (UTF-8) or secret bytes, wiped once the key is derived. */
   material: Uint8Array;
+  /** Exporting: the cost to use; importing: the most a header may ask for. */
   scrypt: ScryptParams | undefined;
 }
 
@@ -179,20 +247,20 @@ function readOptions(options: unknown, what: string): Record<string, unknown> {
   return options as Record<string, unknown>;
 }
 
-/** The `scrypt` option of exportKeys, checked; the default cost when it is undefined. */
-function scryptOption(given: unknown, what: string): ScryptParams {
+/** The `scrypt` option of exportKeys or the `maxScrypt` of importKeys (`option`), checked; the default cost when it is undefined. */
+function scryptOption(given: unknown, what: string, option: string): ScryptParams {
   if (given === undefined) return { ...DEFAULT_SCRYPT };
-  if (given === null || typeof given !== 'object') throw new TypeError(`${what}: expected options.scrypt as { N, r, p }, got ${describe(given)}`);
+  if (given === null || typeof given !== 'object') throw new TypeError(`${what}: expected options.${option} as { N, r, p }, got ${describe(given)}`);
   const { N = DEFAULT_SCRYPT.N, r = DEFAULT_SCRYPT.r, p = DEFAULT_SCRYPT.p } = given as Partial<ScryptParams>;
   for (const [name, v] of [
     ['N', N],
     ['r', r],
     ['p', p],
   ] as const) {
-    if (typeof v !== 'number') throw new TypeError(`${what}: expected options.scrypt.${name} as a number, got ${describe(v)}`);
+    if (typeof v !== 'number') throw new TypeError(`${what}: expected options.${option}.${name} as a number, got ${describe(v)}`);
   }
   const problem = scryptProblem(N, r, p);
-  if (problem !== undefined) throw new RangeError(`${what}: options.scrypt.${problem}`);
+  if (problem !== undefined) throw new RangeError(`${what}: options.${option}.${problem}`);
   return { N, r, p };
 }
 
@@ -211,7 +279,7 @@ function secretOptions(o: Record<string, unknown>, what: string, exporting: bool
   if (n < 0) throw new TypeError(`${what}: expected options.passphrase as a string or a Uint8Array, got ${describe(passphrase)}`);
   if (n === 0) throw new RangeError(`${what}: expected a non-empty passphrase, got an empty one`);
   // Every check comes before the copy of the passphrase is made, so a refusal leaves no copy behind.
-  const scrypt = exporting ? scryptOption(o.scrypt, what) : undefined;
+  const scrypt = exporting ? scryptOption(o.scrypt, what, 'scrypt') : scryptOption(o.maxScrypt, what, 'maxScrypt');
   // NFC, so that the same passphrase typed on two systems that compose accents differently opens the dump.
   const material = typeof passphrase === 'string' ? new TextEncoder().encode(passphrase.normalize('NFC')) : plainBytes(passphrase as Uint8Array, n).slice();
   return { kdf: KDF_SCRYPT, material, scrypt };
@@ -398,7 +466,7 @@ export async function exportKeys(
   const report: ExportReport = { exported: 0, skipped: 0, skippedIds: [] };
   try {
     const header = newHeader(secret.kdf, secret.scrypt);
-    const key = await deriveKey(secret.kdf, secret.material, parseHeader(header).salt, secret.scrypt);
+    const key = await deriveKey(secret.kdf, secret.material, parseHeader(header).salt, secret.scrypt, signal);
     sealHeader(header, key);
     signal?.throwIfAborted();
     await sink.write(header);
@@ -460,6 +528,11 @@ export async function exportKeys(
 // ---------------------------------------------------------------------------------------------
 // Import
 
+/** The error a dump's stream failed with, wrapped until the import adds its report. */
+class SourceFailure {
+  constructor(readonly error: unknown) {}
+}
+
 /** Reads exact byte counts from an async iterable of chunks of any size. */
 class ChunkReader {
   readonly #chunks: AsyncIterator<unknown> | Iterator<unknown>;
@@ -477,20 +550,7 @@ class ChunkReader {
     let filled = 0;
     while (filled < target.length) {
       if (this.#at === this.#chunk.length) {
-        if (this.#done) break;
-        const next = await this.#chunks.next();
-        if (next.done) {
-          this.#done = true;
-          break;
-        }
-        const value: unknown = next.value;
-        const n = bytesLength(value);
-        if (n < 0)
-          throw new TypeError(
-            `importKeys: expected the stream to yield Uint8Array chunks, got ${describe(value)} (a Node stream with an encoding set yields strings)`,
-          );
-        this.#chunk = plainBytes(value as Uint8Array, n);
-        this.#at = 0;
+        if (!(await this.#more())) break;
         continue;
       }
       const take = Math.min(target.length - filled, this.#chunk.length - this.#at);
@@ -499,6 +559,42 @@ class ChunkReader {
       filled += take;
     }
     return filled;
+  }
+
+  /** Whether the stream has ended, waiting for the next chunk if need be; nothing is consumed. */
+  async atEnd(): Promise<boolean> {
+    while (this.#at === this.#chunk.length) {
+      if (!(await this.#more())) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Takes the next chunk of the stream as the current one; false once it has ended. The stream's
+   * own failure is thrown as {@link SourceFailure}, so that the import can tell it from its own.
+   */
+  async #more(): Promise<boolean> {
+    if (this.#done) return false;
+    let next: IteratorResult<unknown>;
+    try {
+      next = await this.#chunks.next();
+    } catch (error) {
+      this.#done = true;
+      throw new SourceFailure(error);
+    }
+    if (next.done) {
+      this.#done = true;
+      return false;
+    }
+    const value: unknown = next.value;
+    const n = bytesLength(value);
+    if (n < 0)
+      throw new TypeError(
+        `importKeys: expected the stream to yield Uint8Array chunks, got ${describe(value)} (a Node stream with an encoding set yields strings)`,
+      );
+    this.#chunk = plainBytes(value as Uint8Array, n);
+    this.#at = 0;
+    return true;
   }
 
   /** Stops reading: a Node stream is destroyed, a web stream's reader released. */
@@ -535,10 +631,10 @@ function chunksOf(readable: unknown): AsyncIterable<unknown> | Iterable<unknown>
   return { [Symbol.asyncIterator]: () => readerChunks(getReader.call(readable) as ReadableStreamDefaultReader<unknown>) };
 }
 
-function collisionPolicy(o: Record<string, unknown>): 'skip' | 'fail' | ((id: bigint) => void) {
+function collisionPolicy(o: Record<string, unknown>): 'skip' | 'fail' | ((id: bigint, reason: string) => void) {
   const policy = o.onCollision;
   if (policy === undefined) return 'skip';
-  if (typeof policy === 'function') return policy as (id: bigint) => void;
+  if (typeof policy === 'function') return policy as (id: bigint, reason: string) => void;
   if (typeof policy !== 'string') throw new TypeError(`importKeys: expected options.onCollision as 'skip', 'fail' or a function, got ${describe(policy)}`);
   if (policy !== 'skip' && policy !== 'fail')
     throw new RangeError(`importKeys: expected options.onCollision as 'skip', 'fail' or a function, got '${policy.slice(0, 20)}'`);
@@ -557,19 +653,27 @@ function collisionPolicy(o: Record<string, unknown>): 'skip' | 'fail' | ((id: bi
  * and imported (a collision if another writer stored a different key meanwhile). The counts are
  * exact when nobody else writes the target during the import.
  *
- * A dump that ends without its trailer (truncated, or its export failed) or has bytes after it
- * rejects with DumpFormatError once every record it holds was imported; the error's `report`
- * says what was done.
+ * A passphrase dump whose header asks for more scrypt work than `maxScrypt` (default
+ * {@link DEFAULT_SCRYPT}) is refused before scrypt runs. An abort while scrypt runs rejects at once
+ * with the signal's reason (scrypt finishes unseen on the thread pool).
+ *
+ * A dump that ends without its trailer (truncated, or its export failed), whose trailer is damaged,
+ * or has bytes after it rejects with DumpFormatError once every record it holds was imported; a
+ * stream that fails midway rejects with DumpStreamFailed. Either error's `report` says what was done.
  *
  * @param target the manager to store the keys in
  * @param readable the dump: a Node Readable, a web ReadableStream, or any iterable or async iterable
  *   of Uint8Array chunks (a Node stream must have no encoding set)
- * @param options the `passphrase` or `secret` it was made with; `onCollision` (see {@link ImportOptions});
- *   `signal`; `onProgress(done)` every 1000 records and at the end
- * @throws TypeError / RangeError (rejects) for arguments of a wrong type or size
- * @throws DumpFormatError (rejects) for bytes that are not a dump this version reads, or an incomplete dump
+ * @param options the `passphrase` or `secret` it was made with; `onCollision` and `maxScrypt` (see
+ *   {@link ImportOptions}); `signal`; `onProgress(done)` every 1000 records and at the end
+ * @throws TypeError / RangeError (rejects) for arguments of a wrong type or size (`maxScrypt` too)
+ * @throws DumpFormatError (rejects) for bytes that are not a dump this version reads, a header over
+ *   `maxScrypt`, or a dump that is incomplete or damaged at its end; `kind` says which
+ * @throws DumpStreamFailed (rejects) when the stream fails; its `cause` is the stream's error
  * @throws DumpDecryptionFailed (rejects) when the passphrase or secret does not open the dump
- * @throws AuthKeyCollision (rejects) with `onCollision: 'fail'`, at the first collision
+ * @throws AuthKeyCollision (rejects) with `onCollision: 'fail'`, at the first collision with a
+ *   different key; AuthKeyCorrupted (rejects), the target's own, when the first is a value the
+ *   target cannot use
  * @throws the signal's reason (rejects) when aborted, or the target's error (AuthKeyStoreUnavailable, say) when a call fails; keys stored before stay stored
  * @example
  * const report = await importKeys(manager, fs.createReadStream('keys.dump'), { passphrase });
@@ -599,18 +703,18 @@ export async function importKeys(
     secret.material.fill(0);
     throw error;
   }
-  const report: ImportReport = { records: 0, imported: 0, unchanged: 0, expired: 0, collisions: 0, collisionIds: [], corrupted: 0 };
+  const report: ImportReport = { records: 0, imported: 0, unchanged: 0, expired: 0, collisions: 0, collisionIds: [], collisionReasons: [], corrupted: 0 };
   try {
     const header = new Uint8Array(HEADER_BYTES);
     const got = await reader.fill(header);
     if (got < HEADER_BYTES) {
       for (let i = 0; i < Math.min(got, MAGIC.length); i++) {
-        if (header[i] !== MAGIC[i]) throw new DumpFormatError(NOT_A_DUMP);
+        if (header[i] !== MAGIC[i]) throw new DumpFormatError('not-a-dump', NOT_A_DUMP);
       }
-      throw new DumpFormatError(`the stream ended after ${got} bytes, inside the ${HEADER_BYTES}-byte header`);
+      throw new DumpFormatError('truncated', `not a complete dump: the stream ended after ${got} bytes, inside the ${HEADER_BYTES}-byte header`);
     }
     const parsed = parseHeader(header);
-    if (parsed.problem !== undefined) throw new DumpFormatError(parsed.problem);
+    if (parsed.problem !== undefined) throw new DumpFormatError(parsed.kind!, parsed.problem);
     if (parsed.kdf !== secret.kdf) {
       throw new DumpDecryptionFailed(
         parsed.kdf === KDF_SCRYPT
@@ -618,23 +722,44 @@ export async function importKeys(
           : 'the dump is sealed under a 32-byte secret, and a passphrase was given',
       );
     }
-    const key = await deriveKey(parsed.kdf, secret.material, parsed.salt, parsed.scrypt);
+    if (parsed.scrypt !== undefined) {
+      const over = scryptOverLimit(parsed.scrypt, secret.scrypt!);
+      if (over !== undefined) throw new DumpFormatError('scrypt-over-limit', over);
+    }
+    const key = await deriveKey(parsed.kdf, secret.material, parsed.salt, parsed.scrypt, signal);
+    // An abort that came as scrypt finished is an abort, not a verdict on the passphrase.
+    signal?.throwIfAborted();
     if (!headerChecks(header, key)) throw new DumpDecryptionFailed();
     const frame = new Uint8Array(FRAME_BYTES);
     for (let index = 0; ; index++) {
       signal?.throwIfAborted();
       const n = await reader.fill(frame);
-      if (n === 0) throw new DumpFormatError(`the dump ends after ${index} records without its trailer (truncated, or its export did not finish)`, report);
-      if (n < FRAME_BYTES) throw new DumpFormatError(`the dump ends inside record ${index} (truncated)`, report);
+      if (n === 0) {
+        throw new DumpFormatError(
+          'truncated',
+          `not a complete dump: it ends after ${index} records without its trailer (truncated, or its export did not finish)`,
+          report,
+        );
+      }
+      if (n < FRAME_BYTES) throw new DumpFormatError('truncated', `not a complete dump: it ends inside frame ${index} (truncated)`, report);
       const content = openFrame(header, key, index, frame);
       if (content === undefined) {
+        // The last frame of the stream should be the trailer: unless it says it is a record, it is
+        // a damaged trailer, not a damaged record before a cut.
+        if (frame[0] !== RECORD && (await reader.atEnd())) throw new DumpFormatError('damaged-trailer', damagedTrailer(header, key, index, frame), report);
         report.records++;
         report.corrupted++;
       } else if (frame[0] === TRAILER) {
         const count = readU64(content, 0);
         content.fill(0);
-        if (count !== index) throw new DumpFormatError(`the trailer counts ${count} records, the dump holds ${index}`, report);
-        if ((await reader.fill(new Uint8Array(1))) !== 0) throw new DumpFormatError('data follows the trailer', report);
+        if (count !== index) {
+          throw new DumpFormatError(
+            'damaged-trailer',
+            `damaged dump trailer: it authenticates, but counts ${count < 0 ? '2**53 or more' : count} records where the dump holds ${index}`,
+            report,
+          );
+        }
+        if (!(await reader.atEnd())) throw new DumpFormatError('data-after-trailer', 'not a valid dump: data follows its trailer', report);
         break;
       } else {
         report.records++;
@@ -648,10 +773,32 @@ export async function importKeys(
     }
     onProgress?.(report.records);
     return report;
+  } catch (error) {
+    if (!(error instanceof SourceFailure)) throw error;
+    // A stream that fails because the import was aborted (the caller's pipeline ended it) is the abort.
+    signal?.throwIfAborted();
+    throw new DumpStreamFailed(error.error, report);
   } finally {
     secret.material.fill(0);
     await reader.close();
   }
+}
+
+/**
+ * What a DumpFormatError says of `frame`, the last of the stream at position `index`, which does
+ * not authenticate there and is not marked as a record.
+ */
+function damagedTrailer(header: Uint8Array, key: KeyObject, index: number, frame: Uint8Array): string {
+  if (frame[0] !== TRAILER) {
+    const retyped = frame.slice();
+    retyped[0] = TRAILER;
+    const content = openFrame(header, key, index, retyped);
+    if (content !== undefined) {
+      content.fill(0);
+      return `damaged dump trailer: the last frame (${index}) is the trailer, but its type byte was changed from 0x45 to 0x${frame[0].toString(16).padStart(2, '0')}`;
+    }
+  }
+  return `damaged dump trailer: the last frame (${index}) should be the trailer but does not authenticate at that position (it is damaged, or frames before it were dropped or repeated)`;
 }
 
 /** Authenticated record content → the target, counted in `report`. */
@@ -680,11 +827,12 @@ async function importRecord(
     return;
   }
   let stored: AuthKey | undefined;
-  let taken = false;
+  // What the target holds instead, when it is not this key: its own error says what it is.
+  let refusal: AuthKeyCollision | AuthKeyCorrupted | undefined;
   try {
     stored = await target.getKey(key);
   } catch (error) {
-    if (error instanceof AuthKeyCorrupted) taken = true;
+    if (error instanceof AuthKeyCorrupted) refusal = error;
     else if (!(error instanceof AuthKeyDoesNotExist)) throw error;
   }
   if (stored !== undefined) {
@@ -692,20 +840,24 @@ async function importRecord(
       report.unchanged++;
       return;
     }
-    taken = true;
+    refusal = new AuthKeyCollision(idBigint(hi, lo));
   }
-  if (!taken) {
+  if (refusal === undefined) {
     try {
       await target.setKey(key, expiresAt === 0 ? undefined : { expiresAt });
       report.imported++;
       return;
     } catch (error) {
       if (!(error instanceof AuthKeyCollision) && !(error instanceof AuthKeyCorrupted)) throw error;
+      refusal = error;
     }
   }
   const id = idBigint(hi, lo);
+  const reason = refusal instanceof AuthKeyCorrupted ? `the stored value cannot be used: ${refusal.problem ?? refusal.message}` : DIFFERENT_KEY;
   report.collisions++;
   report.collisionIds.push(id);
-  if (policy === 'fail') throw new AuthKeyCollision(id);
-  if (typeof policy === 'function') policy(id);
+  report.collisionReasons.push(reason);
+  // The target's own error: AuthKeyCollision only when a different key is really there.
+  if (policy === 'fail') throw refusal;
+  if (typeof policy === 'function') policy(id, reason);
 }

@@ -67,6 +67,32 @@ export function scryptProblem(N: number, r: number, p: number): string | undefin
   return undefined;
 }
 
+/**
+ * The work of scrypt with these parameters, N * r * p: the time it takes is proportional to it (p
+ * passes of ROMix, each 2 * N BlockMix calls of 2 * r Salsa20/8 cores, RFC 7914 §5), and its memory,
+ * 128 * N * r bytes, is at most 128 times it.
+ */
+export function scryptWork(params: ScryptCost): number {
+  return params.N * params.r * params.p;
+}
+
+/** `n` as `2**k` when it is a power of two, else in digits. */
+function powerOfTwo(n: number): string {
+  const k = Math.log2(n);
+  return Number.isInteger(k) ? `2**${k}` : String(n);
+}
+
+/** `N = 2**17, r = 8, p = 1 (N * r * p = 2**20, 128 MiB)`, as the messages of a limit say it. */
+export function describeScrypt(params: ScryptCost): string {
+  return `N = ${powerOfTwo(params.N)}, r = ${params.r}, p = ${params.p} (N * r * p = ${powerOfTwo(scryptWork(params))}, ${(128 * params.N * params.r) / 2 ** 20} MiB)`;
+}
+
+/** Why a header's scrypt cost is more than a reader accepts (`limit`), or undefined if it is not. */
+export function scryptOverLimit(header: ScryptCost, limit: ScryptCost): string | undefined {
+  if (scryptWork(header) <= scryptWork(limit) && header.N * header.r <= limit.N * limit.r) return undefined;
+  return `scrypt cost over the limit: the header asks for ${describeScrypt(header)}, and this reader accepts at most the work and memory of ${describeScrypt(limit)}; if the dump is trusted, raise the limit with the maxScrypt option`;
+}
+
 /** A new header, without its check tag (see {@link sealHeader}). */
 export function newHeader(kdf: number, params: ScryptCost | undefined): Uint8Array {
   const header = new Uint8Array(HEADER_BYTES);
@@ -83,9 +109,13 @@ export function newHeader(kdf: number, params: ScryptCost | undefined): Uint8Arr
   return header;
 }
 
-/** What a header says; `problem` is set when it is not one this module reads. */
+/** Why a header is refused: another magic, another version, or fields this version does not take. */
+export type HeaderProblemKind = 'not-a-dump' | 'unsupported-version' | 'unsupported-header';
+
+/** What a header says; `problem` (and its `kind`) is set when it is not one this module reads. */
 export interface ParsedHeader {
   problem?: string;
+  kind?: HeaderProblemKind;
   kdf: number;
   scrypt?: ScryptCost;
   salt: Uint8Array;
@@ -96,51 +126,74 @@ export function parseHeader(header: Uint8Array): ParsedHeader {
   const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
   const salt = header.slice(SALT_AT, SALT_AT + SALT_BYTES);
   for (let i = 0; i < MAGIC.length; i++) {
-    if (header[i] !== MAGIC[i]) return { problem: NOT_A_DUMP, kdf: 0, salt };
+    if (header[i] !== MAGIC[i]) return { problem: NOT_A_DUMP, kind: 'not-a-dump', kdf: 0, salt };
   }
   const version = header[VERSION_AT];
-  if (version !== VERSION) return { problem: `unsupported dump format version ${version} (this version reads ${VERSION})`, kdf: 0, salt };
+  if (version !== VERSION)
+    return { problem: `unsupported dump format version ${version} (this version reads ${VERSION})`, kind: 'unsupported-version', kdf: 0, salt };
   const kdf = header[KDF_AT];
   if (kdf === KDF_SCRYPT) {
     const logN = header[LOG_N_AT];
     const params = { N: 2 ** logN, r: view.getUint32(R_AT), p: view.getUint32(P_AT) };
     const problem = scryptProblem(params.N, params.r, params.p);
-    if (problem !== undefined) return { problem: `scrypt parameters out of bounds (${problem})`, kdf, salt };
+    if (problem !== undefined)
+      return { problem: `unsupported dump header: scrypt parameters out of bounds (${problem})`, kind: 'unsupported-header', kdf, salt };
     return { kdf, scrypt: params, salt };
   }
   if (kdf === KDF_HKDF) {
     if (header[LOG_N_AT] !== 0 || view.getUint32(R_AT) !== 0 || view.getUint32(P_AT) !== 0) {
-      return { problem: 'scrypt parameters in a header whose key derivation is not scrypt', kdf, salt };
+      return { problem: 'unsupported dump header: scrypt parameters in a header whose key derivation is not scrypt', kind: 'unsupported-header', kdf, salt };
     }
     return { kdf, salt };
   }
-  return { problem: `unknown key derivation ${kdf}`, kdf, salt };
+  return { problem: `unsupported dump header: unknown key derivation ${kdf}`, kind: 'unsupported-header', kdf, salt };
 }
 
 const HKDF_INFO = new TextEncoder().encode('mtproto-authkey dump v1');
 
 /**
  * The dump key: scrypt of the passphrase (`kdf` 1) or HKDF-SHA-256 of the secret (`kdf` 2), with
- * the header's salt. `material` is wiped once the key is made.
+ * the header's salt. `material` is wiped once scrypt has been handed it (the async form copies it)
+ * or the key is made.
+ *
+ * scrypt runs on libuv's thread pool and cannot be stopped there; when `signal` aborts, this
+ * rejects with its reason at once, and the key scrypt makes later is wiped unused.
  */
-export async function deriveKey(kdf: number, material: Uint8Array, salt: Uint8Array, params: ScryptCost | undefined): Promise<KeyObject> {
+export async function deriveKey(kdf: number, material: Uint8Array, salt: Uint8Array, params: ScryptCost | undefined, signal?: AbortSignal): Promise<KeyObject> {
   let raw: Uint8Array;
   try {
-    if (kdf === KDF_SCRYPT) {
-      const { N, r, p } = params!;
-      // Runs on libuv's thread pool: the event loop goes on while it works.
-      raw = await new Promise<Buffer>((resolve, reject) =>
-        scrypt(material, salt, 32, { N, r, p, maxmem: SCRYPT_MEMORY_LIMIT + 2 ** 24 }, (error, key) => (error ? reject(error) : resolve(key))),
-      );
-    } else {
-      raw = new Uint8Array(hkdfSync('sha256', material, salt, HKDF_INFO, 32));
-    }
+    signal?.throwIfAborted();
+    if (kdf === KDF_SCRYPT) raw = await scryptAbortable(material, salt, params!, signal);
+    else raw = new Uint8Array(hkdfSync('sha256', material, salt, HKDF_INFO, 32));
   } finally {
     material.fill(0);
   }
   const key = createSecretKey(raw);
   raw.fill(0);
   return key;
+}
+
+/** scrypt's 32 bytes, or the signal's reason as soon as it aborts (the work then ends unseen and its result is wiped). */
+function scryptAbortable(material: Uint8Array, salt: Uint8Array, { N, r, p }: ScryptCost, signal: AbortSignal | undefined): Promise<Uint8Array> {
+  return new Promise<Uint8Array>((resolve, reject) => {
+    let settled = false;
+    const onAbort = () => {
+      if (settled) return;
+      settled = true;
+      reject(signal!.reason);
+    };
+    scrypt(material, salt, 32, { N, r, p, maxmem: SCRYPT_MEMORY_LIMIT + 2 ** 24 }, (error, key) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (settled) {
+        key?.fill(0);
+        return;
+      }
+      settled = true;
+      if (error) reject(error);
+      else resolve(key);
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** The 12-byte GCM nonce of frame `index`: the header's prefix, then the index as u64 BE. */

@@ -71,7 +71,8 @@ export interface ResealReport {
 
 /**
  * A store operation that the manager's configuration cannot do: `reseal()` of a manager without
- * `encryption` (it has no secret to seal with, and cannot open sealed values to make them raw).
+ * `encryption` (it has no secret to seal with, and cannot open sealed values to make them raw),
+ * or `exportKeys()` of a store holding values sealed under a secret the manager does not have.
  */
 export class StoreOperationUnsupported extends Error {
   /** Always `'StoreOperationUnsupported'`, so logs and `err.name` checks tell this error apart. */

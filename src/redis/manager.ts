@@ -20,7 +20,7 @@ import type { Sealer } from './sealer.js';
 import type { ResealReport, StoreOperationOptions, StoredKeyInfo, VerifyReport } from '../managers/operations.js';
 import { type DumpSecret, type ExportReport, type ImportOptions, type ImportReport, exportKeys as exportDump, importKeys as importDump } from '../dump/dump.js';
 import { type StoreAccess, type StoreStats, resealStore, storeStats, storedEntries, storedKeys, verifyStore } from './operations.js';
-import { OTHER_ID, ZERO_KEY, idBytesOf, keyProblem, scrub } from './stored-value.js';
+import { OTHER_ID, ZERO_KEY, idBytesOf, keyProblem, scrub, unusableProblem } from './stored-value.js';
 import { bytesLength, checkBytes, plainBytes } from '../core/validate.js';
 import { KEY_BYTES } from '../core/sizes.js';
 import { type RedisAuthKeyManagerOptions, parseManagerOptions } from './options.js';
@@ -410,6 +410,7 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
    * @param options the passphrase or 32-byte secret the dump is sealed under, and `signal`,
    *   `onProgress` as StoreOperationOptions (`done` counts keys written and skipped)
    * @throws TypeError / RangeError (rejects) for bad options or a bad stream, before Redis is asked
+   * @throws StoreOperationUnsupported (rejects) at a value sealed under a secret version the manager does not have (any, without `encryption`)
    * @throws AuthKeyStoreUnavailable (rejects) if the manager is closed (nothing is written), or if
    *   Redis fails or a step takes longer than `timeoutMs` (the dump written so far has no trailer,
    *   so importing it reports it incomplete)
@@ -703,11 +704,11 @@ export class RedisAuthKeyManager implements AuthKeyManagerProtocol {
   /** The key bytes of a stored value, in a buffer the caller owns and wipes, or AuthKeyCorrupted. */
   #open(call: Call, value: Buffer): Buffer {
     if (this.#sealer === undefined) {
-      if (value.length !== KEY_BYTES) throw corrupted(call, `expected ${KEY_BYTES} key bytes, got ${value.length}`);
+      if (value.length !== KEY_BYTES) throw corrupted(call, unusableProblem(undefined, 0, 0, value) ?? `expected ${KEY_BYTES} key bytes, got ${value.length}`);
       return value;
     }
     const opened = this.#sealer.open(idBytesOf(call.id.hi, call.id.lo), value);
-    if (typeof opened === 'string') throw corrupted(call, opened);
+    if (typeof opened === 'string') throw corrupted(call, unusableProblem(this.#sealer, call.id.hi, call.id.lo, value) ?? opened);
     return opened;
   }
 }

@@ -13,8 +13,8 @@
 import type { Cluster, Redis } from 'ioredis';
 import { AuthKey } from '../core/auth-key.js';
 import { AuthKeyStoreUnavailable } from '../core/errors.js';
-import { idBigint } from '../core/ids.js';
 import type { AuthKeyEntry } from '../managers/auth-key-manager.js';
+import { idBigint, idHex } from '../core/ids.js';
 import {
   type OperationSettings,
   type ResealReport,
@@ -26,7 +26,7 @@ import {
   parseOperationOptions,
 } from '../managers/operations.js';
 import type { Sealer } from './sealer.js';
-import { idBytesOf, keyProblem } from './stored-value.js';
+import { idBytesOf, keyProblem, missingSecret, unopenableVersion } from './stored-value.js';
 import { KEY_BYTES } from '../core/sizes.js';
 import { SEALED_BYTES } from './sealer.js';
 import { isCluster, within } from './client.js';
@@ -460,7 +460,10 @@ export async function resealStore(access: StoreAccess, options: unknown): Promis
  * `verify` counts them). Lazy: nothing is sent before the first `next()`. Abort and progress are
  * the dump writer's (it reads the caller's options); this reader only stops when the manager is
  * closed.
- * @internal
+ *
+ * A value sealed under a secret the manager does not hold (any sealed value without `encryption`)
+ * throws StoreOperationUnsupported: it is most likely a good key, and a dump without it would
+ * lose it while saying "corrupted".
  */
 export function storedEntries(access: StoreAccess): AsyncIterableIterator<AuthKeyEntry | { corruptedId: bigint }> {
   const what = 'exportKeys';
@@ -470,8 +473,18 @@ export function storedEntries(access: StoreAccess): AsyncIterableIterator<AuthKe
       const [values, expiries] = await Promise.all([readValues(access, names, what), readExpiries(access, names, what)]);
       const entries: Array<AuthKeyEntry | { corruptedId: bigint }> = [];
       for (let i = 0; i < names.length; i++) {
-        if (values[i] === null) continue;
-        const judged = judge(access, his[i], los[i], values[i]);
+        const value = values[i];
+        if (value === null) continue;
+        const version = value === NOT_A_STRING ? undefined : unopenableVersion(access.sealer, value);
+        if (version !== undefined) {
+          wipe(values);
+          throw new StoreOperationUnsupported(
+            `${what}: the value stored for auth key id 0x${idHex(his[i], los[i])} is ${missingSecret(access.sealer, version)}; ` +
+              'give the manager the at-rest secrets (encryption: { secrets, current }) to export the sealed keys. The export stopped ' +
+              'rather than leave them out; what it wrote is not a complete dump',
+          );
+        }
+        const judged = judge(access, his[i], los[i], value);
         if (judged === CORRUPTED) {
           entries.push({ corruptedId: idBigint(his[i], los[i]) });
           continue;

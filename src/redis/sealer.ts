@@ -73,6 +73,16 @@ export class Sealer {
     return this.#current;
   }
 
+  /** The secret versions this sealer holds, ascending. */
+  get versions(): number[] {
+    return [...this.#secrets.keys()].sort((a, b) => a - b);
+  }
+
+  /** Whether this sealer holds the secret of `version`. */
+  knows(version: number): boolean {
+    return this.#secrets.has(version);
+  }
+
   /**
    * The secret version a stored value says it was sealed with (its first byte), or undefined if
    * it is not the length of a sealed value. Says nothing of whether it opens.

@@ -7,6 +7,8 @@
  */
 import { u32be } from '../core/ids.js';
 import { sha1 } from '../core/sha1.js';
+import { KEY_BYTES } from '../core/sizes.js';
+import { SEALED_BYTES, type Sealer } from './sealer.js';
 
 // What is wrong with 256 stored bytes that are not the key of their id: the same words from
 // getKey (which makes the key) and setKey (which only checks the bytes, see keyProblem).
@@ -25,6 +27,38 @@ export function keyProblem(hi: number, lo: number, bytes: Uint8Array): string | 
   const digest = sha1(bytes);
   if (u32be(digest, 12) !== hi >>> 0 || u32be(digest, 16) !== lo >>> 0) return OTHER_ID;
   return undefined;
+}
+
+/**
+ * The secret version of a stored value that is sealed under a secret `sealer` does not hold (any
+ * sealed value when there is no sealer), else undefined. Such a value may well be a good key: only
+ * the secret is missing.
+ */
+export function unopenableVersion(sealer: Sealer | undefined, value: Uint8Array): number | undefined {
+  if (value.length !== SEALED_BYTES) return undefined;
+  const version = value[0];
+  return sealer?.knows(version) ? undefined : version;
+}
+
+/** What a manager with `sealer` (or none) lacks to open a value sealed under `version`. */
+export function missingSecret(sealer: Sealer | undefined, version: number): string {
+  const has = sealer === undefined ? 'it has no encryption configured' : `it has secret versions ${sealer.versions.join(', ')}`;
+  return `sealed under secret version ${version}, which this manager cannot open: ${has}`;
+}
+
+/**
+ * What is stored, for a value the manager cannot use that is not damaged for all that: sealed
+ * under a secret it does not hold, or the key of its id stored unsealed where the manager seals.
+ * Undefined for any other value (the caller's own problem then says what is wrong). Said so that
+ * nobody takes a good key for a damaged or foreign one and deletes it.
+ */
+export function unusableProblem(sealer: Sealer | undefined, hi: number, lo: number, value: Uint8Array): string | undefined {
+  const version = unopenableVersion(sealer, value);
+  if (version !== undefined) return missingSecret(sealer, version);
+  if (sealer === undefined || value.length !== KEY_BYTES) return undefined;
+  const problem = keyProblem(hi, lo, value);
+  if (problem !== undefined) return `stored unsealed, and not a key for this id: ${problem}`;
+  return 'the key of this id stored unsealed (raw key bytes) where this manager expects sealed values; reseal() seals it';
 }
 
 /** The 8 id bytes of the id (hi, lo), big-endian as on the wire: what a value is sealed under. */
