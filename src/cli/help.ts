@@ -29,6 +29,7 @@ export const EXIT_CODES = [
   '  4    wrong passphrase or dump secret, or not a (complete) dump',
   '  70   internal error',
   '  130  interrupted (Ctrl-C): the operation stopped after the command in flight; what was done stays',
+  '  141  export -: the reader of stdout went away (| head, say); the dump it got is incomplete',
 ].join('\n');
 
 /** The program's help. */
