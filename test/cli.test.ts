@@ -1,8 +1,9 @@
 /**
  * The `mtproto-authkey` command, end to end: `node dist/cli/main.js` (built by `npm test`'s
  * pretest) spawned as a process, against the Redis servers of test/setup/redis.ts (and one of its
- * own where a test stalls the server). Every byte the command prints is kept, and the last test
- * checks that none of it is key material, a secret or a passphrase used here.
+ * own, reached through a proxy in this process where a test stalls or cuts the connection at an
+ * event). Every byte the command prints is kept, and the last test checks that none of it is key
+ * material, a secret or a passphrase used here.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
