@@ -119,10 +119,7 @@ describe('architecture of src/', () => {
   it('keeps every import rule (folders, ioredis, WebAssembly, no cycles)', () => {
     const tree = readTree();
     expect(tree.length).toBeGreaterThan(20);
-    // TEMPORARY while the CLI moves onto the public entry points (issue 17): only the CLI's use of
-    // core/ids.ts is left (its engineer removes it); store.ts and stats.ts no longer need one.
-    const known = /^cli\/(output|commands\/(export|import|reseal|verify))\.ts: imports core\/ \(core\/ids\.ts\)/;
-    expect(violations(tree).filter((v) => !known.test(v))).toEqual([]);
+    expect(violations(tree)).toEqual([]);
   });
 
   it('has the folders the rules name, and nothing at the root but the entry points', () => {

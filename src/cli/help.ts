@@ -14,8 +14,8 @@ export const ENVIRONMENT = [
   '                               separated, e.g. 1:<hex>,2:<hex> (or --secrets-file <path>: the same',
   '                               text, one per line, # comments; or JSON {"secrets":{"1":"<hex>"},"current":1})',
   '  MTPROTO_AUTHKEY_CURRENT      the version that seals (or --current); may be left out with one secret',
-  '  MTPROTO_AUTHKEY_PASSPHRASE   the passphrase of a dump (or --passphrase-file <path>, or a 32-byte',
-  '                               secret with --dump-secret-file <path>)',
+  '  MTPROTO_AUTHKEY_PASSPHRASE   the passphrase of a dump, at least 8 characters (or --passphrase-file',
+  '                               <path>, or a 32-byte secret with --dump-secret-file <path>)',
   'Secrets and passphrases are never taken from the command line: other users can see it (ps).',
 ].join('\n');
 
@@ -29,6 +29,7 @@ export const EXIT_CODES = [
   '  4    wrong passphrase or dump secret, or not a (complete) dump',
   '  70   internal error',
   '  130  interrupted (Ctrl-C): the operation stopped after the command in flight; what was done stays',
+  '  141  export -: the reader of stdout went away (| head, say); the dump it got is incomplete',
 ].join('\n');
 
 /** The program's help. */

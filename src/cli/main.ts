@@ -7,7 +7,7 @@
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { type CommandSpec, type ParsedArgs, parseCommand } from './args.js';
-import { CliError, EXIT, Redactor, UsageError, redactUrlCredentials } from './exit.js';
+import { EXIT, Redactor, UsageError, describeFailure, redactUrlCredentials } from './exit.js';
 import { commandHelp, PROGRAM, programHelp } from './help.js';
 import { type Io, Output } from './output.js';
 import * as inspect from './commands/inspect.js';
@@ -36,34 +36,6 @@ function findCommand(argv: readonly string[]): { command: Command; rest: string[
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
-}
-
-// ioredis's errors for a connection that broke or a command that could not be sent.
-const STORE_ERROR_NAMES = new Set(['ReplyError', 'MaxRetriesPerRequestError', 'ClusterAllFailedError']);
-const STORE_ERROR_MESSAGE = /Connection is closed|Stream isn't writeable|None of startup nodes|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH/;
-
-/** The exit code and the one line printed for `error`. */
-function describeFailure(error: unknown, signal: AbortSignal): { exitCode: number; message: string; name: string; details?: Record<string, unknown> } {
-  const e = error instanceof Error ? error : new Error(String(error));
-  if (e instanceof CliError) return { exitCode: e.exitCode, message: e.message, name: e.name, details: e.details };
-  if (signal.aborted) return { exitCode: EXIT.INTERRUPTED, message: 'interrupted', name: 'Interrupted' };
-  switch (e.name) {
-    case 'AuthKeyStoreUnavailable':
-      return { exitCode: EXIT.UNAVAILABLE, message: e.message, name: e.name };
-    case 'DumpDecryptionFailed':
-    case 'DumpFormatError':
-      return { exitCode: EXIT.DUMP, message: e.message, name: e.name };
-    case 'StoreOperationUnsupported':
-      return { exitCode: EXIT.USAGE, message: e.message, name: e.name };
-    case 'AuthKeyCollision':
-    case 'AuthKeyCorrupted':
-      return { exitCode: EXIT.PROBLEMS, message: e.message, name: e.name };
-  }
-  if (STORE_ERROR_NAMES.has(e.name) || STORE_ERROR_MESSAGE.test(e.message))
-    return { exitCode: EXIT.UNAVAILABLE, message: `Redis failed: ${e.message}`, name: e.name };
-  // The machine's own failures (a full disk, a reader of stdout that went away): not a bug of ours.
-  if (typeof (e as { syscall?: unknown }).syscall === 'string') return { exitCode: EXIT.INTERNAL, message: e.message, name: e.name };
-  return { exitCode: EXIT.INTERNAL, message: `internal error: ${e.name}: ${e.message}`, name: e.name };
 }
 
 /**

@@ -3,12 +3,11 @@
  * otherwise), warnings and progress on stderr. Every line passes the redactor on the way out.
  * @internal
  */
-import { idHexOf } from '../core/ids.js';
 import type { Redactor } from './exit.js';
-import { type Progress, progress, silentProgress } from './progress.js';
+import { type Progress, count, progress, silentProgress } from './progress.js';
 
 // The one number format of the command's output, shared with the progress lines.
-export { count } from './progress.js';
+export { count };
 
 /** A stream the command writes to (process.stdout / stderr, or a test's sink). */
 export interface TextSink {
@@ -65,9 +64,17 @@ function jsonValue(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
 }
 
+/**
+ * An auth key id as the command prints it: the 16 lowercase hex digits of its unsigned 64-bit
+ * value, as in the store's key names and `AuthKey#toString`.
+ */
+export function idHex(id: bigint): string {
+  return BigInt.asUintN(64, id).toString(16).padStart(16, '0');
+}
+
 /** Up to `limit` ids, one per indented line, then how many more (for human output). */
 export function idLines(ids: readonly bigint[], limit = 20): string[] {
-  const lines = ids.slice(0, limit).map((id) => `    ${idHexOf(id)}`);
+  const lines = ids.slice(0, limit).map((id) => `    ${idHex(id)}`);
   if (ids.length > limit) lines.push(`    … and ${ids.length - limit} more (--json lists every one)`);
   return lines;
 }

@@ -14,12 +14,21 @@ export interface ProgressSink {
   columns?: number;
 }
 
+/** A count an operation kept itself, and what it counts (`keys imported`). */
+export interface ExactCount {
+  done: number;
+  unit: string;
+}
+
 /** Reports the progress of one operation. */
 export interface Progress {
   /** `done` items so far; `total` an estimate when known. */
   update(done: number, total?: number): void;
-  /** The operation ended (finished, failed or interrupted): a last line with what was done. */
-  end(outcome: 'done' | 'stopped'): void;
+  /**
+   * The operation ended (finished, failed or interrupted): a last line with what was done;
+   * `exact` when the operation counted it more exactly than its last update, in its own unit.
+   */
+  end(outcome: 'done' | 'stopped', exact?: ExactCount): void;
   /** Items done so far, as last reported. */
   readonly done: number;
 }
@@ -33,7 +42,7 @@ export function silentProgress(): Progress {
   let done = 0;
   return {
     update: (n) => void (done = n),
-    end: () => undefined,
+    end: (_outcome, exact) => void (exact === undefined || (done = exact.done)),
     get done() {
       return done;
     },
@@ -103,11 +112,12 @@ export function progress(sink: ProgressSink, label: string, unit: string, now: (
         draw(t);
       }
     },
-    end(outcome) {
+    end(outcome, exact) {
       // Stopped before anything was done or shown (a wrong passphrase, say): the error says it all.
-      if (outcome === 'stopped' && done === 0 && lastDraw === -Infinity) return;
+      if (outcome === 'stopped' && done === 0 && lastDraw === -Infinity && exact === undefined) return;
+      if (exact !== undefined) done = exact.done;
       const t = now();
-      const summary = `${label}: ${outcome === 'done' ? 'done' : 'stopped after'} ${count(done)} ${unit} in ${duration(t - start)} (${count(rate(t))}/s)`;
+      const summary = `${label}: ${outcome === 'done' ? 'done' : 'stopped after'} ${count(done)} ${exact?.unit ?? unit} in ${duration(t - start)} (${count(rate(t))}/s)`;
       sink.write(sink.isTTY ? `${drawn ? '\r\x1b[K' : ''}${summary}\n` : `${summary}\n`);
     },
     get done() {

@@ -5,7 +5,7 @@
  * @internal
  */
 import { readFile, stat } from 'node:fs/promises';
-import { CliError, type Redactor, UsageError, EXIT } from './exit.js';
+import { CliError, EXIT, MIN_SECRET_CHARACTERS, type Redactor, UsageError } from './exit.js';
 
 /** The at-rest secrets, in the shape `RedisAuthKeyManager`'s `encryption` takes. */
 export interface AtRestSecrets {
@@ -121,7 +121,7 @@ function versionOf(text: string, what: string): number {
  * The dump's key: `--dump-secret-file` (32 raw bytes, or 64 hex digits), `--passphrase-file`
  * (its bytes as UTF-8 text, one trailing newline dropped), or else MTPROTO_AUTHKEY_PASSPHRASE.
  * @throws UsageError if none is given, both files are, a file cannot be read, or what it holds
- *   is empty or malformed
+ *   is empty, malformed, or a passphrase shorter than {@link MIN_SECRET_CHARACTERS}
  */
 export async function dumpKey(sources: SecretSources): Promise<DumpKey> {
   if (sources.passphraseFile !== undefined && sources.dumpSecretFile !== undefined) {
@@ -147,7 +147,8 @@ export async function dumpKey(sources: SecretSources): Promise<DumpKey> {
     try {
       passphrase = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, end));
     } catch {
-      // Not UTF-8: the bytes themselves are the passphrase.
+      // Not UTF-8: the bytes themselves are the passphrase (never printed, so never blanked).
+      if (end < MIN_SECRET_CHARACTERS) throw tooShort(`--passphrase-file ${sources.passphraseFile}`);
       return { passphrase: Buffer.from(bytes.subarray(0, end)) };
     } finally {
       bytes.fill(0);
@@ -159,8 +160,21 @@ export async function dumpKey(sources: SecretSources): Promise<DumpKey> {
       'a dump is always encrypted: give its passphrase in MTPROTO_AUTHKEY_PASSPHRASE or --passphrase-file <path>, or its 32-byte secret with --dump-secret-file <path>',
     );
   }
+  if ([...passphrase].length < MIN_SECRET_CHARACTERS)
+    throw tooShort(sources.passphraseFile !== undefined ? `--passphrase-file ${sources.passphraseFile}` : 'MTPROTO_AUTHKEY_PASSPHRASE');
   sources.redactor.add(passphrase);
   return { passphrase };
+}
+
+/**
+ * The refusal of a passphrase too short to blank from messages: a short one is likely a word the
+ * messages use ("open", "dump"), and blanking that would garble them. (`importKeys` of
+ * mtproto-authkey/dump still reads a dump made with one.)
+ */
+function tooShort(where: string): UsageError {
+  return new UsageError(
+    `${where}: a dump passphrase needs at least ${MIN_SECRET_CHARACTERS} characters (a shorter one is weak, and cannot be kept out of messages without garbling them); use a longer one, or a 32-byte secret with --dump-secret-file`,
+  );
 }
 
 /** The bytes of a secret file; warns when other users may read it. */

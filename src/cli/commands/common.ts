@@ -2,8 +2,7 @@
  * Option groups shared by the commands, and what the `redis` commands read from them.
  * @internal
  */
-import type { OptionSpec, ParsedArgs } from '../args.js';
-import { integerOption } from '../args.js';
+import { type OptionSpec, type ParsedArgs, integerOption } from '../args.js';
 import { UsageError } from '../exit.js';
 import type { Io } from '../output.js';
 import { type AtRestSecrets, type DumpKey, atRestSecrets, dumpKey } from '../secrets.js';

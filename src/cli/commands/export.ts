@@ -6,17 +6,15 @@
  * @internal
  */
 import { createWriteStream } from 'node:fs';
-import { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import { access, link, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { idHexOf } from '../../core/ids.js';
+import { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { EXIT, UsageError } from '../exit.js';
-import { Output, count, idLines, table } from '../output.js';
+import { Output, count, idHex, idLines, table } from '../output.js';
 import { AT_REST_OPTIONS, DUMP_OPTIONS, OUTPUT_OPTIONS, REDIS_OPTIONS, dumpKeyOf, secretsOf, storeAddress } from './common.js';
-import { interrupted, isInterrupt } from './interrupt.js';
-import { openStore } from './store.js';
+import { onStore } from './operation.js';
 
 export const spec: CommandSpec = {
   name: 'redis export',
@@ -87,40 +85,41 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
     if (partial !== undefined) await rm(partial, { force: true });
   };
 
-  let store;
+  let ran;
   try {
-    store = await openStore(address, encryption);
+    ran = await onStore(results, {
+      command: 'redis export',
+      label: 'export',
+      unit: 'keys',
+      address,
+      encryption,
+      interruptNote: toStdout ? 'the dump written is incomplete (import detects that)' : 'no dump was written',
+      discard,
+      run: async (store, context) => {
+        const report = await store.manager.exportKeys(writable, { ...key, ...context });
+        // exportKeys leaves the stream open; ended here, done once the file is closed.
+        writable.end();
+        await finished(writable);
+        if (partial !== undefined) {
+          // On disk before it takes the name: a crash right after the rename leaves a whole dump.
+          const synced = await open(partial, 'r+');
+          try {
+            await synced.sync();
+          } finally {
+            await synced.close();
+          }
+          await (force ? rename(partial, target) : placeNew(partial, target));
+        }
+        return report;
+      },
+    });
   } catch (error) {
-    await discard();
+    // The reader of the dump went away (`| head`): nothing to say that it would want to hear.
+    if (toStdout && isBrokenPipe(error)) return EXIT.BROKEN_PIPE;
     throw error;
   }
-  const shown = results.progress('export', 'keys');
-  let report;
-  try {
-    report = await store.manager.exportKeys(writable, { ...key, signal: out.io.signal, onProgress: (done, total) => shown.update(done, total) });
-    // exportKeys leaves the stream open; ended here, done once the file is closed.
-    writable.end();
-    await finished(writable);
-    if (partial !== undefined) {
-      // On disk before it takes the name: a crash right after the rename leaves a whole dump.
-      const synced = await open(partial, 'r+');
-      try {
-        await synced.sync();
-      } finally {
-        await synced.close();
-      }
-      await (force ? rename(partial, target) : placeNew(partial, target));
-    }
-    shown.end('done');
-  } catch (error) {
-    await discard();
-    if (isInterrupt(error, out))
-      return interrupted(results, 'redis export', shown, toStdout ? 'the dump written is incomplete (import detects that)' : 'no dump was written');
-    shown.end('stopped');
-    throw error;
-  } finally {
-    await store.close();
-  }
+  if ('exitCode' in ran) return ran.exitCode;
+  const { report } = ran;
   const lines = table([
     ['exported', `${count(report.exported)}${toStdout ? '' : ` to ${target}`}`],
     ['skipped', `${count(report.skipped)}${report.skipped === 0 ? '' : ' (corrupted in the store; see redis verify)'}`],
@@ -133,11 +132,20 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
       file: toStdout ? '-' : target,
       exported: report.exported,
       skipped: report.skipped,
-      skippedIds: report.skippedIds.map(idHexOf),
+      skippedIds: report.skippedIds.map(idHex),
     },
     lines,
   );
   return report.skipped > 0 ? EXIT.PROBLEMS : EXIT.OK;
+}
+
+/**
+ * Whether `error` says the reader of stdout went away: EPIPE from the write that found the pipe
+ * closed, or the destroyed stream's error for a write after it.
+ */
+function isBrokenPipe(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED';
 }
 
 async function exists(path: string): Promise<boolean> {

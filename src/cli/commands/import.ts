@@ -4,14 +4,13 @@
  * @internal
  */
 import { type FileHandle, open } from 'node:fs/promises';
-import { idHexOf } from '../../core/ids.js';
+import { type ImportReport, importKeys } from '../../dump.js';
+import type { AuthKeyManagerProtocol } from '../../index.js';
 import type { CommandSpec, ParsedArgs } from '../args.js';
-import type { ImportReport } from '../../dump.js';
-import { CliError, EXIT, UsageError } from '../exit.js';
-import { type Output, count, idLines, table } from '../output.js';
+import { CliError, EXIT, UsageError, describeFailure } from '../exit.js';
+import { type Output, count, idHex, idLines, table } from '../output.js';
 import { AT_REST_OPTIONS, DUMP_OPTIONS, OUTPUT_OPTIONS, REDIS_OPTIONS, dumpKeyOf, secretsOf, storeAddress } from './common.js';
-import { interrupted, isInterrupt } from './interrupt.js';
-import { openStore } from './store.js';
+import { onStore } from './operation.js';
 
 export const spec: CommandSpec = {
   name: 'redis import',
@@ -59,38 +58,49 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
     }
     readable = handle.createReadStream();
   }
-  let store;
+  // Counted here: an interrupted import rejects without its report, and the progress is told
+  // only every thousand records.
+  let imported = 0;
+  let ran;
   try {
-    store = await openStore(address, encryption);
+    ran = await onStore(out, {
+      command: 'redis import',
+      label: 'import',
+      unit: 'records',
+      address,
+      encryption,
+      interruptNote: 'the keys stored so far stay; running it again leaves them unchanged',
+      counted: (error) => ({ done: reportOf(error)?.imported ?? imported, unit: 'keys imported' }),
+      release: async () => void (await handle?.close().catch(() => undefined)),
+      run: ({ manager }, context) => {
+        // The manager as importKeys uses it, with each key it stores counted.
+        const target: AuthKeyManagerProtocol = {
+          getKey: (id) => manager.getKey(id),
+          hasKey: (id) => manager.hasKey(id),
+          delKey: (id) => manager.delKey(id),
+          async setKey(value, options) {
+            await manager.setKey(value, options);
+            imported++;
+          },
+        };
+        return importKeys(target, readable, { ...key, onCollision, ...context });
+      },
+    });
   } catch (error) {
-    await handle?.close();
-    throw error;
+    const partial = reportOf(error);
+    if (partial === undefined) throw error;
+    // The dump module says what was done before the failure (a truncated dump: its records were
+    // imported before the end showed it was cut); those keys stay, and the message says so.
+    const failure = describeFailure(error, out.io.signal);
+    throw new CliError(
+      `${failure.message}; of the ${count(partial.records)} records before that, ${count(partial.imported)} were imported and stay`,
+      failure.exitCode,
+      { ...failure.details, report: reportJson(partial) },
+      failure.name,
+    );
   }
-  const shown = out.progress('import', 'records');
-  let report;
-  try {
-    report = await store.manager.importKeys(readable, { ...key, onCollision, signal: out.io.signal, onProgress: (done, total) => shown.update(done, total) });
-    shown.end('done');
-  } catch (error) {
-    if (isInterrupt(error, out)) return interrupted(out, 'redis import', shown, 'the keys stored so far stay; running it again leaves them unchanged');
-    shown.end('stopped');
-    const partial = (error as { report?: ImportReport }).report;
-    if ((error as Error).name === 'DumpFormatError' && partial !== undefined) {
-      // A truncated dump: its records were imported before the end showed it was cut.
-      throw new CliError(
-        `${(error as Error).message}; of the ${count(partial.records)} records before that, ${count(partial.imported)} were imported and stay`,
-        EXIT.DUMP,
-        {
-          report: reportJson(partial),
-        },
-        'DumpFormatError',
-      );
-    }
-    throw error;
-  } finally {
-    await handle?.close().catch(() => undefined);
-    await store.close();
-  }
+  if ('exitCode' in ran) return ran.exitCode;
+  const { report } = ran;
   const lines = table([
     ['records', count(report.records)],
     ['imported', count(report.imported)],
@@ -104,6 +114,14 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
   return report.collisions > 0 || report.corrupted > 0 ? EXIT.PROBLEMS : EXIT.OK;
 }
 
+/** The report a failed import carries (DumpFormatError's, say), if any. */
+function reportOf(error: unknown): ImportReport | undefined {
+  const report = (error as { report?: unknown } | undefined)?.report;
+  if (report === null || typeof report !== 'object') return undefined;
+  const r = report as Partial<ImportReport>;
+  return typeof r.records === 'number' && typeof r.imported === 'number' && Array.isArray(r.collisionIds) ? (report as ImportReport) : undefined;
+}
+
 function reportJson(report: ImportReport): Record<string, unknown> {
   return {
     records: report.records,
@@ -111,7 +129,7 @@ function reportJson(report: ImportReport): Record<string, unknown> {
     unchanged: report.unchanged,
     expired: report.expired,
     collisions: report.collisions,
-    collisionIds: report.collisionIds.map(idHexOf),
+    collisionIds: report.collisionIds.map(idHex),
     corrupted: report.corrupted,
   };
 }

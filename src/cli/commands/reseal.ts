@@ -4,13 +4,11 @@
  * rewrite conditional on the value being unchanged since it was read.
  * @internal
  */
-import { idHexOf } from '../../core/ids.js';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { EXIT, UsageError } from '../exit.js';
-import { type Output, count, idLines, table } from '../output.js';
+import { type Output, count, idHex, idLines, table } from '../output.js';
 import { AT_REST_OPTIONS, OUTPUT_OPTIONS, REDIS_OPTIONS, WALK_OPTIONS, secretsOf, storeAddress } from './common.js';
-import { interrupted, isInterrupt } from './interrupt.js';
-import { openStore } from './store.js';
+import { onStore } from './operation.js';
 
 export const spec: CommandSpec = {
   name: 'redis reseal',
@@ -38,19 +36,16 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
   if (encryption === undefined)
     throw new UsageError('redis reseal needs the at-rest secrets: MTPROTO_AUTHKEY_SECRETS or --secrets-file <path>, with the current version');
   const current = encryption.current;
-  const store = await openStore(address, encryption);
-  const shown = out.progress('reseal', 'keys');
-  let report;
-  try {
-    report = await store.manager.reseal({ batch: address.batch, signal: out.io.signal, onProgress: (done, total) => shown.update(done, total) });
-    shown.end('done');
-  } catch (error) {
-    if (isInterrupt(error, out)) return interrupted(out, 'redis reseal', shown);
-    shown.end('stopped');
-    throw error;
-  } finally {
-    await store.close();
-  }
+  const ran = await onStore(out, {
+    command: 'redis reseal',
+    label: 'reseal',
+    unit: 'keys',
+    address,
+    encryption,
+    run: (store, context) => store.manager.reseal({ batch: address.batch, ...context }),
+  });
+  if ('exitCode' in ran) return ran.exitCode;
+  const { report } = ran;
   const lines = table([
     ['scanned', count(report.scanned)],
     ['resealed', `${count(report.resealed)} (now under version ${current})`],
@@ -69,7 +64,7 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
       alreadyCurrent: report.alreadyCurrent,
       changed: report.changed,
       corrupted: report.corrupted,
-      corruptedIds: report.corruptedIds.map(idHexOf),
+      corruptedIds: report.corruptedIds.map(idHex),
     },
     lines,
   );

@@ -3,13 +3,11 @@
  * names the corrupted ones; changes nothing.
  * @internal
  */
-import { idHexOf } from '../../core/ids.js';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { EXIT } from '../exit.js';
-import { type Output, count, idLines, table } from '../output.js';
+import { type Output, count, idHex, idLines, table } from '../output.js';
 import { AT_REST_OPTIONS, OUTPUT_OPTIONS, REDIS_OPTIONS, WALK_OPTIONS, secretsOf, storeAddress } from './common.js';
-import { interrupted, isInterrupt } from './interrupt.js';
-import { openStore } from './store.js';
+import { onStore } from './operation.js';
 
 export const spec: CommandSpec = {
   name: 'redis verify',
@@ -32,19 +30,17 @@ export const spec: CommandSpec = {
 export async function run(args: ParsedArgs, out: Output): Promise<number> {
   const address = storeAddress(args, out.io);
   const encryption = await secretsOf(args, out.io, (line) => out.warn(line));
-  const store = await openStore(address, encryption);
-  const shown = out.progress('verify', 'keys');
-  let report;
-  try {
-    report = await store.manager.verify({ batch: address.batch, signal: out.io.signal, onProgress: (done, total) => shown.update(done, total) });
-    shown.end('done');
-  } catch (error) {
-    if (isInterrupt(error, out)) return interrupted(out, 'redis verify', shown, 'it changed nothing');
-    shown.end('stopped');
-    throw error;
-  } finally {
-    await store.close();
-  }
+  const ran = await onStore(out, {
+    command: 'redis verify',
+    label: 'verify',
+    unit: 'keys',
+    address,
+    encryption,
+    interruptNote: 'it changed nothing',
+    run: (store, context) => store.manager.verify({ batch: address.batch, ...context }),
+  });
+  if ('exitCode' in ran) return ran.exitCode;
+  const { report } = ran;
   const sealed = Object.entries(report.sealed).map(([version, n]) => `version ${version}: ${count(n)}`);
   const lines = table([
     ['scanned', count(report.scanned)],
@@ -63,7 +59,7 @@ export async function run(args: ParsedArgs, out: Output): Promise<number> {
       scanned: report.scanned,
       ok: report.ok,
       corrupted: report.corrupted,
-      corruptedIds: report.corruptedIds.map(idHexOf),
+      corruptedIds: report.corruptedIds.map(idHex),
       raw: report.raw,
       sealed: report.sealed,
       expiring: report.expiring,
