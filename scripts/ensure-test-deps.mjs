@@ -35,20 +35,7 @@ function runs(command) {
   return r.error === undefined && r.status === 0;
 }
 
-function chromiumFound() {
-  const chosen = process.env.CHROMIUM;
-  if (chosen !== undefined && chosen !== '') {
-    try {
-      accessSync(chosen, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-  return onPath('chromium') !== undefined || onPath('chromium-browser') !== undefined;
-}
-
-/** What is missing, as the programs' names and the Debian packages that bring them. */
+/** What is missing: the programs' names, the Debian packages that bring them, and a $CHROMIUM that names no executable. */
 function missing() {
   const programs = [];
   const packages = [];
@@ -58,11 +45,20 @@ function missing() {
       if (!packages.includes('redis-server')) packages.push('redis-server');
     }
   }
-  if (!chromiumFound()) {
-    programs.push(process.env.CHROMIUM ? `chromium (CHROMIUM=${process.env.CHROMIUM} is not an executable)` : 'chromium');
+  const chosen = process.env.CHROMIUM;
+  let badChromium;
+  if (chosen !== undefined && chosen !== '') {
+    // Installing Debian's chromium would not fix a wrong $CHROMIUM: that is the user's to change.
+    try {
+      accessSync(chosen, constants.X_OK);
+    } catch {
+      badChromium = chosen;
+    }
+  } else if (onPath('chromium') === undefined && onPath('chromium-browser') === undefined) {
+    programs.push('chromium');
     packages.push('chromium');
   }
-  return { programs, packages };
+  return { programs, packages, badChromium };
 }
 
 function install(packages) {
@@ -72,26 +68,41 @@ function install(packages) {
   console.log(`ensure-test-deps: installing ${packages.join(' ')} with apt-get (running as root)`);
   const update = spawnSync('apt-get', ['update', '-qq'], quiet);
   if (update.status !== 0) return false;
-  return spawnSync('apt-get', ['install', '-y', '-qq', ...packages], quiet).status === 0;
+  // --no-upgrade: a package that is installed already (its program broken or off PATH) is left as it is.
+  return spawnSync('apt-get', ['install', '-y', '-qq', '--no-upgrade', ...packages], quiet).status === 0;
 }
 
 /** The one line for someone who has to install the programs themselves. */
-function instructions({ programs, packages }) {
+function instructions({ programs, packages, badChromium }) {
+  const parts = [];
+  if (programs.length > 0) {
+    const names = programs.length > 1 ? `${programs.slice(0, -1).join(', ')} and ${programs.at(-1)}` : programs[0];
+    parts.push(
+      `npm test needs ${names}, not found: install with \`sudo apt-get install -y ${packages.join(' ')}\` ` +
+        `(elsewhere: Redis 7, and Chromium or Chrome with CHROMIUM=/path/to/it)`,
+    );
+  }
+  if (badChromium !== undefined) parts.push(`CHROMIUM=${badChromium} is not an executable: point it at Chromium or Chrome, or unset it`);
   const scripts = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts ?? {};
-  const unit = scripts['test:unit'] ? '; `npm run test:unit` runs the tests that need neither' : '';
-  const names = programs.length > 1 ? `${programs.slice(0, -1).join(', ')} and ${programs.at(-1)}` : programs[0];
-  return (
-    `npm test needs ${names}, not found: install with \`sudo apt-get install -y ${packages.join(' ')}\` ` +
-    `(elsewhere: Redis 7, and Chromium or Chrome with CHROMIUM=/path/to/it)${unit}`
-  );
+  if (scripts['test:unit']) parts.push('`npm run test:unit` runs the tests that need neither');
+  return parts.join('; ');
 }
 
 let need = missing();
-if (need.programs.length > 0) {
-  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (asRoot && onPath('apt-get') !== undefined && install(need.packages)) need = missing();
-  if (need.programs.length > 0) {
-    console.error(instructions(need));
+const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+if (need.packages.length > 0 && asRoot && onPath('apt-get') !== undefined) {
+  const packages = need.packages.join(' ');
+  if (!install(need.packages)) {
+    console.error(`npm test needs ${packages}: \`apt-get install -y ${packages}\` failed (its errors are above)`);
     process.exit(1);
   }
+  need = missing();
+  if (need.programs.length > 0) {
+    console.error(`npm test needs ${need.programs.join(', ')}: apt-get installed ${packages}, but they are still not found on PATH (${process.env.PATH})`);
+    process.exit(1);
+  }
+}
+if (need.programs.length > 0 || need.badChromium !== undefined) {
+  console.error(instructions(need));
+  process.exit(1);
 }
