@@ -4,7 +4,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { delimiter, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
@@ -74,11 +74,23 @@ function devBinary(name: string): string {
   return path;
 }
 
-/** Chromium's path, or a failure that says how to install it. */
+/**
+ * Chromium's path ($CHROMIUM when set, else `chromium` or `chromium-browser` on PATH, as
+ * scripts/ensure-test-deps.mjs looks for it), or a failure that says how to install it.
+ */
 function chromiumPath(): string {
-  const found = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p !== undefined && p !== '' && existsSync(p));
+  const chosen = process.env.CHROMIUM;
+  if (chosen !== undefined && chosen !== '') {
+    if (!existsSync(chosen)) throw new Error(`CHROMIUM=${chosen}: no such file`);
+    return chosen;
+  }
+  const found = ['chromium', 'chromium-browser']
+    .flatMap((name) => (process.env.PATH ?? '').split(delimiter).map((dir) => (dir === '' ? '' : join(dir, name))))
+    .find((p) => p !== '' && existsSync(p));
   if (found === undefined)
-    throw new Error("Chromium is not installed: install Debian's chromium (`apt-get install -y chromium`, as .ci/run does), or set CHROMIUM to its path");
+    throw new Error(
+      "Chromium is not installed: install Debian's chromium (`apt-get install -y chromium`; `npm test` does it when run as root), or set CHROMIUM to its path",
+    );
   return found;
 }
 
