@@ -146,6 +146,8 @@ export interface Target {
   verdict: Verdict;
   /** Results of schema 1 only (before verdicts): whether the figure reached the target. */
   met?: boolean;
+  /** Title of the table that measured `ours` and `versus` (speed-up targets of schema 2). */
+  table?: string;
   /** Median time per operation of `ours` and `versus`, ns (speed-up targets). */
   oursNs?: number;
   versusNs?: number;
@@ -416,6 +418,7 @@ export function speedTarget(id: string, label: string, table: Table, ours: strin
     unit: 'x',
     kind: 'min',
     verdict: verdictOf('min', target, median, spread),
+    table: table.title,
     oursNs: o.nsPerOp,
     versusNs: v.nsPerOp,
     measuredFromMeans: v.meanNsPerOp / o.meanNsPerOp,

@@ -246,7 +246,8 @@ function panels(results: Results): Panel[] {
       const lines: Panel['lines'] = [];
       for (const t of report.targets) {
         const versus = ratioOf(table, t.versus);
-        if (t.unit !== 'x' || versus === undefined || ratioOf(table, t.ours) === undefined) continue;
+        // A target belongs to the table that measured it (schema 1 results do not say: any table with both rows).
+        if (t.unit !== 'x' || (t.table !== undefined && t.table !== table.title) || versus === undefined || ratioOf(table, t.ours) === undefined) continue;
         // Bars are in units of the table's baseline; a target against another row scales by its bar.
         lines.push({ value: versus * t.target, label: `target ≥ ${t.target}× ${t.versus}`, verdict: verdictOfTarget(t) });
       }

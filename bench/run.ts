@@ -201,9 +201,9 @@ async function main(): Promise<void> {
   const name = save ? 'latest' : 'results';
 
   const info = machine();
-  const scope = full ? 'full run: every case' : `main job: each concern once against its fastest baseline; --full for every case`;
-  const kind = smoke ? ', smoke run: one call per case and round, figures are meaningless' : quick ? ', quick run: figures are not representative' : '';
-  console.log(`mtproto-authkey benchmarks (${scope}${kind})`);
+  const scope = full ? 'full run: every case' : 'main job: each concern once against its fastest baseline (--full for every case)';
+  const kind = smoke ? '; smoke run: one call per case and round, figures are meaningless' : quick ? '; quick run: figures are not representative' : '';
+  console.log(`mtproto-authkey benchmarks, ${scope}${kind}`);
   console.log(`Node ${process.version}, V8 ${process.versions.v8}`);
   console.log(machineLine(info));
   if (info.loadWarning) warn(loadWarningLine(info));
