@@ -220,21 +220,22 @@ export async function run(options: RunOptions = {}): Promise<Report> {
   // Ids to look up: every key has the same chance of being picked (a reservoir over the fill);
   // and every id, for first lookups.
   const picked = new Uint8Array(PACKETS * 8);
-  const allIds = new Uint8Array(n * 8);
+  // Only the full run's first lookups walk every id (the main job spares the copy and the shuffle).
+  const allIds = new Uint8Array(options.full ? n * 8 : 0);
   let seen = 0;
-  const rand = new Uint32Array(1);
+  const rand = new Uint32Array(CHUNK);
   fill(
     n,
     manager,
     map,
     (digests, count) => {
+      randomFillSync(rand);
       for (let i = 0; i < count; i++, seen++) {
         const id = digests.subarray(i * DIGEST_BYTES + 12, i * DIGEST_BYTES + 20);
-        allIds.set(id, seen * 8);
+        if (options.full) allIds.set(id, seen * 8);
         let slot = seen;
         if (seen >= PACKETS) {
-          randomFillSync(rand);
-          slot = rand[0] % (seen + 1);
+          slot = rand[i] % (seen + 1);
           if (slot >= PACKETS) continue;
         }
         picked.set(id, slot * 8);
@@ -242,7 +243,7 @@ export async function run(options: RunOptions = {}): Promise<Report> {
     },
     others,
   );
-  shuffleIds(allIds, n);
+  if (options.full) shuffleIds(allIds, n);
   const pool = Math.min(PACKETS, n);
   // Each packet its own Buffer, as a socket hands them over: the id bytes, then random bytes.
   const { packets, idViews } = makePackets(pool, (i) => picked.subarray(i * 8, i * 8 + 8));

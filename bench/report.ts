@@ -41,17 +41,6 @@ export interface Results {
   targets: (Target & { report: string })[];
 }
 
-/** The repository on GitHub, from package.json (the README is also shown on npm, which has no copy of the repository). */
-const REPO = (() => {
-  const { repository } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { repository: { url: string } };
-  const m = /github\.com\/([^/]+\/[^/.]+)/.exec(repository.url);
-  if (!m) throw new Error(`package.json repository: expected a GitHub address, got ${repository.url}`);
-  return m[1];
-})();
-
-/** Where the README links to the full tables: an absolute address, for the npm package page. */
-export const DOCS_URL = `https://github.com/${REPO}/blob/main/docs/performance.md`;
-
 /** Markers of the generated README section. */
 export const README_START = '<!-- bench:start -->';
 export const README_END = '<!-- bench:end -->';
@@ -123,8 +112,6 @@ export function renderReadmeSection(results: Results): string {
     ...rows.map(
       (t) => `| ${escapeCell(plainLabel(t.label))} | ${code(t.ours.replace(/^ours /, ''))} | ${code(t.versus)} | ${timesCell(t)} | ${ratioCell(t)} |`,
     ),
-    '',
-    `Every comparison with its target, the peers and the other sizes: [docs/performance.md](${DOCS_URL}).`,
     README_END,
   ];
   return lines.join('\n');
@@ -162,6 +149,9 @@ export function renderDocsSection(results: Results): string {
       ' and *within noise* otherwise. A baseline is the fastest route measured for the job in the same run, named as written.' +
       ' Ratios move by up to ±30% from one run to the next on a shared machine; times per operation more.' +
       (results.schema === 1 ? ' (This run predates rounds with spreads: one figure per comparison, verdicts from the figure alone.)' : ''),
+    '',
+    '`npm run bench` (the main job) measures the headline comparisons of the README in a few minutes; `npm run bench -- --full` measures' +
+      ' everything below, and `npm run bench:save` (a full run, on Node 24 and a quiet machine) records it here.',
     '',
     '## Targets',
     '',
