@@ -12,17 +12,46 @@ import { engine, simdSupported } from '../src/core/engine.ts';
 
 /** Options every bench file's `run` takes. */
 export interface RunOptions {
+  /**
+   * Every case of the file (`npm run bench -- --full`, and `--save`). Without it a file measures
+   * only the comparisons of the main job (the `HEADLINE` targets it owns), against their fastest
+   * baselines, and leaves out the peers, the other sizes and the slow extras.
+   */
+  full?: boolean;
   /** A quick run: tiny time budgets and smaller data sets (10,000 or 100,000 keys, not 1,000,000). */
   quick?: boolean;
   /**
    * A smoke run, to check that a bench file works: the data sets of `quick` and one timed call
-   * per case, no warm-up. Figures are meaningless.
+   * per case and round, no warm-up. Figures are meaningless.
    */
   smoke?: boolean;
-  /** Milliseconds of measuring per task (spread over five rounds); default 1000, 40 when quick. */
+  /** Milliseconds of measuring per task (spread over the rounds); default 1000, 40 when quick. */
   time?: number;
   /** Called with a line whenever a task starts, so a long run shows where it is. */
   progress?: (line: string) => void;
+}
+
+/**
+ * The main job's comparisons (`npm run bench` without `--full`), in the order the headline
+ * tables list them: each concern once, against the fastest baseline measured for it. The README's
+ * table is the speed-ups among them; the bench files measure, without `--full`, just what these
+ * need.
+ */
+export const HEADLINE: readonly string[] = [
+  'sha1-key-vs-crypto',
+  'auth-key-bytes',
+  'batch-sha1-auth-keys',
+  'manager-lookup-fastest-map',
+  'decrypt-1024-vs-mtcute',
+  'encrypt-1024',
+  'redis-getKey-100',
+  'cache-peekKey',
+  'cache-flood-commands',
+];
+
+/** Rounds a table's cases are measured in: enough for a spread (interquartile range) of per-round ratios. */
+export function roundsOf(options: RunOptions): number {
+  return options.smoke ? 2 : options.quick ? 4 : 8;
 }
 
 /** One measured task, in units of one operation (one key, one MiB, one lookup...). */
@@ -43,8 +72,15 @@ export interface Row {
   /** Timed task calls behind the figures (each call runs `opsPerCall` operations). */
   samples: number;
   opsPerCall: number;
-  /** Speed-up over the table's baseline measured in the same run: baseline ns ÷ this row's ns. */
+  /** Median time per operation in each round, ns (the median call of the round ÷ its operations). */
+  rounds: number[];
+  /**
+   * Speed-up over the table's baseline measured in the same run: the median over the rounds of
+   * (baseline ns ÷ this row's ns) in that round.
+   */
   ratio: number;
+  /** Interquartile range of the per-round speed-ups behind `ratio`: [first quartile, third quartile]. */
+  ratioIqr: [number, number];
   baseline: boolean;
   /** Decimal gigabytes per second, when the operation has a byte size. */
   gbPerSec?: number;
@@ -69,7 +105,24 @@ export interface ExtraTable {
 }
 
 /** What a target's figure counts. */
-export type TargetUnit = 'x' | 'B/key' | 'ops/s' | 'ms' | 'count' | 'GET/id';
+export type TargetUnit = 'x' | 'B/key' | 'ops/s' | 'ms' | 'count' | 'GET/id' | 'cmd/id';
+
+/**
+ * How a target fared. `met` and `missed` only when the whole interquartile range of the
+ * per-round figures is on one side of the target (ratios drift between rounds and runs on a
+ * shared machine); `noise` when the target lies inside it. A figure without rounds (bytes per
+ * key, a count) is its own range.
+ */
+export type Verdict = 'met' | 'missed' | 'noise';
+
+/** The spread of a figure over the rounds that measured it. */
+export interface Spread {
+  /** First and third quartiles of the per-round figures. */
+  q1: number;
+  q3: number;
+  /** Rounds behind the figure. */
+  rounds: number;
+}
 
 /** A performance goal, with what this run measured. */
 export interface Target {
@@ -79,19 +132,26 @@ export interface Target {
   ours: string;
   versus: string;
   /**
-   * The measured figure: a speed-up ratio, bytes per key, a rate (operations per second), a
-   * latency (ms), a count of events (wrong answers, say) or Redis GETs per id.
+   * The measured figure: a speed-up ratio (the median of the per-round ratios), bytes per key, a
+   * rate (operations per second), a latency (ms), a count of events (wrong answers, say), Redis
+   * GETs per id or Redis commands per id.
    */
   measured: number;
+  /** The interquartile range of the per-round figures, for figures measured in rounds. */
+  spread?: Spread;
   target: number;
   unit: TargetUnit;
   /** `min`: measured must be at least `target`; `max`: at most. */
   kind: 'min' | 'max';
-  met: boolean;
+  verdict: Verdict;
+  /** Results of schema 1 only (before verdicts): whether the figure reached the target. */
+  met?: boolean;
+  /** Title of the table that measured `ours` and `versus` (speed-up targets of schema 2). */
+  table?: string;
   /** Median time per operation of `ours` and `versus`, ns (speed-up targets). */
   oursNs?: number;
   versusNs?: number;
-  /** The same ratio from mean times, which count preempted calls and GC pauses in full. */
+  /** The ratio of the two rows' mean times, which count preempted calls and GC pauses in full. */
   measuredFromMeans?: number;
   /** A figure to show next to `measured` in the chart (the baseline's bytes per key, say). */
   reference?: { name: string; value: number };
@@ -176,7 +236,7 @@ export function loadWarningLine(m: Machine): string {
 /** One line describing the machine, for the console and the README. */
 export function machineLine(m: Machine): string {
   const sha = m.shaNi === null ? '' : m.shaNi ? ', SHA-NI' : ', no SHA-NI';
-  return `${m.cpu} (${m.cores} cores${sha}), ${m.platform}, Node ${m.node}, OpenSSL ${m.openssl}, WebAssembly SIMD ${m.wasmSimdUsed ? 'used' : m.wasmSimdSupported ? 'supported, not used' : 'not supported (scalar core)'}, load ${m.loadAverage}`;
+  return `${m.cpu} (${m.cores} cores${sha}), ${m.platform}, Node ${m.node}, V8 ${m.v8}, OpenSSL ${m.openssl}, WebAssembly SIMD ${m.wasmSimdUsed ? 'used' : m.wasmSimdSupported ? 'supported, not used' : 'not supported (scalar core)'}, load ${m.loadAverage}`;
 }
 
 /** A task to measure: `fn` performs `opsPerCall` operations per call. */
@@ -209,8 +269,10 @@ export function consume(x: number): void {
 
 /**
  * Measures `cases` side by side and returns them as a table against `baseline`. The time budget
- * is spread over rounds that cycle through all cases, so a burst of other work on a shared
- * machine lands on every case rather than on one (the ratios are what matter).
+ * is spread over rounds (`roundsOf`) that each run every case once, in the opposite order every
+ * other round (A B B A...), so a burst of other work or a drift of the machine's speed lands on
+ * every case rather than on one. Each round gives each case its median time, so each row's
+ * speed-up is known per round: its median and quartiles are the ratio and its spread.
  *
  * `baseline` may name several rows (the routes Node offers for the job): the fastest of them in
  * this run is the baseline, so a ratio is never taken against a slower route than one measured.
@@ -219,13 +281,14 @@ export async function measure(title: string, op: string, baseline: string | read
   const smoke = options.smoke === true;
   const quick = options.quick === true || smoke;
   const time = smoke ? 0 : (options.time ?? (quick ? 40 : 1000));
-  // Many short rounds: a burst of other work then hits every case a little instead of one a lot.
-  const rounds = quick ? 1 : 5;
+  const rounds = roundsOf(options);
   const perRound = time / rounds;
   const samples = new Map<string, number[]>(cases.map((c) => [c.name, []]));
+  const roundMedians = new Map<string, number[]>(cases.map((c) => [c.name, []]));
   for (let round = 0; round < rounds; round++) {
-    for (const [i, c] of cases.entries()) {
-      options.progress?.(`${title}: ${c.name} (${i + 1}/${cases.length}${rounds > 1 ? `, round ${round + 1}/${rounds}` : ''})`);
+    const order = round % 2 === 0 ? cases : [...cases].reverse();
+    for (const c of order) {
+      options.progress?.(`${title}: ${c.name} (case ${cases.indexOf(c) + 1}/${cases.length}, round ${round + 1}/${rounds})`);
       const bench = new Bench({
         time: perRound,
         iterations: smoke ? 1 : Math.min(c.iterations ?? 16, quick ? 4 : 16),
@@ -239,7 +302,10 @@ export async function measure(title: string, op: string, baseline: string | read
       const [task] = await bench.run();
       const result = task.result;
       if (result.state !== 'completed') throw new Error(`${title}: ${c.name} ended ${result.state}`);
-      samples.get(c.name)!.push(...(result.latency.samples ?? []));
+      const got = result.latency.samples ?? [];
+      if (got.length === 0) throw new Error(`${title}: ${c.name} gave no timed call in round ${round + 1}`);
+      samples.get(c.name)!.push(...got);
+      roundMedians.get(c.name)!.push((quantile(got, 0.5) * 1e6) / c.opsPerCall);
     }
   }
   const rows = cases.map((c): Row => {
@@ -254,7 +320,9 @@ export async function measure(title: string, op: string, baseline: string | read
       rme,
       samples: ms.length,
       opsPerCall: c.opsPerCall,
+      rounds: roundMedians.get(c.name)!,
       ratio: 0,
+      ratioIqr: [0, 0],
       baseline: false,
       ...(c.bytesPerOp !== undefined ? { gbPerSec: c.bytesPerOp / nsPerOp } : {}),
       ...(c.note !== undefined ? { note: c.note } : {}),
@@ -269,15 +337,55 @@ export async function measure(title: string, op: string, baseline: string | read
   }
   if (base === undefined) throw new Error(`${title}: no baseline`);
   base.baseline = true;
-  for (const r of rows) r.ratio = base.nsPerOp / r.nsPerOp;
+  for (const r of rows) {
+    const s = spreadOf(roundRatios(base, r));
+    r.ratio = s.median;
+    r.ratioIqr = [s.q1, s.q3];
+  }
   return { title, baseline: base.name, op, rows };
+}
+
+/** Per round, how many times as fast as `slower` the row `faster` was: slower ns ÷ faster ns. */
+export function roundRatios(slower: Row, faster: Row): number[] {
+  if (slower.rounds.length !== faster.rounds.length) throw new Error(`${faster.name} and ${slower.name} were measured in different rounds`);
+  return faster.rounds.map((ns, i) => slower.rounds[i] / ns);
+}
+
+/**
+ * The value at quantile `q` of `xs` (0 ≤ q ≤ 1), interpolated linearly between the nearest order
+ * statistics (Hyndman and Fan's type 7, the default of R and NumPy): quartiles of a handful of
+ * rounds then lie between measured values instead of jumping from one to the next.
+ */
+export function quantile(xs: readonly number[], q: number): number {
+  if (xs.length === 0) throw new RangeError('quantile: expected at least one value, got none');
+  const sorted = [...xs].sort((a, b) => a - b);
+  const h = (sorted.length - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
+}
+
+/** Median and quartiles of per-round figures. */
+export function spreadOf(xs: readonly number[]): Spread & { median: number } {
+  return { median: quantile(xs, 0.5), q1: quantile(xs, 0.25), q3: quantile(xs, 0.75), rounds: xs.length };
+}
+
+/**
+ * How `measured` fares against `target`: met or missed only when the whole range from the first
+ * to the third quartile is on one side of it, else within noise. Without a spread the figure is
+ * its own range.
+ */
+export function verdictOf(kind: 'min' | 'max', target: number, measured: number, spread?: Pick<Spread, 'q1' | 'q3'>): Verdict {
+  const lo = Math.min(measured, spread?.q1 ?? measured);
+  const hi = Math.max(measured, spread?.q3 ?? measured);
+  if (kind === 'min') return lo >= target ? 'met' : hi < target ? 'missed' : 'noise';
+  return hi <= target ? 'met' : lo > target ? 'missed' : 'noise';
 }
 
 /** Mean, median and 95% relative margin of error of the mean (normal approximation: n is large). */
 function stats(xs: number[]): { mean: number; median: number; rme: number } {
   const n = xs.length;
-  const sorted = [...xs].sort((a, b) => a - b);
-  const median = n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  const median = quantile(xs, 0.5);
   const mean = xs.reduce((a, b) => a + b, 0) / n;
   const variance = n > 1 ? xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1) : 0;
   const moe = 1.96 * Math.sqrt(variance / n);
@@ -291,13 +399,39 @@ export function row(table: Table, name: string): Row {
   return r;
 }
 
-/** A speed-up target: `ours` must be at least `target` times as fast as `versus` (same table). */
+/**
+ * A speed-up target: `ours` must be at least `target` times as fast as `versus` (same table). The
+ * figure is the median of the per-round speed-ups, with their interquartile range.
+ */
 export function speedTarget(id: string, label: string, table: Table, ours: string, versus: string, target: number): Target {
-  const oursNs = row(table, ours).nsPerOp;
-  const versusNs = row(table, versus).nsPerOp;
-  const measured = versusNs / oursNs;
-  const measuredFromMeans = row(table, versus).meanNsPerOp / row(table, ours).meanNsPerOp;
-  return { id, label, ours, versus, measured, target, unit: 'x', kind: 'min', met: measured >= target, oursNs, versusNs, measuredFromMeans };
+  const o = row(table, ours);
+  const v = row(table, versus);
+  const { median, ...spread } = spreadOf(roundRatios(v, o));
+  return {
+    id,
+    label,
+    ours,
+    versus,
+    measured: median,
+    spread,
+    target,
+    unit: 'x',
+    kind: 'min',
+    verdict: verdictOf('min', target, median, spread),
+    table: table.title,
+    oursNs: o.nsPerOp,
+    versusNs: v.nsPerOp,
+    measuredFromMeans: v.meanNsPerOp / o.meanNsPerOp,
+  };
+}
+
+/**
+ * A target on another figure (bytes per key, a rate, a latency, a count). `holds` is false when
+ * a condition besides the figure failed (a key never revoked, say): the target is then missed
+ * whatever the figure.
+ */
+export function figureTarget(t: Omit<Target, 'verdict'>, holds = true): Target {
+  return { ...t, verdict: holds ? verdictOf(t.kind, t.target, t.measured, t.spread) : 'missed' };
 }
 
 /** Formats a duration in ns with a sensible unit. */
@@ -315,7 +449,7 @@ export function formatRate(x: number): string {
   return x.toFixed(1);
 }
 
-/** A measured figure in its unit: "1.85×", "312 B/key", "1.52 M/s", "0.84 ms", "0", "0.000 GET/id". */
+/** A measured figure in its unit: "1.85×", "312 B/key", "1.52 M/s", "0.84 ms", "0", "0.000 GET/id", "2.00 commands/id". */
 export function formatFigure(unit: TargetUnit, x: number): string {
   switch (unit) {
     case 'x':
@@ -330,6 +464,8 @@ export function formatFigure(unit: TargetUnit, x: number): string {
       return String(Math.round(x));
     case 'GET/id':
       return `${x.toFixed(3)} GET/id`;
+    case 'cmd/id':
+      return `${x.toFixed(2)} commands/id`;
   }
 }
 
@@ -348,13 +484,31 @@ export function formatTargetValue(unit: TargetUnit, x: number): string {
       return String(x);
     case 'GET/id':
       return `${x} GET/id`;
+    case 'cmd/id':
+      return `${x} commands/id`;
   }
 }
 
-/** A target as "1.85× (target ≥ 1.7×) met". */
+/** A ratio with the spread of its rounds: "1.23× (IQR 1.10–1.41)". */
+export function formatRatio(x: number, iqr?: readonly [number, number]): string {
+  return iqr === undefined ? `${x.toFixed(2)}×` : `${x.toFixed(2)}× (IQR ${iqr[0].toFixed(2)}–${iqr[1].toFixed(2)})`;
+}
+
+/** A target's figure, with the interquartile range of its rounds when it has one. */
+export function formatMeasured(t: Pick<Target, 'unit' | 'measured' | 'spread'>): string {
+  if (t.spread === undefined) return formatFigure(t.unit, t.measured);
+  if (t.unit === 'x') return formatRatio(t.measured, [t.spread.q1, t.spread.q3]);
+  return `${formatFigure(t.unit, t.measured)} (IQR ${formatFigure(t.unit, t.spread.q1)}–${formatFigure(t.unit, t.spread.q3)})`;
+}
+
+/** A verdict in words. */
+export function formatVerdict(v: Verdict): string {
+  return v === 'noise' ? 'within noise' : v;
+}
+
+/** A target as "1.85× (IQR 1.70–1.92), target ≥ 1.7×: met". */
 export function formatTarget(t: Target): string {
-  const means = t.measuredFromMeans === undefined ? '' : `, ${t.measuredFromMeans.toFixed(2)}× from means`;
-  return `${formatFigure(t.unit, t.measured)} (target ${t.kind === 'min' ? '≥' : '≤'} ${formatTargetValue(t.unit, t.target)}) ${t.met ? 'met' : 'MISSED'}${means}`;
+  return `${formatMeasured(t)}, target ${t.kind === 'min' ? '≥' : '≤'} ${formatTargetValue(t.unit, t.target)}: ${formatVerdict(t.verdict)}`;
 }
 
 /** Plain-text table with aligned columns. */
@@ -374,10 +528,10 @@ export function formatReport(report: Report): string {
   const out: string[] = [`== ${report.title} ==`];
   for (const t of report.tables) {
     const gb = t.rows.some((r) => r.gbPerSec !== undefined);
-    out.push('', `${t.title} (per ${t.op}; median time; ratio = ${t.baseline} time ÷ row time)`);
+    out.push('', `${t.title} (per ${t.op}; median time; ratio = ${t.baseline} time ÷ row time, per round)`);
     out.push(
       textTable(
-        ['task', 'time/op', 'ops/s', 'mean', '± mean', ...(gb ? ['GB/s'] : []), 'vs baseline', 'samples'],
+        ['task', 'time/op', 'ops/s', 'mean', '± mean', ...(gb ? ['GB/s'] : []), 'vs baseline (median of rounds, IQR)', 'samples'],
         t.rows.map((r) => [
           r.name + (r.baseline ? ' [baseline]' : ''),
           formatNs(r.nsPerOp),
@@ -385,7 +539,7 @@ export function formatReport(report: Report): string {
           formatNs(r.meanNsPerOp),
           `${r.rme.toFixed(1)}%`,
           ...(gb ? [r.gbPerSec === undefined ? '' : r.gbPerSec.toFixed(2)] : []),
-          `${r.ratio.toFixed(2)}×`,
+          r.baseline ? '1.00×' : formatRatio(r.ratio, r.ratioIqr),
           `${r.samples}×${r.opsPerCall}`,
         ]),
         [false, true, true, true, true, true, true, true],
@@ -411,7 +565,7 @@ export function formatReport(report: Report): string {
 }
 
 /**
- * Runs `run` when `moduleUrl` is the entry point (`npx tsx bench/<file>.ts [--quick | --smoke]`):
+ * Runs `run` when `moduleUrl` is the entry point (`npx tsx bench/<file>.ts [--full] [--quick | --smoke]`):
  * prints the machine, a warning when the machine is overloaded, progress on stderr, and the report.
  */
 export async function runIfMain(moduleUrl: string, run: (options: RunOptions) => Promise<Report>): Promise<void> {
@@ -423,6 +577,7 @@ export async function runIfMain(moduleUrl: string, run: (options: RunOptions) =>
     process.stderr.write(loadWarningLine(info) + '\n');
   }
   const report = await run({
+    full: process.argv.includes('--full'),
     quick: process.argv.includes('--quick'),
     smoke: process.argv.includes('--smoke'),
     progress: (line) => process.stderr.write(`  … ${line}\n`),
