@@ -12,13 +12,6 @@ const guides = readdirSync(new URL('docs/', root))
   .filter((f) => f.endsWith('.md'))
   .map((f) => `docs/${f}`);
 
-/**
- * Files that another change of issue 17 generates (bench/report.ts writes docs/performance.md): a
- * link to one is accepted while the file is absent, and checked like any other once it exists.
- * Remove an entry once its file is in the tree.
- */
-const GENERATED_ELSEWHERE = ['docs/performance.md'];
-
 /** Markdown outside fenced code blocks, where `](` and `#` mean links and headings. */
 function prose(text: string): string {
   return text.replace(/^[ \t]*```[\s\S]*?^[ \t]*```/gm, '');
@@ -57,7 +50,7 @@ function brokenLinks(file: string, text: string, readFile: (path: string) => str
     const target = path === '' ? file : posix.normalize(posix.join(posix.dirname(file), path));
     const content = target === file ? text : readFile(target);
     if (content === undefined) {
-      if (!GENERATED_ELSEWHERE.includes(target)) out.push(`${file}: ${link} -> ${target} does not exist`);
+      out.push(`${file}: ${link} -> ${target} does not exist`);
       continue;
     }
     if (anchor !== undefined && target.endsWith('.md') && !anchors(content).has(anchor))
