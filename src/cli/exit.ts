@@ -6,7 +6,7 @@
  * @internal
  */
 
-/** Exit codes, as documented in `--help` and the README. */
+/** Exit codes, as documented in `--help` and docs/cli.md. */
 export const EXIT = {
   /** Done, and nothing wrong was found. */
   OK: 0,

@@ -30,7 +30,7 @@ export interface RedisAuthKeyManagerCommonOptions {
    * Keep a bounded local copy of the keys read (the near cache): lookups of cached keys skip
    * Redis, and Redis itself reports every change to a key under `prefix` so that the copy is
    * dropped on every node (server-assisted client-side caching, Redis 6 or later). See
-   * `RedisAuthKeyCacheOptions` and the README's "Near cache" section. Opens one more connection
+   * `RedisAuthKeyCacheOptions` and docs/managers.md's "The near cache". Opens one more connection
    * per Redis node, which `close()` ends.
    *
    * `SWAPDB`: Redis 7.0 reports no change of the keys when the database under the connection is
