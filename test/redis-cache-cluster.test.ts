@@ -19,7 +19,7 @@ import {
   waitFor,
   waitLinked,
 } from './redis-helpers.ts';
-import { type RedisClusterProcess, type RedisProcess, redisCli, startRedisCluster } from './setup/redis-server.ts';
+import { type RedisClusterProcess, type RedisProcess, redisCli, startRedisCluster } from '../support/redis-server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

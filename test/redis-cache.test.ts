@@ -13,7 +13,7 @@ import { AuthKeyCorrupted, AuthKeyDoesNotExist, type AuthKey } from '../src/inde
 import { AuthKeyStoreUnavailable, RedisAuthKeyManager, type RedisAuthKeyManagerOptions } from '../src/redis.ts';
 import { forgeCollision, hex, randomKey, rejection } from './helpers.ts';
 import { type CacheOptions, callsOf, commandCalls, redisServerAvailable, uniquePrefix, waitFor, waitLinked } from './redis-helpers.ts';
-import { type RedisProcess, redisCli, startRedisServer } from './setup/redis-server.ts';
+import { type RedisProcess, redisCli, startRedisServer } from '../support/redis-server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const root = fileURLToPath(new URL('..', import.meta.url));
