@@ -7,6 +7,14 @@ import type { ConformanceStore } from './conformance.ts';
 
 export type Topology = 'standalone' | 'cluster';
 
+// undefined, not '', when the global setup did not run: under vitest.unit.config.ts (npm run
+// test:unit). A file that needs Redis then fails here instead of skipping its tests as passed.
+if (inject('redisServerAvailable') === undefined) {
+  throw new Error(
+    'this test file needs Redis (test/redis-helpers.ts, test/setup/redis.ts): run it with npm test, and list it in vitest.unit.config.ts exclude',
+  );
+}
+
 export const redisUrl = inject('redisUrl');
 export const clusterNodes = inject('redisClusterNodes');
 export const redisServerAvailable = inject('redisServerAvailable');
