@@ -8,8 +8,10 @@ import { forgeCollision, hex, nodeSha1, randomKey, rejection, seededBytes } from
 describeManagerConformance(
   'AuthKeyManager (memory)',
   async () => {
-    const manager = new AuthKeyManager();
-    return { managers: [manager, manager, manager], close: async () => manager.clear() };
+    let now = Date.now();
+    const manager = new AuthKeyManager({ now: () => now });
+    const clock = { now: () => now, advance: async (ms: number) => void (now += ms) };
+    return { managers: [manager, manager, manager], close: async () => manager.clear(), clock };
   },
   { expiry: true },
 );
