@@ -103,7 +103,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Polls `condition` every `everyMs` until it returns true; throws after `timeoutMs` with
- * `describe()` (what was seen last) in the message.
+ * `describe()` (what was seen last) in the message. The default 10 s bounds a hang, not a
+ * latency: a busy machine may take long for what is usually milliseconds (report such times).
  */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
