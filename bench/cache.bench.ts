@@ -35,7 +35,7 @@ import { redisBusDriver, redisDriver } from 'bentocache/drivers/redis';
 import { Redis } from 'ioredis';
 import { AuthKey, AuthKeyDoesNotExist, AuthKeyManager } from '../src/index.ts';
 import { RedisAuthKeyManager } from '../src/redis.ts';
-import { type RedisProcess, hasProgram, startRedisServer } from '../test/setup/redis-server.ts';
+import { type RedisProcess, hasProgram, startRedisServer } from '../support/redis-server.ts';
 import {
   type Case,
   type ExtraTable,

@@ -19,7 +19,7 @@ import { rm } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { AuthKey } from '../src/index.ts';
 import { RedisAuthKeyManager } from '../src/redis.ts';
-import { type RedisProcess, hasProgram, startRedisServer } from '../test/setup/redis-server.ts';
+import { type RedisProcess, hasProgram, startRedisServer } from '../support/redis-server.ts';
 import {
   type Case,
   type ExtraTable,

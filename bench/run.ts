@@ -58,7 +58,7 @@ import {
   sink,
   textTable,
 } from './harness.ts';
-import { hasProgram } from '../test/setup/redis-server.ts';
+import { hasProgram } from '../support/redis-server.ts';
 import { type Results, renderDocsSection, renderReadmeSection, renderSvg, updateDocs, updateReadme } from './report.ts';
 import { run as authKey } from './auth-key.bench.ts';
 import { run as batch } from './batch.bench.ts';

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthKey } from '../src/index.ts';
 import { RedisAuthKeyManager } from '../src/redis.ts';
 import { clusterNodes, connect, dropPrefix, redisServerAvailable, redisUrl, uniquePrefix } from './redis-helpers.ts';
-import { freePort, startRedisServer } from './setup/redis-server.ts';
+import { freePort, startRedisServer } from '../support/redis-server.ts';
 import { progress } from '../src/cli/progress.ts';
 import { Redactor, describeFailure } from '../src/cli/exit.ts';
 import { openStore } from '../src/cli/commands/store.ts';

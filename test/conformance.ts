@@ -15,6 +15,11 @@ export interface ConformanceStore {
   managers: AuthKeyManagerProtocol[];
   /** Ends whatever `open` started; the store may be left as is. */
   close(): Promise<void>;
+  /**
+   * The managers' clock, where the test can move it (an injected `now`): the expiry tests then
+   * check the edge to the millisecond and never sleep. Without it they run on the real clock.
+   */
+  clock?: { now(): number; advance(ms: number): Promise<void> };
 }
 
 /** What a backend supports beyond the protocol. */
@@ -267,20 +272,33 @@ export function describeManagerConformance(name: string, open: () => Promise<Con
     if (caps.expiry) {
       describe('expiring keys', () => {
         it('a key is found until expiresAt and not after; keys without expiresAt stay', async () => {
+          const clock = store.clock;
+          const now = clock ? clock.now() : Date.now();
           const temp = randomKey();
           const tempDate = randomKey();
+          const later = randomKey();
           const perm = randomKey();
-          await m.setKey(temp, { expiresAt: Date.now() + 400 });
-          await m.setKey(tempDate, { expiresAt: new Date(Date.now() + 400) });
+          await m.setKey(temp, { expiresAt: now + 400 });
+          await m.setKey(tempDate, { expiresAt: new Date(now + 400) });
+          await m.setKey(later, { expiresAt: now + 3_600_000 });
           await m.setKey(perm);
-          await expectStore(m, [temp, tempDate, perm]);
-          await sleep(700);
+          if (clock) {
+            // A clock the test moves: the edge itself, found 1 ms before expiresAt and gone at it.
+            await clock.advance(399);
+            await expectStore(m, [temp, tempDate, later, perm]);
+            await clock.advance(1);
+          } else {
+            // The real clock: a key whose expiresAt is an hour away is found, and well past 400 ms
+            // the near ones are gone. Looking for the near ones before then would race the machine.
+            await expectStore(m, [later, perm]);
+            await sleep(Math.max(0, now + 700 - Date.now()));
+          }
           for (const k of [temp, tempDate]) {
             expect(await m.hasKey(k)).toBe(false);
             await rejection(m.getKey(k.id), AuthKeyDoesNotExist);
             await rejection(m.delKey(k.id), AuthKeyDoesNotExist);
           }
-          await expectStore(m, [perm]);
+          await expectStore(m, [later, perm]);
         });
 
         it('a key set with an expiresAt already past is not found', async () => {
@@ -291,11 +309,17 @@ export function describeManagerConformance(name: string, open: () => Promise<Con
         });
 
         it('once a key expired, its id is free for another key', async () => {
+          const clock = store.clock;
+          // On the real clock, 1500 ms for one setKey before the key expires: room for a busy machine.
+          const ttl = clock ? 300 : 1500;
           const key = randomKey();
           const forged = forgeCollision(key, 2);
-          await m.setKey(key, { expiresAt: Date.now() + 300 });
+          const expiresAt = (clock ? clock.now() : Date.now()) + ttl;
+          await m.setKey(key, { expiresAt });
+          if (clock) await clock.advance(ttl - 1);
           await rejection(m.setKey(forged), AuthKeyCollision);
-          await sleep(600);
+          if (clock) await clock.advance(1);
+          else await sleep(Math.max(0, expiresAt + 300 - Date.now()));
           await m.setKey(forged);
           await expectHolder(m, forged, [key], caps);
         });

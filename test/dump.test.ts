@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import { PassThrough, Readable, Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AuthKey, AuthKeyCollision, AuthKeyCorrupted, AuthKeyDoesNotExist, AuthKeyManager } from '../src/index.ts';
 import type { AuthKeyManagerProtocol, SetKeyOptions } from '../src/index.ts';
 import { tableOf } from '../src/managers/auth-key-manager.ts';
@@ -14,48 +14,12 @@ import {
   exportKeys,
   importKeys,
 } from '../src/dump.ts';
-import { RedisAuthKeyManager } from '../src/redis.ts';
-import { clusterNodes, connect, dropPrefix, redisUrl, uniquePrefix } from './redis-helpers.ts';
-
-// The lowest scrypt cost the module takes, so that tests run fast; one test checks the defaults.
-const FAST = { N: 2 ** 10, r: 8, p: 1 };
-const PASS = { passphrase: 'correct horse battery staple', scrypt: FAST };
-const SECRET = { secret: new Uint8Array(randomBytes(32)) };
+import { FAST, HOUR, PASS, SECRET, dump, emptyReport, entries, keys } from './dump-helpers.ts';
 
 const HEADER = 55;
 const FRAME = 289;
-const HOUR = 3_600_000;
-
-function keys(n: number): AuthKey[] {
-  return Array.from({ length: n }, () => new AuthKey(randomBytes(256)));
-}
-
-/** Entries with a mix of expiries: none, and whole milliseconds in the future. */
-function entries(n: number): DumpEntry[] {
-  const base = Date.now() + HOUR;
-  return keys(n).map((key, i) => (i % 3 === 0 ? { key } : { key, expiresAt: base + i * 7 }));
-}
-
-/** The bytes `exportKeys` writes to a Node stream. */
-async function dump(source: Iterable<DumpEntry> | AsyncIterable<DumpEntry>, options: Parameters<typeof exportKeys>[2] = SECRET): Promise<Uint8Array> {
-  const out = new PassThrough();
-  const chunks: Buffer[] = [];
-  out.on('data', (c: Buffer) => chunks.push(c));
-  await exportKeys(source, out, options);
-  return new Uint8Array(Buffer.concat(chunks));
-}
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const emptyReport = (): ImportReport => ({
-  records: 0,
-  imported: 0,
-  unchanged: 0,
-  expired: 0,
-  collisions: 0,
-  collisionIds: [],
-  collisionReasons: [],
-  corrupted: 0,
-});
 
 /** The rejection of `promise` (fails the test if it resolves). */
 async function rejection(promise: Promise<unknown>): Promise<Error> {
@@ -1083,106 +1047,5 @@ describe('AuthKeyManager#entries', () => {
     await m.clear();
     expect(out.every((e, i) => e.key.id === out[i].key.id && e.key.bytes.length === 256)).toBe(true);
     expect(new Set(out.map((e) => hex(e.key.bytes)))).toEqual(new Set(stored.map((k) => hex(k.bytes))));
-  });
-});
-
-describe.skipIf(!redisUrl)('export → import with Redis', () => {
-  const clients: ReturnType<typeof connect>[] = [];
-  const prefixes: string[] = [];
-  const open = (options: { encryption?: { secrets: Record<number, Uint8Array>; current: number } } = {}) => {
-    const client = connect('standalone');
-    const prefix = uniquePrefix();
-    clients.push(client);
-    prefixes.push(prefix);
-    return { client, prefix, manager: new RedisAuthKeyManager({ client, prefix, ...options }) };
-  };
-  const countUnder = async (client: ReturnType<typeof connect>, prefix: string) => {
-    let n = 0;
-    let cursor = '0';
-    do {
-      const [next, names] = await (client as import('ioredis').Redis).scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      n += names.length;
-    } while (cursor !== '0');
-    return n;
-  };
-  afterAll(async () => {
-    for (let i = 0; i < clients.length; i++) {
-      await dropPrefix(clients[i], prefixes[i]);
-      await clients[i].quit();
-    }
-  });
-
-  it('10,000 keys with their expiry into Redis (PEXPIRETIME within 1 ms), and back out', async () => {
-    const given = entries(10_000);
-    const bytes = await dump(given, PASS);
-    const { client, prefix, manager } = open({ encryption: { secrets: { 1: randomBytes(32) }, current: 1 } });
-    expect(await importKeys(manager, Readable.from([bytes]), PASS)).toEqual({ ...emptyReport(), records: 10_000, imported: 10_000 });
-    expect(await countUnder(client, prefix)).toBe(10_000);
-    const pipeline = client.pipeline();
-    for (const e of given) pipeline.pexpiretime(prefix + hex(e.key.idBytes));
-    const expiries = (await pipeline.exec())!.map(([error, value]) => {
-      expect(error).toBeNull();
-      return value as number;
-    });
-    given.forEach((e, i) => {
-      if (e.expiresAt === undefined) expect(expiries[i]).toBe(-1);
-      else expect(Math.abs(expiries[i] - e.expiresAt)).toBeLessThanOrEqual(1);
-    });
-    for (let i = 0; i < given.length; i += 97) expect((await manager.getKey(given[i].key.id)).equals(given[i].key)).toBe(true);
-    // Into a memory manager from a source built on the Redis store (what the Redis manager's exportKeys does).
-    async function* fromRedis() {
-      for (let i = 0; i < given.length; i++) yield { key: await manager.getKey(given[i].key.id), expiresAt: expiries[i] === -1 ? undefined : expiries[i] };
-    }
-    const memory = new AuthKeyManager();
-    expect((await importKeys(memory, [await dump(fromRedis())], SECRET)).imported).toBe(10_000);
-  });
-
-  it('a wrong passphrase imports nothing into Redis; a corrupted value under an id counts as a collision', async () => {
-    const given = entries(5);
-    const bytes = await dump(given, PASS);
-    const { client, prefix, manager } = open();
-    expect(await rejection(importKeys(manager, [bytes], { passphrase: 'nope' }))).toBeInstanceOf(DumpDecryptionFailed);
-    expect(await countUnder(client, prefix)).toBe(0);
-    // Another key's bytes planted under the id of given[1]: the manager reads it as corrupted and never overwrites it.
-    await client.set(prefix + hex(given[1].key.idBytes), Buffer.from(given[0].key.bytes));
-    await manager.setKey(given[3].key, given[3].expiresAt === undefined ? undefined : { expiresAt: given[3].expiresAt });
-    expect(await importKeys(manager, [bytes], PASS)).toEqual({
-      ...emptyReport(),
-      records: 5,
-      imported: 3,
-      unchanged: 1,
-      collisions: 1,
-      collisionIds: [given[1].key.id],
-      collisionReasons: ['the stored value cannot be used: its bytes hash to a different id'],
-    });
-  });
-});
-
-describe.skipIf(!clusterNodes)('import into a Redis Cluster', () => {
-  it('2,000 keys with their expiry land on every master', async () => {
-    const client = connect('cluster');
-    const prefix = uniquePrefix();
-    const manager = new RedisAuthKeyManager({ client, prefix });
-    try {
-      const given = entries(2000);
-      expect(await importKeys(manager, [await dump(given)], SECRET)).toEqual({ ...emptyReport(), records: 2000, imported: 2000 });
-      const cluster = client as import('ioredis').Cluster;
-      const perMaster = await Promise.all(
-        cluster.nodes('master').map(async (node) => (await node.scan('0', 'MATCH', `${prefix}*`, 'COUNT', 100_000))[1].length),
-      );
-      expect(perMaster.every((n) => n > 0)).toBe(true);
-      for (let i = 0; i < given.length; i += 41) {
-        const e = given[i];
-        const at = await cluster.pexpiretime(prefix + hex(e.key.idBytes));
-        if (e.expiresAt === undefined) expect(at).toBe(-1);
-        else expect(Math.abs(at - e.expiresAt)).toBeLessThanOrEqual(1);
-        expect((await manager.getKey(e.key.id)).equals(e.key)).toBe(true);
-      }
-    } finally {
-      await manager.close();
-      await dropPrefix(client, prefix);
-      await client.quit();
-    }
   });
 });

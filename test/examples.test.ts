@@ -13,6 +13,11 @@ async function example(file: string, env: Record<string, string>): Promise<strin
 }
 
 describe('runnable examples', () => {
+  it('examples/usage.ts, the README usage example, runs as written (through the package name, so on dist/) and prints only the id', async () => {
+    // Regression guard: the README example must stay true when pasted.
+    expect((await example('examples/usage.ts', {})).trim()).toMatch(/^AuthKey\(id=0x[0-9a-f]{16}\)$/);
+  });
+
   it('examples/message.ts encrypts and decrypts in both directions', async () => {
     expect(await example('examples/message.ts', {})).toMatch(/decrypted 44 bytes from the client and 328-byte reply for AuthKey\(id=0x[0-9a-f]{16}\)/);
   });

@@ -5,11 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AuthKey, AuthKeyManager, MessageRejected, aes256IgeDecrypt, aes256IgeEncrypt } from '../src/index.ts';
 import { MESSAGE_REJECTED } from '../src/core/errors.ts';
 import { encryptMessageWithPadding } from '../src/core/message.ts';
-import { RedisAuthKeyManager, type RedisAuthKeyManagerOptions } from '../src/redis.ts';
 import { setSha256Route } from '../src/core/sha256.ts';
 import { engine } from '../src/core/engine.ts';
 import { fromHex, hex, seededBytes } from './helpers.ts';
-import { redisUrl, uniquePrefix, waitLinked } from './redis-helpers.ts';
 
 // An independent IGE for the oracle: GramJS's plain-JavaScript one (the vectors' library).
 const { IGE } = createRequire(import.meta.url)('telegram/crypto/IGE') as {
@@ -396,60 +394,6 @@ describe('AuthKeyManager#decryptPacket', () => {
     expect(() => manager.decryptPacket('x' as never)).toThrow(TypeError);
     expect(() => manager.decryptPacket(other.encryptMessage(data, 'client'), 'nobody' as never)).toThrow(RangeError);
     expect(() => manager.decryptPacket(other.encryptMessage(data, 'client'), null as never)).toThrow(TypeError);
-  });
-});
-
-describe.skipIf(!redisUrl)('RedisAuthKeyManager#decryptPacket', () => {
-  const data = message(120);
-
-  it.each([
-    ['without a cache', undefined],
-    ['with a near cache', { maxKeys: 100 }],
-  ] as const)('%s: from Redis, then (cached) from memory; undefined for an unknown id; MessageRejected for a bad packet', async (_name, cache) => {
-    const options = { url: redisUrl, prefix: uniquePrefix(), ...(cache ? { cache } : {}) } as unknown as RedisAuthKeyManagerOptions;
-    const manager = new RedisAuthKeyManager(options);
-    try {
-      if (cache) await waitLinked(manager);
-      await manager.setKey(key);
-      // The first or second getKey after a setKey caches the key (see the near cache).
-      for (let round = 0; round < 3; round++) {
-        const got = await manager.decryptPacket(key.encryptMessage(data, 'client'));
-        expect(got?.key.equals(key)).toBe(true);
-        expect(hex(got!.data)).toBe(hex(data));
-      }
-      if (cache) expect(manager.peekKey(key.idBytes)).toBeDefined();
-      const server = await manager.decryptPacket(key.encryptMessage(data, 'server'), 'server');
-      expect(hex(server!.data)).toBe(hex(data));
-      expect(await manager.decryptPacket(other.encryptMessage(data, 'client'))).toBeUndefined();
-      const bad = key.encryptMessage(data, 'client');
-      bad[30] ^= 4;
-      const error = await manager.decryptPacket(bad).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(error).toBeInstanceOf(MessageRejected);
-      expect((error as Error).message).toBe(MESSAGE_REJECTED);
-      await expect(manager.decryptPacket('x' as never)).rejects.toThrow(TypeError);
-      await expect(manager.decryptPacket(bad, 'x' as never)).rejects.toThrow(RangeError);
-      await expect(manager.decryptPacket(new Uint8Array(3))).rejects.toThrow(MessageRejected);
-    } finally {
-      await manager.delKey(key).catch(() => undefined);
-      await manager.close();
-    }
-  });
-
-  it('decrypts what the packet held when called, even if the caller changes it while Redis answers', async () => {
-    const manager = new RedisAuthKeyManager({ url: redisUrl, prefix: uniquePrefix() } as unknown as RedisAuthKeyManagerOptions);
-    try {
-      await manager.setKey(key);
-      const packet = key.encryptMessage(data, 'client');
-      const pending = manager.decryptPacket(packet);
-      packet.fill(0);
-      expect(hex((await pending)!.data)).toBe(hex(data));
-    } finally {
-      await manager.delKey(key).catch(() => undefined);
-      await manager.close();
-    }
   });
 });
 

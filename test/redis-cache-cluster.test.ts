@@ -19,7 +19,7 @@ import {
   waitFor,
   waitLinked,
 } from './redis-helpers.ts';
-import { type RedisClusterProcess, type RedisProcess, redisCli, startRedisCluster } from './setup/redis-server.ts';
+import { type RedisClusterProcess, type RedisProcess, redisCli, startRedisCluster } from '../support/redis-server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -163,7 +163,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (Redis Cl
     expect(held.length).toBeGreaterThan(0);
     const flushes = a.cacheStats().flushes;
     await redisCli(master.port, 'FLUSHALL');
-    await waitFor(() => held.every((k) => a.peekKey(k.idBytes) === undefined), "the flushed master's keys to leave the cache", { everyMs: 1, timeoutMs: 1000 });
+    await waitFor(() => held.every((k) => a.peekKey(k.idBytes) === undefined), "the flushed master's keys to leave the cache", { everyMs: 1 });
     expect(a.cacheStats().flushes).toBeGreaterThan(flushes);
     for (const key of held) await rejection(a.getKey(key.id), AuthKeyDoesNotExist);
   });

@@ -13,7 +13,7 @@ import { AuthKeyCorrupted, AuthKeyDoesNotExist, type AuthKey } from '../src/inde
 import { AuthKeyStoreUnavailable, RedisAuthKeyManager, type RedisAuthKeyManagerOptions } from '../src/redis.ts';
 import { forgeCollision, hex, randomKey, rejection } from './helpers.ts';
 import { type CacheOptions, callsOf, commandCalls, redisServerAvailable, uniquePrefix, waitFor, waitLinked } from './redis-helpers.ts';
-import { type RedisProcess, redisCli, startRedisServer } from './setup/redis-server.ts';
+import { type RedisProcess, redisCli, startRedisServer } from '../support/redis-server.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -230,7 +230,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
         const key = randomKey();
         await filled(a, b, key);
         await b.delKey(key.id);
-        latencies.push(await waitFor(() => a.peekKey(key.idBytes) === undefined, 'the deleted key to leave the other cache', { everyMs: 1, timeoutMs: 1000 }));
+        latencies.push(await waitFor(() => a.peekKey(key.idBytes) === undefined, 'the deleted key to leave the other cache', { everyMs: 1 }));
         await rejection(a.getKey(key.id), AuthKeyDoesNotExist);
       }
       expect(a.cacheStats().invalidations).toBeGreaterThanOrEqual(20);
@@ -287,7 +287,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
         // Back to back: the two invalidations may arrive merged.
         await b.delKey(key.id);
         await b.setKey(forged);
-        await waitFor(() => a.peekKey(key.idBytes) === undefined, 'the overwritten key to leave the cache', { everyMs: 1, timeoutMs: 1000 });
+        await waitFor(() => a.peekKey(key.idBytes) === undefined, 'the overwritten key to leave the cache', { everyMs: 1 });
         // The forged key's bytes hash to another id: a Redis manager refuses it; it must not fall back on the old key.
         await rejection(a.getKey(key.id), AuthKeyCorrupted);
         expect(a.peekKey(key.idBytes)).toBeUndefined();
@@ -299,7 +299,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       const key = randomKey();
       await filled(a, b, key);
       await raw.set(nameOf(key), Buffer.from(forgeCollision(key).bytes));
-      await waitFor(() => a.peekKey(key.idBytes) === undefined, 'the overwritten key to leave the cache', { everyMs: 1, timeoutMs: 1000 });
+      await waitFor(() => a.peekKey(key.idBytes) === undefined, 'the overwritten key to leave the cache', { everyMs: 1 });
       await rejection(a.getKey(key.id), AuthKeyCorrupted);
     });
 
@@ -312,11 +312,11 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
         await filled(a, b, key);
         expect(await raw.exists(`app:${nameOf(key)}`)).toBe(1);
         await b.delKey(key.id);
-        await waitFor(() => a.peekKey(key.idBytes) === undefined, 'the deleted key to leave the cache', { everyMs: 1, timeoutMs: 1000 });
+        await waitFor(() => a.peekKey(key.idBytes) === undefined, 'the deleted key to leave the cache', { everyMs: 1 });
         const other = randomKey();
         await filled(a, b, other);
         await raw.del(`app:${nameOf(other)}`);
-        await waitFor(() => a.peekKey(other.idBytes) === undefined, 'the key deleted under its full name to leave the cache', { everyMs: 1, timeoutMs: 1000 });
+        await waitFor(() => a.peekKey(other.idBytes) === undefined, 'the key deleted under its full name to leave the cache', { everyMs: 1 });
       } finally {
         await Promise.all(opened.splice(0).map((m) => m.close()));
         for (const c of clients) c.disconnect();
@@ -328,7 +328,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       const key = randomKey();
       await filled(a, b, key);
       expect((await redisCli(server.port, 'DEL', nameOf(key))).trim()).toBe('1');
-      await waitFor(() => a.peekKey(key.idBytes) === undefined, 'the key deleted by redis-cli to leave the cache', { everyMs: 1, timeoutMs: 1000 });
+      await waitFor(() => a.peekKey(key.idBytes) === undefined, 'the key deleted by redis-cli to leave the cache', { everyMs: 1 });
       await rejection(a.getKey(key.id), AuthKeyDoesNotExist);
     });
 
@@ -504,7 +504,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
         await fill(m, key);
       }
       await own.stop();
-      await waitFor(() => m.cacheStats().size === 0, 'the cache to be emptied when Redis stopped', { everyMs: 1, timeoutMs: 1000 });
+      await waitFor(() => m.cacheStats().size === 0, 'the cache to be emptied when Redis stopped', { everyMs: 1 });
       const again = await startRedisServer({ port: own.port, dir: own.dir, args: persistent });
       extraServers[extraServers.indexOf(own)] = again;
       // As soon as b is back, before or after m re-links: either way m must not serve `gone`.

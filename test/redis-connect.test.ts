@@ -11,7 +11,7 @@ import { AuthKeyStoreUnavailable, RedisAuthKeyManager, connectRedis, importKeys 
 import { AuthKeyManager } from '../src/index.ts';
 import { hex, randomKey, rejection } from './helpers.ts';
 import { clusterNodes, connect, dropPrefix, redisServerAvailable, redisUrl, uniquePrefix } from './redis-helpers.ts';
-import { freePort, startRedisServer } from './setup/redis-server.ts';
+import { freePort, startRedisServer } from '../support/redis-server.ts';
 
 const HOUR = 3_600_000;
 

@@ -11,7 +11,7 @@ import type { AuthKey } from '../src/index.ts';
 import { AuthKeyStoreUnavailable, RedisAuthKeyManager } from '../src/redis.ts';
 import { randomKey } from './helpers.ts';
 import { eventually, redisServerAvailable } from './redis-helpers.ts';
-import { type RedisProcess, startRedisServer } from './setup/redis-server.ts';
+import { type RedisProcess, startRedisServer } from '../support/redis-server.ts';
 
 const TIMEOUT_MS = 1000;
 /** Slack for timers and a loaded machine on top of the configured bound. */

@@ -7,6 +7,14 @@ import type { ConformanceStore } from './conformance.ts';
 
 export type Topology = 'standalone' | 'cluster';
 
+// undefined, not '', when the global setup did not run: under vitest.unit.config.ts (npm run
+// test:unit). A file that needs Redis then fails here instead of skipping its tests as passed.
+if (inject('redisServerAvailable') === undefined) {
+  throw new Error(
+    'this test file needs Redis (test/redis-helpers.ts, test/setup/redis.ts): run it with npm test, and list it in vitest.unit.config.ts exclude',
+  );
+}
+
 export const redisUrl = inject('redisUrl');
 export const clusterNodes = inject('redisClusterNodes');
 export const redisServerAvailable = inject('redisServerAvailable');
@@ -95,7 +103,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Polls `condition` every `everyMs` until it returns true; throws after `timeoutMs` with
- * `describe()` (what was seen last) in the message.
+ * `describe()` (what was seen last) in the message. The default 10 s bounds a hang, not a
+ * latency: a busy machine may take long for what is usually milliseconds (report such times).
  */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,

@@ -9,7 +9,7 @@
  */
 import type { TestProject } from 'vitest/node';
 import { rm } from 'node:fs/promises';
-import { type RedisClusterProcess, type RedisProcess, hasProgram, startRedisCluster, startRedisServer } from './redis-server.ts';
+import { type RedisClusterProcess, type RedisProcess, hasProgram, startRedisCluster, startRedisServer } from '../../support/redis-server.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
