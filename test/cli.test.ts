@@ -954,6 +954,7 @@ describe.skipIf(!redisUrl)('cli: Redis standalone', () => {
     expect(json(refused).error).toMatchObject({ name: 'DumpFormatError', kind: 'scrypt-over-limit', exitCode: 4 });
     expect(refused.stderr).toMatch(/^mtproto-authkey: scrypt cost over the limit: .*; if the dump is trusted, allow its cost with --max-scrypt 16384,8,16\n$/);
     expect(await client.exists(...keys.map((k) => `${to}${hex16(k.id)}`))).toBe(0);
+    expect((await cli(['redis', 'import', '--help'])).stdout).toMatch(/^ +--max-scrypt <N,r,p> +the most scrypt work/m);
     const bad = await cli(['redis', 'import', file, ...base(), '--prefix', to, '--max-scrypt', '16384,8'], { env });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('option --max-scrypt: expected N,r,p');
