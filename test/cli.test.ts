@@ -11,6 +11,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rea
 import { type AddressInfo, type Socket, createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,8 @@ import { freePort, startRedisServer } from '../support/redis-server.ts';
 import { progress } from '../src/cli/progress.ts';
 import { Redactor, describeFailure } from '../src/cli/exit.ts';
 import { openStore } from '../src/cli/commands/store.ts';
+import { main } from '../src/cli/main.ts';
+import { exportKeys } from '../src/dump.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const MAIN = join(root, 'dist/cli/main.js');
@@ -83,6 +86,39 @@ function cli(args: string[], options: RunOptions = {}): Promise<Result> {
       resolve({ code, stdout, stderr, stdoutBytes });
     });
   });
+}
+
+/** `keys` as a dump made by the library (for costs and streams the command does not make). */
+async function dumpOf(keys: readonly AuthKey[], secret: { passphrase: string; scrypt: { N: number; r: number; p: number } }): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
+  await exportKeys(
+    keys.map((key) => ({ key })),
+    sink,
+    secret,
+  );
+  return Buffer.concat(chunks);
+}
+
+/** Runs the command in this process with `stdin` (a stream a child process cannot give, one that fails, say). */
+async function inProcess(args: string[], stdin: Readable, env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    stdout: { write: (text) => void (stdout += String(text)) },
+    stderr: { write: (text) => void (stderr += String(text)) },
+    stdin,
+    env,
+    redactor: new Redactor(),
+    signal: new AbortController().signal,
+  });
+  printed.push(stdout, stderr);
+  return { code, stdout, stderr };
 }
 
 /** A TCP proxy of this process's in front of a Redis server: a stall or a break only the command's connection sees. */
@@ -756,6 +792,7 @@ describe.skipIf(!redisUrl)('cli: Redis standalone', () => {
       expired: 0,
       collisions: 0,
       collisionIds: [],
+      collisionReasons: [],
       corrupted: 0,
     });
     for (const k of keys.slice(0, 250)) {
@@ -829,12 +866,127 @@ describe.skipIf(!redisUrl)('cli: Redis standalone', () => {
     writeFileSync(file, dump.subarray(0, Math.floor(dump.length * 0.7)));
     const cut = await cli(['redis', 'import', file, ...base(), '--prefix', fresh(), '--passphrase-file', passFile, '--json', '--quiet']);
     expect(cut.code).toBe(4);
-    expect(json(cut).error.name).toBe('DumpFormatError');
+    expect(json(cut).error).toMatchObject({ name: 'DumpFormatError', kind: 'truncated' });
     expect(json(cut).error.report.imported).toBeGreaterThan(0);
     expect(cut.stderr).toMatch(/^mtproto-authkey: not a complete dump: .*; of the [\d,]+ records before that, [\d,]+ were imported and stay\n$/);
     writeFileSync(file, 'not a dump at all, just some text that is long enough to hold a header of some kind');
     const junk = await cli(['redis', 'import', file, ...base(), '--prefix', fresh(), '--passphrase-file', passFile]);
     expect(junk.code).toBe(4);
+  });
+
+  // Regression (issue 18): every collision was printed as "a different key is stored under the id",
+  // also where the id holds a value this store cannot use (the key stored unsealed in a sealed store,
+  // values sealed under a secret that was not given), which could lead an operator to delete good
+  // keys. Each collision now shows its own reason, in the human output and in --json.
+  it('import says why each collision is one: a key stored unsealed in a sealed store, or sealed values and no secrets given', async () => {
+    const from = fresh();
+    const to = fresh();
+    const s1 = randomBytes(32);
+    const keys = await seed(client, from, 6);
+    const pass = passphrase();
+    const file = join(work, 'reasons.dump');
+    const exported = await cli(['redis', 'export', file, ...base(), '--prefix', from, '--quiet'], { env: { MTPROTO_AUTHKEY_PASSPHRASE: pass } });
+    expect(exported.code).toBe(0);
+    // The target: five of the keys sealed under version 1, the sixth stored unsealed (as before encryption was configured).
+    const sealed = new RedisAuthKeyManager({ client, prefix: to, encryption: { secrets: { 1: s1 }, current: 1 }, timeoutMs: 10_000 });
+    await Promise.all(keys.slice(0, 5).map((k) => sealed.setKey(k)));
+    await sealed.close();
+    const plain = new RedisAuthKeyManager({ client, prefix: to, timeoutMs: 10_000 });
+    await plain.setKey(keys[5]);
+    await plain.close();
+    const env = { MTPROTO_AUTHKEY_PASSPHRASE: pass, MTPROTO_AUTHKEY_SECRETS: secretsEnv({ 1: s1 }) };
+    const unsealedId = hex16(keys[5].id);
+
+    const withSecrets = await cli(['redis', 'import', file, ...base(), '--prefix', to, '--json', '--quiet'], { env });
+    expect(withSecrets.code).toBe(1);
+    expect(json(withSecrets)).toMatchObject({ records: 6, imported: 0, unchanged: 5, collisions: 1, collisionIds: [unsealedId] });
+    expect(json(withSecrets).collisionReasons).toHaveLength(1);
+    expect(json(withSecrets).collisionReasons[0]).toMatch(/^the stored value cannot be used: .*unsealed/);
+    const human = await cli(['redis', 'import', file, ...base(), '--prefix', to, '--quiet'], { env });
+    expect(human.code).toBe(1);
+    expect(human.stdout).toMatch(new RegExp(`^ {4}${unsealedId} {2}the stored value cannot be used: .*unsealed`, 'm'));
+    expect(human.stdout).not.toContain('a different key');
+
+    const noSecrets = await cli(['redis', 'import', file, ...base(), '--prefix', to, '--json', '--quiet'], { env: { MTPROTO_AUTHKEY_PASSPHRASE: pass } });
+    expect(noSecrets.code).toBe(1);
+    // Without secrets the unsealed key is readable (the same key: unchanged); the sealed ones are not.
+    expect(json(noSecrets)).toMatchObject({ records: 6, imported: 0, unchanged: 1, collisions: 5 });
+    expect([...json(noSecrets).collisionIds].sort()).toEqual(
+      keys
+        .slice(0, 5)
+        .map((k) => hex16(k.id))
+        .sort(),
+    );
+    for (const reason of json(noSecrets).collisionReasons) expect(reason).toMatch(/^the stored value cannot be used: sealed under secret version 1\b/);
+    const humanNoSecrets = await cli(['redis', 'import', file, ...base(), '--prefix', to, '--quiet'], { env: { MTPROTO_AUTHKEY_PASSPHRASE: pass } });
+    expect(humanNoSecrets.stdout).toMatch(/^ +5 {2}the stored value cannot be used: sealed under secret version 1\b/m);
+    expect(humanNoSecrets.stdout).not.toContain('a different key');
+    // Nothing was touched: every value is still there, as stored.
+    expect(await client.exists(...keys.map((k) => `${to}${hex16(k.id)}`))).toBe(6);
+  });
+
+  it('a file of random bytes is not a dump (exit 4, kind not-a-dump), not "not a complete dump"', async () => {
+    const file = join(work, 'random.bin');
+    for (const size of [4096, 10]) {
+      writeFileSync(file, randomBytes(size));
+      const r = await cli(['redis', 'import', file, ...base(), '--prefix', fresh(), '--json', '--quiet'], {
+        env: { MTPROTO_AUTHKEY_PASSPHRASE: passphrase() },
+      });
+      expect(r.code).toBe(4);
+      expect(json(r).error).toMatchObject({ name: 'DumpFormatError', kind: 'not-a-dump', exitCode: 4 });
+      expect(r.stderr).toMatch(/^mtproto-authkey: not a mtproto-authkey dump\b/);
+      expect(r.stderr).not.toContain('not a complete dump');
+    }
+  });
+
+  it('a dump whose scrypt cost is over the default limit is refused (exit 4, naming --max-scrypt) unless --max-scrypt allows it', async () => {
+    const keys = AuthKey.many(Array.from({ length: 20 }, () => randomBytes(256)));
+    for (const k of keys) keyHexes.push(Buffer.from(k.bytes).toString('hex'));
+    const pass = passphrase();
+    // N * r * p = 2**21, twice the default limit of 2**20, in 16 MiB (128 * N * r): the cheapest kind of over.
+    const costly = await dumpOf(keys, { passphrase: pass, scrypt: { N: 2 ** 14, r: 8, p: 16 } });
+    const file = join(work, 'costly.dump');
+    writeFileSync(file, costly);
+    const to = fresh();
+    const env = { MTPROTO_AUTHKEY_PASSPHRASE: pass };
+    const refused = await cli(['redis', 'import', file, ...base(), '--prefix', to, '--json', '--quiet'], { env });
+    expect(refused.code).toBe(4);
+    expect(json(refused).error).toMatchObject({ name: 'DumpFormatError', kind: 'scrypt-over-limit', exitCode: 4 });
+    expect(refused.stderr).toMatch(/^mtproto-authkey: scrypt cost over the limit: .*; if the dump is trusted, allow its cost with --max-scrypt 16384,8,16\n$/);
+    expect(await client.exists(...keys.map((k) => `${to}${hex16(k.id)}`))).toBe(0);
+    expect((await cli(['redis', 'import', '--help'])).stdout).toMatch(/^ +--max-scrypt <N,r,p> +the most scrypt work/m);
+    const bad = await cli(['redis', 'import', file, ...base(), '--prefix', to, '--max-scrypt', '16384,8'], { env });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('option --max-scrypt: expected N,r,p');
+    const allowed = await cli(['redis', 'import', file, ...base(), '--prefix', to, '--json', '--quiet', '--max-scrypt', '2**14,8,16'], { env });
+    expect([allowed.code, json(allowed).imported]).toEqual([0, 20]);
+    expect(await client.exists(...keys.map((k) => `${to}${hex16(k.id)}`))).toBe(20);
+  });
+
+  it('a dump stream that fails midway: exit 4 with what was imported, not an internal error (in process, stdin fails at a set byte)', async () => {
+    const keys = AuthKey.many(Array.from({ length: 300 }, () => randomBytes(256)));
+    for (const k of keys) keyHexes.push(Buffer.from(k.bytes).toString('hex'));
+    const pass = passphrase();
+    const dump = await dumpOf(keys, { passphrase: pass, scrypt: { N: 2 ** 10, r: 1, p: 1 } });
+    // The first half of the dump, then a read error, as a disk or a network file system gives one.
+    async function* failing(): AsyncGenerator<Uint8Array> {
+      yield dump.subarray(0, Math.floor(dump.length / 2));
+      throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO', syscall: 'read' });
+    }
+    const to = fresh();
+    const run = await inProcess(['redis', 'import', '-', ...base(), '--prefix', to, '--json', '--quiet'], Readable.from(failing()), {
+      MTPROTO_AUTHKEY_PASSPHRASE: pass,
+    });
+    expect(run.code).toBe(4);
+    expect(run.stderr).toMatch(
+      /^mtproto-authkey: cannot read the dump \(stdin\) to its end: EIO: i\/o error, read; of the [\d,]+ records before that, [\d,]+ were imported and stay\n$/,
+    );
+    const error = (JSON.parse(run.stdout) as { error: Record<string, any> }).error;
+    expect(error).toMatchObject({ name: 'DumpStreamFailed', exitCode: 4 });
+    expect(error.report.imported).toBeGreaterThan(0);
+    expect(error.report.imported).toBeLessThan(300);
+    const stored = await client.exists(...keys.map((k) => `${to}${hex16(k.id)}`));
+    expect(stored).toBe(error.report.imported);
   });
 
   // Regression (issue 18): `redis export - | head` ended with exit 70 and "internal error ...

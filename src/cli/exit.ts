@@ -16,7 +16,7 @@ export const EXIT = {
   USAGE: 2,
   /** Redis cannot be reached or did not answer in time (or ioredis is not installed). */
   UNAVAILABLE: 3,
-  /** A wrong passphrase or dump secret, or a file that is not a (complete) dump. */
+  /** A wrong passphrase or dump secret, a file that is not a (complete) dump, or a dump that could not be read to its end. */
   DUMP: 4,
   /** Anything unexpected: a bug, or a failure of the machine (disk full). */
   INTERNAL: 70,
@@ -160,7 +160,15 @@ function classify(e: Error, signal: AbortSignal): Failure {
     case 'AuthKeyStoreUnavailable':
       return { exitCode: EXIT.UNAVAILABLE, message: e.message, name: e.name };
     case 'DumpDecryptionFailed':
-    case 'DumpFormatError':
+      return { exitCode: EXIT.DUMP, message: e.message, name: e.name };
+    case 'DumpFormatError': {
+      // What was found, one word (not-a-dump, truncated, …), for a program reading `--json`.
+      const kind = (e as { kind?: unknown }).kind;
+      return { exitCode: EXIT.DUMP, message: e.message, name: e.name, details: typeof kind === 'string' ? { kind } : undefined };
+    }
+    case 'DumpStreamFailed':
+      // The dump could not be read to its end (a read error of its file, say): the dump's failure,
+      // not a bug, whatever the system error under it.
       return { exitCode: EXIT.DUMP, message: e.message, name: e.name };
     case 'StoreOperationUnsupported':
       return { exitCode: EXIT.USAGE, message: e.message, name: e.name };
