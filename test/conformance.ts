@@ -35,7 +35,33 @@ export interface Capabilities {
   verifiesIds?: boolean;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Lifetime of keys the expiry tests assert are still there: an hour, so no slow or busy machine
+ * (Redis Cluster under load, a paused CI runner) reaches expiresAt before the assertions run.
+ */
+const ALIVE_MS = 3_600_000;
+/** Lifetime of keys the expiry tests wait out. Set only after every assertion about live keys. */
+const SHORT_MS = 200;
+/** How long to wait for a short-lived key to be gone: far above SHORT_MS, so a busy machine only makes the wait longer, never the test fail. */
+const EXPIRY_BOUND_MS = 20_000;
+
+/**
+ * Polls `hasKey` of every key until none is found, instead of sleeping a fixed margin past
+ * expiresAt: how long that takes depends on the machine and, for Redis, on its expiry cycle.
+ * Throws, naming the keys still found, once EXPIRY_BOUND_MS is over.
+ */
+async function untilExpired(m: AuthKeyManagerProtocol, keys: AuthKey[]): Promise<void> {
+  const start = performance.now();
+  for (;;) {
+    const found = [];
+    for (const key of keys) if (await m.hasKey(key.id)) found.push(key);
+    if (found.length === 0) return;
+    if (performance.now() - start > EXPIRY_BOUND_MS) {
+      throw new Error(`${found.length} of ${keys.length} keys still found ${EXPIRY_BOUND_MS} ms after being set to expire in ${SHORT_MS} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 /** Asserts that every key of `stored` is there, unchanged, and every id of `absent` is not. */
 async function expectStore(m: AuthKeyManagerProtocol, stored: AuthKey[], absent: AuthKey[] = []): Promise<void> {
@@ -273,32 +299,47 @@ export function describeManagerConformance(name: string, open: () => Promise<Con
       describe('expiring keys', () => {
         it('a key is found until expiresAt and not after; keys without expiresAt stay', async () => {
           const clock = store.clock;
-          const now = clock ? clock.now() : Date.now();
           const temp = randomKey();
           const tempDate = randomKey();
-          const later = randomKey();
           const perm = randomKey();
-          await m.setKey(temp, { expiresAt: now + 400 });
-          await m.setKey(tempDate, { expiresAt: new Date(now + 400) });
-          await m.setKey(later, { expiresAt: now + 3_600_000 });
-          await m.setKey(perm);
           if (clock) {
             // A clock the test moves: the edge itself, found 1 ms before expiresAt and gone at it.
+            const now = clock.now();
+            const later = randomKey();
+            await m.setKey(temp, { expiresAt: now + 400 });
+            await m.setKey(tempDate, { expiresAt: new Date(now + 400) });
+            await m.setKey(later, { expiresAt: now + ALIVE_MS });
+            await m.setKey(perm);
             await clock.advance(399);
             await expectStore(m, [temp, tempDate, later, perm]);
             await clock.advance(1);
-          } else {
-            // The real clock: a key whose expiresAt is an hour away is found, and well past 400 ms
-            // the near ones are gone. Looking for the near ones before then would race the machine.
+            for (const k of [temp, tempDate]) {
+              expect(await m.hasKey(k)).toBe(false);
+              await rejection(m.getKey(k.id), AuthKeyDoesNotExist);
+              await rejection(m.delKey(k.id), AuthKeyDoesNotExist);
+            }
             await expectStore(m, [later, perm]);
-            await sleep(Math.max(0, now + 700 - Date.now()));
+            return;
           }
-          for (const k of [temp, tempDate]) {
+          // The real clock: the keys asserted to be there live for an hour, and the keys waited out
+          // get their short lifetime only after those assertions, so no step depends on how fast
+          // the machine is.
+          await m.setKey(temp, { expiresAt: Date.now() + ALIVE_MS });
+          await m.setKey(tempDate, { expiresAt: new Date(Date.now() + ALIVE_MS) });
+          await m.setKey(perm);
+          await expectStore(m, [temp, tempDate, perm]);
+          // The same two forms of expiresAt, now short: these keys go, the others stay.
+          const short = randomKey();
+          const shortDate = randomKey();
+          await m.setKey(short, { expiresAt: Date.now() + SHORT_MS });
+          await m.setKey(shortDate, { expiresAt: new Date(Date.now() + SHORT_MS) });
+          await untilExpired(m, [short, shortDate]);
+          for (const k of [short, shortDate]) {
             expect(await m.hasKey(k)).toBe(false);
             await rejection(m.getKey(k.id), AuthKeyDoesNotExist);
             await rejection(m.delKey(k.id), AuthKeyDoesNotExist);
           }
-          await expectStore(m, [later, perm]);
+          await expectStore(m, [temp, tempDate, perm]);
         });
 
         it('a key set with an expiresAt already past is not found', async () => {
@@ -308,18 +349,27 @@ export function describeManagerConformance(name: string, open: () => Promise<Con
           await rejection(m.getKey(key.id), AuthKeyDoesNotExist);
         });
 
-        it('once a key expired, its id is free for another key', async () => {
+        it('an expiring key holds its id while alive; once it expired, its id is free for another key', async () => {
           const clock = store.clock;
-          // On the real clock, 1500 ms for one setKey before the key expires: room for a busy machine.
-          const ttl = clock ? 300 : 1500;
           const key = randomKey();
           const forged = forgeCollision(key, 2);
-          const expiresAt = (clock ? clock.now() : Date.now()) + ttl;
-          await m.setKey(key, { expiresAt });
-          if (clock) await clock.advance(ttl - 1);
-          await rejection(m.setKey(forged), AuthKeyCollision);
-          if (clock) await clock.advance(1);
-          else await sleep(Math.max(0, expiresAt + 300 - Date.now()));
+          if (clock) {
+            // A clock the test moves: the id is held 1 ms before expiresAt and free at it.
+            await m.setKey(key, { expiresAt: clock.now() + 300 });
+            await clock.advance(299);
+            await rejection(m.setKey(forged), AuthKeyCollision);
+            await clock.advance(1);
+          } else {
+            // While alive: a rival under the id of an expiring key collides (an hour left, so the
+            // key is certainly alive at the check).
+            const alive = randomKey();
+            await m.setKey(alive, { expiresAt: Date.now() + ALIVE_MS });
+            await rejection(m.setKey(forgeCollision(alive, 2)), AuthKeyCollision);
+            await expectStore(m, [alive]);
+            // Once expired: a rival under its id is stored and is then the holder.
+            await m.setKey(key, { expiresAt: Date.now() + SHORT_MS });
+            await untilExpired(m, [key]);
+          }
           await m.setKey(forged);
           await expectHolder(m, forged, [key], caps);
         });

@@ -2,6 +2,15 @@
  * Memory comes back: insert many keys, delete them all, several rounds; and keys handed out keep
  * no store memory alive. Measured in a child process run with `--expose-gc`, which reads
  * `process.memoryUsage()` after full GCs (see test/memory/churn-child.ts).
+ *
+ * The bounds are on what the library controls: the V8 heap (the manager's objects, handed-out
+ * AuthKeys) and external memory, which includes every ArrayBuffer (the key table's pages, slot and
+ * expiry arrays, records copied to keys). The WebAssembly core's memory has a fixed size, and the
+ * library allocates no other native memory, so nothing it keeps escapes these readings.
+ * Resident memory (RSS) is not bounded (issue 18): after a round's ~30 MB is freed, the allocator
+ * may keep the pages. On Node 24 RSS climbed 198 → 287 MB over 10 rounds and then levelled off
+ * while heap + external stayed at 11 MB, failing a "25% over 4 rounds" bound on a correct library.
+ * It is printed for diagnosis only.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +32,9 @@ const ALLOWANCE = 256 * 1024;
 
 interface Reading {
   arrayBuffers: number;
+  /** heapUsed + external (external includes arrayBuffers). */
   total: number;
+  /** Resident set size: reported, not bounded (see the top of the file). */
   rss: number;
 }
 interface Holding {
@@ -52,6 +63,8 @@ describe('AuthKeyManager memory', () => {
 
   it('after deleting every key, memory returns to within 10% of the empty manager, round after round', () => {
     const { empty, afterRounds } = result;
+    const mb = (r: Reading) => `${(r.total / 2 ** 20).toFixed(1)} MB heap+external, ${(r.rss / 2 ** 20).toFixed(0)} MB rss`;
+    console.log(`churn: empty ${mb(empty)}; after each round ${afterRounds.map(mb).join('; ')}`);
     expect(afterRounds).toHaveLength(ROUNDS);
     for (const r of afterRounds) {
       expect(r.arrayBuffers).toBeLessThanOrEqual(1.1 * empty.arrayBuffers + ALLOWANCE);
@@ -63,8 +76,6 @@ describe('AuthKeyManager memory', () => {
     const last = afterRounds[ROUNDS - 1];
     expect(last.arrayBuffers).toBeLessThanOrEqual(first.arrayBuffers + ALLOWANCE);
     expect(last.total).toBeLessThanOrEqual(first.total + ALLOWANCE);
-    // Resident memory: freed pages may stay with the allocator, but it does not keep climbing.
-    expect(last.rss).toBeLessThanOrEqual(first.rss * 1.25);
   });
 
   // Held keys point into the store's pages until the store lets go of them; then each gets a copy
