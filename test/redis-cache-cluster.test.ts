@@ -21,8 +21,6 @@ import {
 } from './redis-helpers.ts';
 import { type RedisClusterProcess, type RedisProcess, redisCli, startRedisCluster } from '../support/redis-server.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (Redis Cluster, 3 masters × 1 replica)', () => {
   let cluster: RedisClusterProcess;
   /** The test's own Cluster connection: the truth and command counts. */
@@ -74,12 +72,37 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (Redis Cl
    * `writer` stores `keys`, then `cached` reads each until it is cached. The fills wait for the
    * writes' invalidations to arrive first: every write is reported by the master and again by its
    * replica (which applies it a little later), and a fill made between the two is dropped by the
-   * second, which would make a hit count here uncertain.
+   * second, which would make a hit count here uncertain. So the fills wait until every replica
+   * holds the keys (its notice is sent as it applies the write, before it answers that it has them).
    */
-  async function storeAndFill(cached: RedisAuthKeyManager, writer: RedisAuthKeyManager, keys: AuthKey[]): Promise<void> {
+  async function storeAndFill(cached: RedisAuthKeyManager, writer: RedisAuthKeyManager, keys: AuthKey[], prefix: string): Promise<void> {
     for (const key of keys) await eventually(() => writer.setKey(key));
-    await sleep(100);
+    await replicated(prefix, keys);
     for (const key of keys) await eventually(() => fill(cached, key));
+  }
+
+  /** Waits until each replica holds every key of `keys` that its master holds (replication lags a little). */
+  async function replicated(prefix: string, keys: AuthKey[]): Promise<void> {
+    for (const { master, replicas } of await cluster.shards()) {
+      const held = await heldBy(master, prefix, keys);
+      for (const replica of replicas) {
+        const direct = new Redis(replica.port, '127.0.0.1');
+        direct.on('error', () => undefined);
+        try {
+          await direct.readonly();
+          await waitFor(
+            async () => {
+              const found = await Promise.all(held.map((k) => direct.exists(prefix + hex(k.idBytes)).catch(() => 0)));
+              return found.every((n) => n === 1);
+            },
+            `replica ${replica.port} to hold the ${held.length} keys its master ${master.port} holds`,
+            { everyMs: 5 },
+          );
+        } finally {
+          direct.disconnect();
+        }
+      }
+    }
   }
 
   /** Runs `op` until it resolves: calls fail with AuthKeyStoreUnavailable while the cluster reroutes. */
@@ -104,7 +127,6 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (Redis Cl
     for (const key of keys) await eventually(() => deleter.delKey(key.id));
     await waitFor(() => keys.every((k) => cached.peekKey(k.idBytes) === undefined), 'every key deleted by another manager to leave the cache', {
       everyMs: 1,
-      timeoutMs: 2000,
       describe: () => `${keys.filter((k) => cached.peekKey(k.idBytes) !== undefined).length} still served; ${JSON.stringify(cached.cacheStats())}`,
     });
     const ms = performance.now() - start;
@@ -132,7 +154,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (Redis Cl
     const [a, b] = [manager(prefix), manager(prefix, undefined)];
     await waitLinked(a);
     const keys = Array.from({ length: 30 }, randomKey);
-    await storeAndFill(a, b, keys);
+    await storeAndFill(a, b, keys, prefix);
     const before = await commandCalls(raw);
     for (let i = 0; i < 100; i++) {
       for (const key of keys) {
@@ -148,7 +170,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (Redis Cl
     const [a, b] = [manager(prefix), manager(prefix, undefined)];
     await waitLinked(a);
     const keys = Array.from({ length: 30 }, randomKey);
-    await storeAndFill(a, b, keys);
+    await storeAndFill(a, b, keys, prefix);
     await deletedEverywhere(a, b, keys);
   });
 
@@ -157,7 +179,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (Redis Cl
     const [a, b] = [manager(prefix), manager(prefix, undefined)];
     await waitLinked(a);
     const keys = Array.from({ length: 30 }, randomKey);
-    await storeAndFill(a, b, keys);
+    await storeAndFill(a, b, keys, prefix);
     const { master } = (await cluster.shards())[0];
     const held = await heldBy(master, prefix, keys);
     expect(held.length).toBeGreaterThan(0);
@@ -174,7 +196,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (Redis Cl
       const [a, b] = [manager(prefix), manager(prefix, undefined)];
       await waitLinked(a);
       const keys = Array.from({ length: 30 }, randomKey);
-      await storeAndFill(a, b, keys);
+      await storeAndFill(a, b, keys, prefix);
       const shard = (await cluster.shards())[0];
       const replica = shard.replicas[0];
       const start = performance.now();
@@ -192,7 +214,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (Redis Cl
       const rest = keys.filter((k) => !held.includes(k));
       for (const key of rest) expect((await eventually(() => a.getKey(key.id))).equals(key)).toBe(true);
       const fresh = Array.from({ length: 10 }, randomKey);
-      await storeAndFill(a, b, fresh);
+      await storeAndFill(a, b, fresh, prefix);
       await deletedEverywhere(a, b, fresh);
     }, 60_000);
 
@@ -201,7 +223,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (Redis Cl
       const [a, b] = [manager(prefix), manager(prefix, undefined)];
       await waitLinked(a);
       const keys = Array.from({ length: 30 }, randomKey);
-      await storeAndFill(a, b, keys);
+      await storeAndFill(a, b, keys, prefix);
       const shard = (await cluster.shards()).find((s) => s.replicas.length > 0)!;
       const before = await heldBy(shard.master, prefix, keys);
       expect(before.length).toBeGreaterThan(0);

@@ -196,7 +196,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       const viaUrl = await linked();
       expect(await connections(raw)).toBe(baseline + 2);
       await viaUrl.close();
-      await waitFor(async () => (await connections(raw)) === baseline, 'the url manager to close both its connections', { everyMs: 20, timeoutMs: 2000 });
+      await waitFor(async () => (await connections(raw)) === baseline, 'the url manager to close both its connections', { everyMs: 20 });
 
       const client = new Redis(server.url);
       client.on('error', () => undefined);
@@ -207,7 +207,6 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
         await withClient.close();
         await waitFor(async () => (await connections(raw)) === baseline + 1, 'the client manager to close its tracking connection', {
           everyMs: 20,
-          timeoutMs: 2000,
         });
         expect(await client.ping()).toBe('PONG');
       } finally {
@@ -240,29 +239,49 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
 
     it('expiry: the cached key stops being served by expiresAt from PEXPIRETIME, even when Redis has not expired it yet', async () => {
       const [a, b] = await Promise.all([linked(), linked()]);
-      const key = randomKey();
-      const expiresAt = Date.now() + 500;
       // Redis's active expiry off: it sends no notice until something touches the key.
       await raw.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
       try {
-        await filled(a, b, key, { expiresAt });
-        let lastServed = 0;
-        let servedLate = -1;
+        // The key must be cached with time to spare before it expires. Filling takes milliseconds
+        // usually, but a busy machine may take longer: a longer life is tried then (a fresh key),
+        // so how long the setup took never decides the verdict.
+        let key = randomKey();
+        let expiresAt = 0;
+        for (const lifeMs of [1000, 4000, 16_000]) {
+          key = randomKey();
+          expiresAt = Date.now() + lifeMs;
+          await b.setKey(key, { expiresAt });
+          for (let i = 0; i < 5 && a.peekKey(key.idBytes) === undefined && Date.now() < expiresAt; i++) {
+            await a.getKey(key.id).then(
+              (got) => expect(got.equals(key)).toBe(true),
+              (error: unknown) => expect(error).toBeInstanceOf(AuthKeyDoesNotExist),
+            );
+          }
+          if (a.peekKey(key.idBytes) !== undefined && expiresAt - Date.now() > lifeMs / 2) break;
+        }
+        expect(a.peekKey(key.idBytes)?.equals(key), 'the key is cached before it expires (lives of 1, 4 and 16 s tried)').toBe(true);
+        // Every look is judged by the wall clock read around it (the cache reads Date.now() in
+        // between): absent while `after` < expiresAt is dropped early, served once `before` >
+        // expiresAt (Redis counts a key expired once now > expiresAt) is served late.
+        let servedAlive = 0;
+        let lookedExpired = 0;
         const before = await commandCalls(raw);
-        while (Date.now() <= expiresAt + 150) {
-          const now = Date.now();
+        while (lookedExpired < 20) {
+          const start = Date.now();
           const got = a.peekKey(key.idBytes);
+          const end = Date.now();
           if (got !== undefined) {
             expect(got.equals(key)).toBe(true);
-            lastServed = now;
-            // Redis counts a key as expired once now > expiresAt.
-            if (now > expiresAt && servedLate < 0) servedLate = now - expiresAt;
+            expect(start, `served ${start - expiresAt} ms after expiresAt`).toBeLessThanOrEqual(expiresAt);
+            servedAlive++;
+          } else {
+            expect(end, `not served ${expiresAt - end} ms before expiresAt (dropped early)`).toBeGreaterThanOrEqual(expiresAt);
           }
+          if (start > expiresAt) lookedExpired++;
           await sleep(1);
         }
-        expect(servedLate, `served ${servedLate} ms after expiresAt`).toBe(-1);
-        // It was a hit until shortly before expiry (not dropped early, not skipped for having a TTL).
-        expect(lastServed).toBeGreaterThanOrEqual(expiresAt - 150);
+        // A hit while alive (not skipped for having a TTL), answered from the cache alone.
+        expect(servedAlive).toBeGreaterThan(0);
         expect(callsOf('get', before, await commandCalls(raw))).toBe(0);
         // Redis still holds it (lazily expired); getKey must not be answered from the cache.
         expect(
@@ -276,7 +295,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       } finally {
         await raw.call('DEBUG', 'SET-ACTIVE-EXPIRE', '1');
       }
-    });
+    }, 60_000);
 
     it('overwrite: delete then set a different key under the same id by another manager; the old key is never served again', async () => {
       const [a, b] = await Promise.all([linked(), linked()]);
@@ -344,7 +363,6 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       for (const m of [a, b])
         await waitFor(() => m.cacheStats().size === 0, 'FLUSHALL to empty the cache', {
           everyMs: 1,
-          timeoutMs: 1000,
           describe: () => JSON.stringify(m.cacheStats()),
         });
       expect(a.cacheStats().flushes).toBe(flushes[0] + 1);
@@ -380,21 +398,30 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       }
       const outcomes = await Promise.allSettled(ops);
       for (const o of outcomes) if (o.status === 'rejected') problems.push(`round ${round}: an operation failed: ${String(o.reason)}`);
-      await sleep(50);
-      for (const key of keys) {
-        const truth = await raw.getBuffer(prefix + hex(key.idBytes));
-        for (const [n, m] of managers.entries()) {
-          const peeked = m.peekKey(key.idBytes);
-          if (truth === null && peeked !== undefined) problems.push(`round ${round}, manager ${n}: peekKey serves a key Redis no longer has`);
-          if (truth !== null && peeked !== undefined && !peeked.equals(key)) problems.push(`round ${round}, manager ${n}: peekKey serves other bytes`);
-          const got = await m.getKey(key.id).then(
-            (k) => (k.equals(key) ? 'present' : 'other'),
-            (e: unknown) => (e instanceof AuthKeyDoesNotExist ? 'absent' : String(e)),
-          );
-          if (got !== (truth === null ? 'absent' : 'present'))
-            problems.push(`round ${round}, manager ${n}: getKey says ${got}, Redis says ${truth === null ? 'absent' : 'present'}`);
+      // The notices of the last writes may still be on their way (a busy machine delays them): the
+      // caches must agree with Redis once they have arrived, so the check is made until they do.
+      // A stale fill never gets a notice and disagrees for good: it is reported after 10 s.
+      let disagreements: string[] = [];
+      const compare = async (): Promise<boolean> => {
+        disagreements = [];
+        for (const key of keys) {
+          const truth = await raw.getBuffer(prefix + hex(key.idBytes));
+          for (const [n, m] of managers.entries()) {
+            const peeked = m.peekKey(key.idBytes);
+            if (truth === null && peeked !== undefined) disagreements.push(`round ${round}, manager ${n}: peekKey serves a key Redis no longer has`);
+            if (truth !== null && peeked !== undefined && !peeked.equals(key)) disagreements.push(`round ${round}, manager ${n}: peekKey serves other bytes`);
+            const got = await m.getKey(key.id).then(
+              (k) => (k.equals(key) ? 'present' : 'other'),
+              (e: unknown) => (e instanceof AuthKeyDoesNotExist ? 'absent' : String(e)),
+            );
+            if (got !== (truth === null ? 'absent' : 'present'))
+              disagreements.push(`round ${round}, manager ${n}: getKey says ${got}, Redis says ${truth === null ? 'absent' : 'present'}`);
+          }
         }
-      }
+        return disagreements.length === 0;
+      };
+      await waitFor(compare, 'the caches to agree with Redis', { everyMs: 5 }).catch(() => undefined);
+      problems.push(...disagreements);
     }
     expect(problems, `seed ${seed}`).toEqual([]);
   }, 120_000);
@@ -409,24 +436,28 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       }
       expect(m.cacheStats().size).toBe(10);
       let sawUnlinked = false;
+      const flushes = m.cacheStats().flushes;
       const killed = performance.now();
       expect(Number(await raw.call('CLIENT', 'KILL', 'TYPE', 'pubsub'))).toBe(1);
       const emptied = await waitFor(
         () => {
-          if (!m.cacheStats().linked) sawUnlinked = true;
-          return m.cacheStats().size === 0;
+          const { linked, size } = m.cacheStats();
+          // The cache goes with the link, in the same step: never unlinked with keys still in it.
+          if (!linked) {
+            sawUnlinked = true;
+            expect(size, 'keys cached while the link is down').toBe(0);
+          }
+          return size === 0;
         },
         'the cache to be emptied after its tracking connection was killed',
-        { everyMs: 1, timeoutMs: 500, describe: () => JSON.stringify(m.cacheStats()) },
+        { everyMs: 1, describe: () => JSON.stringify(m.cacheStats()) },
       );
-      for (let i = 0; i < 5 && !sawUnlinked; i++) {
-        if (!m.cacheStats().linked) sawUnlinked = true;
-        await sleep(1);
-      }
-      expect(sawUnlinked, 'linked was false after the kill').toBe(true);
       const relinked = await waitLinked(m);
+      // Unlinked then linked again, each emptying the cache: two flushes at least. (A busy machine
+      // may re-link before any look sees it down, so seeing `linked` false is only reported.)
+      expect(m.cacheStats().flushes - flushes, 'flushes: one as the link went down, one as it came back').toBeGreaterThanOrEqual(2);
       console.log(
-        `tracking connection killed: emptied after ${emptied.toFixed(1)} ms, linked again ${(performance.now() - killed).toFixed(0)} ms after the kill (${relinked.toFixed(0)} ms of waiting)`,
+        `tracking connection killed: emptied after ${emptied.toFixed(1)} ms, linked again ${(performance.now() - killed).toFixed(0)} ms after the kill (${relinked.toFixed(0)} ms of waiting); link seen down: ${sawUnlinked}`,
       );
       for (const key of keys) expect(m.peekKey(key.idBytes)).toBeUndefined();
       const before = await commandCalls(raw);
@@ -476,7 +507,6 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       await own.stop();
       await waitFor(() => m.cacheStats().size === 0 && !m.cacheStats().linked, 'the cache to be emptied and unlinked when Redis stopped', {
         everyMs: 1,
-        timeoutMs: 1000,
       });
       for (const key of keys) expect(m.peekKey(key.idBytes)).toBeUndefined();
       const again = await startRedisServer({ port: own.port, dir: own.dir });
@@ -531,27 +561,52 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       const key = randomKey();
       await m.setKey(key);
       await fill(m, key);
-      await own.kill();
-      const down = performance.now();
-      let lastServed = 0;
-      let firstGone = 0;
-      while (performance.now() - down < serveStaleMs + 500) {
+      // Judged by order, not by how soon anything happened: the link goes down after the last look
+      // that saw it up (`linkedAt`, read before that look), and the key may go only serveStaleMs
+      // after that. Each look reads linked, then peekKey, in one synchronous step (no timer runs
+      // between). The stale timer is due serveStaleMs after the link loss while the next look's
+      // timer was set before it, so the first look after the loss comes first even if the machine
+      // stalls: it must see the key served while unlinked, and a getKey then is answered from the
+      // cache (Redis is dead).
+      let linkedAt = performance.now();
+      let servedStale = 0;
+      let unlinkedAt = -1;
+      let goneAt = -1;
+      let staleRead: Promise<AuthKey> | undefined;
+      const killed = own.kill();
+      const hang = performance.now() + 20_000;
+      for (let looksGone = 0; looksGone < 20; await sleep(1)) {
+        expect(performance.now(), 'the key to stop being served (20 s)').toBeLessThan(hang);
+        const start = performance.now();
+        const linked = m.cacheStats().linked;
         const got = m.peekKey(key.idBytes);
-        const at = performance.now() - down;
+        const end = performance.now();
+        if (linked) {
+          expect(got?.equals(key), 'served while linked').toBe(true);
+          linkedAt = start;
+          continue;
+        }
+        if (unlinkedAt < 0) unlinkedAt = end;
         if (got !== undefined) {
           expect(got.equals(key)).toBe(true);
-          lastServed = at;
-          expect(firstGone, `served again ${at.toFixed(0)} ms after the kill, after it had stopped at ${firstGone.toFixed(0)} ms`).toBe(0);
-        } else if (firstGone === 0) firstGone = at;
-        if (at > 100 && at < 300) expect((await m.getKey(key.id)).equals(key)).toBe(true);
-        await sleep(5);
+          expect(goneAt, `served again ${(end - goneAt).toFixed(0)} ms after it had stopped`).toBe(-1);
+          staleRead ??= m.getKey(key.id);
+          servedStale++;
+        } else {
+          if (goneAt < 0) goneAt = end;
+          // Not before serveStaleMs after the loss (2 ms for the timer's millisecond clock).
+          expect(end - linkedAt, 'dropped before serveStaleMs had passed since the link went down').toBeGreaterThanOrEqual(serveStaleMs - 2);
+          looksGone++;
+        }
       }
+      await killed;
+      expect(servedStale, 'looks that saw the key served while the link was down').toBeGreaterThan(0);
+      expect((await staleRead!).equals(key), 'getKey during the outage is answered from the cache').toBe(true);
       expect(m.cacheStats().linked).toBe(false);
-      // The link went down at the kill (the socket closed) or a little before `down` was read.
-      expect(lastServed).toBeGreaterThanOrEqual(serveStaleMs - 100);
-      expect(firstGone).toBeGreaterThan(0);
-      expect(firstGone).toBeLessThanOrEqual(serveStaleMs + 300);
       expect(m.cacheStats().size).toBe(0);
+      console.log(
+        `serveStaleMs ${serveStaleMs}: link seen down ${(unlinkedAt - linkedAt).toFixed(1)} ms after last seen up, key dropped ${(goneAt - unlinkedAt).toFixed(0)} ms after that`,
+      );
     });
 
     it('without serveStaleMs an outage empties the cache at once', async () => {
@@ -561,13 +616,26 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       const key = randomKey();
       await m.setKey(key);
       await fill(m, key);
-      await own.kill();
-      const ms = await waitFor(() => m.peekKey(key.idBytes) === undefined, 'the cache to be emptied when Redis died', { everyMs: 1, timeoutMs: 1000 });
-      expect(ms).toBeLessThan(200);
+      const killed = own.kill();
+      // "At once" as an order, not a number of ms: no look ever sees the link down with anything
+      // still cached (with serveStaleMs it would be; see above). The 20 s bound only catches a hang.
+      const ms = await waitFor(
+        () => {
+          const { linked, size } = m.cacheStats();
+          const got = m.peekKey(key.idBytes);
+          if (linked) expect(got?.equals(key), 'served while linked').toBe(true);
+          else expect({ size, served: got !== undefined }, 'the cache once the link is down').toEqual({ size: 0, served: false });
+          return !linked;
+        },
+        'the link to go down when Redis died',
+        { everyMs: 1, timeoutMs: 20_000, describe: () => JSON.stringify(m.cacheStats()) },
+      );
+      await killed;
+      console.log(`outage without serveStaleMs: cache emptied ${ms.toFixed(1)} ms after the kill began`);
       await rejection(m.getKey(key.id), AuthKeyStoreUnavailable);
     });
 
-    it('a hung Redis (SIGSTOP, sockets stay open): the unanswered PING unlinks and empties the cache within about 2 × timeoutMs; SIGCONT re-links', async () => {
+    it('a hung Redis (SIGSTOP, sockets stay open): the unanswered check unlinks and empties the cache (how soon is logged); SIGCONT re-links', async () => {
       const own = await startRedisServer();
       extraServers.push(own);
       const timeoutMs = 300;
@@ -578,18 +646,26 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       process.kill(own.pid, 'SIGSTOP');
       let ms: number;
       try {
-        ms = await waitFor(() => m.peekKey(key.idBytes) === undefined, 'the cache to be emptied while Redis hangs', {
-          everyMs: 2,
-          timeoutMs: 5000,
-          describe: () => JSON.stringify(m.cacheStats()),
-        });
+        // The sockets stay open, so only the unanswered check can unlink; the link and the cache go
+        // together (no look sees one without the other). How soon is logged, not asserted: timers
+        // on a busy machine run late, and the 20 s bound (~65 × timeoutMs) only catches a hang.
+        ms = await waitFor(
+          () => {
+            const { linked, size } = m.cacheStats();
+            const got = m.peekKey(key.idBytes);
+            if (linked) expect(got?.equals(key), 'served while linked').toBe(true);
+            else expect({ size, served: got !== undefined }, 'the cache once the link is down').toEqual({ size: 0, served: false });
+            return !linked;
+          },
+          'the cache to be unlinked and emptied while Redis hangs',
+          { everyMs: 2, timeoutMs: 20_000, describe: () => JSON.stringify(m.cacheStats()) },
+        );
         expect(m.cacheStats().linked).toBe(false);
         expect(m.cacheStats().size).toBe(0);
       } finally {
         process.kill(own.pid, 'SIGCONT');
       }
-      console.log(`hung Redis: cache emptied after ${ms.toFixed(0)} ms (timeoutMs ${timeoutMs})`);
-      expect(ms).toBeLessThanOrEqual(2 * timeoutMs + 400);
+      console.log(`hung Redis: cache emptied after ${ms.toFixed(0)} ms (timeoutMs ${timeoutMs}; expected about 1–2 × timeoutMs)`);
       await waitLinked(m, 15_000);
       expect((await m.getKey(key.id)).equals(key)).toBe(true);
       expect(m.peekKey(key.idBytes)?.equals(key)).toBe(true);
@@ -626,7 +702,8 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
     });
 
     it("another manager's setKey clears the negative entry at once (the creation is broadcast)", async () => {
-      const [a, b] = await Promise.all([linked({ maxKeys: 100, negativeTtlMs: 10_000 }), linked()]);
+      // A minute for negative entries: within the 20 s (hang) bound below, only the broadcast can clear one.
+      const [a, b] = await Promise.all([linked({ maxKeys: 100, negativeTtlMs: 60_000 }), linked()]);
       const latencies: number[] = [];
       for (let i = 0; i < 10; i++) {
         const key = randomKey();
@@ -641,7 +718,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
           );
           if (found) break;
           // Far below negativeTtlMs: the negative entry must go with the broadcast, not time out.
-          expect(performance.now() - start, 'getKey still says absent after the key was set elsewhere').toBeLessThan(500);
+          expect(performance.now() - start, 'getKey still says absent after the key was set elsewhere').toBeLessThan(20_000);
           await sleep(1);
         }
         latencies.push(performance.now() - start);
@@ -650,14 +727,29 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
     });
 
     it('after negativeTtlMs the id is asked again; negativeTtlMs 0 keeps no negative entries', async () => {
-      const m = await linked({ maxKeys: 100, negativeTtlMs: 200 });
-      const unknown = randomKey();
-      const before = await commandCalls(raw);
-      await rejection(m.getKey(unknown.id), AuthKeyDoesNotExist);
-      await rejection(m.getKey(unknown.id), AuthKeyDoesNotExist);
+      const negativeTtlMs = 200;
+      const m = await linked({ maxKeys: 100, negativeTtlMs });
+      // The entry lives negativeTtlMs from its GET's reply, so a second getKey that began before
+      // `start + negativeTtlMs` (start read before the first was sent) must not ask Redis. A busy
+      // machine may get there later: that round proves nothing and is made again with a new id.
+      let unknown = randomKey();
+      for (let round = 0; ; round++) {
+        expect(round, 'rounds before a second getKey began within negativeTtlMs of the first').toBeLessThan(20);
+        unknown = randomKey();
+        const before = await commandCalls(raw);
+        const start = performance.now();
+        await rejection(m.getKey(unknown.id), AuthKeyDoesNotExist);
+        // getKey decides from the negative entry synchronously, before `asked` is read.
+        const second = rejection(m.getKey(unknown.id), AuthKeyDoesNotExist);
+        const asked = performance.now();
+        await second;
+        if (asked - start >= negativeTtlMs) continue;
+        expect(callsOf('get', before, await commandCalls(raw))).toBe(1);
+        break;
+      }
+      // Waited for, not slept on: the entry is gone once negativeSize (which drops expired entries) says so.
+      await waitFor(() => m.cacheStats().negativeSize === 0, 'the negative entry to expire', { describe: () => JSON.stringify(m.cacheStats()) });
       const mid = await commandCalls(raw);
-      expect(callsOf('get', before, mid)).toBe(1);
-      await sleep(300);
       await rejection(m.getKey(unknown.id), AuthKeyDoesNotExist);
       expect(callsOf('get', mid, await commandCalls(raw))).toBe(1);
 
@@ -775,11 +867,28 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       const user = `no-info-${Date.now()}`;
       await raw.call('ACL', 'SETUSER', user, 'on', '>pw-no-info', '~*', '&*', '+@all', '-info');
       try {
-        const m = manager({ maxKeys: 100 }, { url: server.url.replace('redis://', `redis://${user}:pw-no-info@`) });
+        const refused = async () => {
+          const match = /^cmdstat_info:.*\brejected_calls=(\d+)/m.exec(await raw.info('commandstats'));
+          return match === null ? 0 : Number(match[1]);
+        };
+        const refusedBefore = await refused();
+        const m = manager({ maxKeys: 100 }, { timeoutMs: 300, url: server.url.replace('redis://', `redis://${user}:pw-no-info@`) });
+        // Waited for, not slept on: the manager has had every chance to link. Its tracking
+        // connection pings (only an armed one does), and its own INFO commandstats was refused
+        // twice (it sends the next only once it has handled the answer to the last). ioredis's
+        // ready check sends one INFO on each of the user's connections too: those are not counted.
+        await waitFor(
+          async () => {
+            const lines = ((await raw.client('LIST')) as string).split('\n').filter((line) => line.includes(`user=${user} `));
+            const armed = lines.some((line) => line.includes('name=mtproto-authkey-invalidation') && / cmd=ping /.test(line));
+            return armed && (await refused()) >= refusedBefore + lines.length + 2;
+          },
+          "the manager's tracking to be armed and its INFO refused twice",
+          { everyMs: 20, describe: () => JSON.stringify(m.cacheStats()) },
+        );
         const key = randomKey();
         await m.setKey(key);
         for (let i = 0; i < 3; i++) expect((await m.getKey(key.id)).equals(key)).toBe(true);
-        await sleep(600);
         expect(m.cacheStats().linked).toBe(false);
         expect(m.peekKey(key.idBytes)).toBeUndefined();
       } finally {

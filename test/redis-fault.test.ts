@@ -1,6 +1,6 @@
 /**
  * Fault tests against a redis-server this file starts (AOF on, fsync always): Redis is killed in
- * the middle of a run, every method fails with AuthKeyStoreUnavailable within the bound, Redis is
+ * the middle of a run, every method fails with AuthKeyStoreUnavailable (none hangs; times logged), Redis is
  * started again on the same port and dir, the same manager works again, and nothing that was
  * acknowledged before the kill is lost.
  */
@@ -10,14 +10,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AuthKey } from '../src/index.ts';
 import { AuthKeyStoreUnavailable, RedisAuthKeyManager } from '../src/redis.ts';
 import { randomKey } from './helpers.ts';
-import { eventually, redisServerAvailable } from './redis-helpers.ts';
+import { eventually, redisServerAvailable, waitFor } from './redis-helpers.ts';
 import { type RedisProcess, startRedisServer } from '../support/redis-server.ts';
 
 const TIMEOUT_MS = 1000;
-/** Slack for timers and a loaded machine on top of the configured bound. */
-const MARGIN_MS = 600;
+/**
+ * The upper bound on each rejection here only catches a hang: a busy machine runs timers late, so
+ * a bound near TIMEOUT_MS would be a verdict on the machine. That a call gives up at its deadline
+ * is tested on fake timers (the deadline tests); here the times are logged.
+ */
+const HANG_MS = 15_000;
 const PERSISTENT = ['--appendonly', 'yes', '--appendfsync', 'always'];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves with the time `promise` took to reject, asserting that it rejects with AuthKeyStoreUnavailable. */
 async function unavailableWithin(promise: Promise<unknown>, start: number): Promise<number> {
@@ -61,7 +64,7 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager when Redis goes down
     ],
   ];
 
-  it.each(paths)('%s', async (_label, open) => {
+  it.each(paths)('%s', { timeout: 90_000 }, async (_label, open) => {
     server = await startRedisServer({ args: PERSISTENT });
     const { port, dir } = server;
     const manager = open(server.url);
@@ -91,7 +94,8 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager when Redis goes down
         }
       }
     });
-    await sleep(150);
+    // Killed once writes are flowing (some acknowledged), whatever the machine's speed.
+    await waitFor(() => acknowledged.length >= 21 + 8, 'the writers to have some writes acknowledged', { everyMs: 5 });
     await server.kill();
     stop = true;
     await Promise.all(writers);
@@ -107,10 +111,12 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager when Redis goes down
       unavailableWithin(manager.getKey(acknowledged[0].id), start),
       unavailableWithin(manager.delKey(acknowledged[1].idBytes), start),
     ]);
-    for (const ms of elapsed) expect(ms).toBeLessThan(TIMEOUT_MS + MARGIN_MS);
+    for (const ms of elapsed) expect(ms).toBeLessThan(HANG_MS);
     // Still down a moment later: still the named error, still bounded (no stuck state).
     const again = performance.now();
-    expect(await unavailableWithin(manager.getKey(acknowledged[2].id), again)).toBeLessThan(TIMEOUT_MS + MARGIN_MS);
+    const later = await unavailableWithin(manager.getKey(acknowledged[2].id), again);
+    expect(later).toBeLessThan(HANG_MS);
+    console.log(`Redis down: rejected after ${elapsed.map((ms) => ms.toFixed(0)).join(', ')} ms, then ${later.toFixed(0)} ms (timeoutMs ${TIMEOUT_MS})`);
 
     server = await startRedisServer({ port, dir, args: PERSISTENT });
     // The same manager, no restart: it works again once its client has reconnected.
