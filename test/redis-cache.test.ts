@@ -44,6 +44,20 @@ async function connections(raw: Redis): Promise<number> {
   return list.trim().split('\n').length;
 }
 
+/**
+ * One look at a manager whose link is about to go down: while linked it serves `key`; once not,
+ * nothing is cached or served (the link and the cache go together). True once the link is down.
+ */
+function linkDownWithCache(m: RedisAuthKeyManager, key: AuthKey): () => boolean {
+  return () => {
+    const { linked, size } = m.cacheStats();
+    const got = m.peekKey(key.idBytes);
+    if (linked) expect(got?.equals(key), 'served while linked').toBe(true);
+    else expect({ size, served: got !== undefined }, 'the cache once the link is down').toEqual({ size: 0, served: false });
+    return !linked;
+  };
+}
+
 describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalone)', () => {
   let server: RedisProcess;
   /** A plain connection of the test's own: the truth, command counts, FLUSHALL, CLIENT KILL. */
@@ -619,17 +633,11 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
       const killed = own.kill();
       // "At once" as an order, not a number of ms: no look ever sees the link down with anything
       // still cached (with serveStaleMs it would be; see above). The 20 s bound only catches a hang.
-      const ms = await waitFor(
-        () => {
-          const { linked, size } = m.cacheStats();
-          const got = m.peekKey(key.idBytes);
-          if (linked) expect(got?.equals(key), 'served while linked').toBe(true);
-          else expect({ size, served: got !== undefined }, 'the cache once the link is down').toEqual({ size: 0, served: false });
-          return !linked;
-        },
-        'the link to go down when Redis died',
-        { everyMs: 1, timeoutMs: 20_000, describe: () => JSON.stringify(m.cacheStats()) },
-      );
+      const ms = await waitFor(linkDownWithCache(m, key), 'the link to go down when Redis died', {
+        everyMs: 1,
+        timeoutMs: 20_000,
+        describe: () => JSON.stringify(m.cacheStats()),
+      });
       await killed;
       console.log(`outage without serveStaleMs: cache emptied ${ms.toFixed(1)} ms after the kill began`);
       await rejection(m.getKey(key.id), AuthKeyStoreUnavailable);
@@ -649,17 +657,11 @@ describe.skipIf(!redisServerAvailable)('RedisAuthKeyManager near cache (standalo
         // The sockets stay open, so only the unanswered check can unlink; the link and the cache go
         // together (no look sees one without the other). How soon is logged, not asserted: timers
         // on a busy machine run late, and the 20 s bound (~65 × timeoutMs) only catches a hang.
-        ms = await waitFor(
-          () => {
-            const { linked, size } = m.cacheStats();
-            const got = m.peekKey(key.idBytes);
-            if (linked) expect(got?.equals(key), 'served while linked').toBe(true);
-            else expect({ size, served: got !== undefined }, 'the cache once the link is down').toEqual({ size: 0, served: false });
-            return !linked;
-          },
-          'the cache to be unlinked and emptied while Redis hangs',
-          { everyMs: 2, timeoutMs: 20_000, describe: () => JSON.stringify(m.cacheStats()) },
-        );
+        ms = await waitFor(linkDownWithCache(m, key), 'the cache to be unlinked and emptied while Redis hangs', {
+          everyMs: 2,
+          timeoutMs: 20_000,
+          describe: () => JSON.stringify(m.cacheStats()),
+        });
         expect(m.cacheStats().linked).toBe(false);
         expect(m.cacheStats().size).toBe(0);
       } finally {
